@@ -1,0 +1,103 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "dnsflow",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "dnsflow", targets: ["dnsflow"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    ],
+    targets: [
+        // libbpf (Debian libbpf-dev, libelf-dev) and the structs shared with bpf/dnsflow.h.
+        .systemLibrary(name: "CBPF", path: "Sources/CBPF"),
+
+        // Compiles bpf/*.bpf.c with the toolchain's clang and embeds the stripped object.
+        .executableTarget(name: "BPFEmbedTool", path: "Plugins/BPFEmbedTool"),
+        .plugin(name: "BPFObjectPlugin", capability: .buildTool(), dependencies: ["BPFEmbedTool"]),
+
+        .target(name: "DNSFlowCore"),
+        .target(
+            name: "DNSFlowProbe",
+            dependencies: [
+                "CBPF", "DNSFlowCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            plugins: ["BPFObjectPlugin"]
+        ),
+        .target(name: "DNSFlowIPFIX", dependencies: ["DNSFlowCore"]),
+        .target(
+            name: "DNSFlowAgent",
+            dependencies: [
+                "DNSFlowCore", "DNSFlowProbe", "DNSFlowIPFIX",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
+            name: "DNSFlowStore",
+            dependencies: [
+                "DNSFlowCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "DNSFlowCollector",
+            dependencies: [
+                "DNSFlowCore", "DNSFlowStore", "DNSFlowIPFIX",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [.copy("Page")]
+        ),
+        .executableTarget(
+            name: "dnsflow",
+            dependencies: [
+                "DNSFlowAgent", "DNSFlowCollector",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+
+        .testTarget(name: "DNSFlowCoreTests", dependencies: ["DNSFlowCore"]),
+        .testTarget(name: "DNSFlowIPFIXTests", dependencies: ["DNSFlowIPFIX", "DNSFlowCore"]),
+        .testTarget(name: "DNSFlowAgentTests", dependencies: ["DNSFlowAgent", "DNSFlowCore"]),
+        .testTarget(name: "DNSFlowStoreTests", dependencies: ["DNSFlowStore", "DNSFlowCore"]),
+        .testTarget(
+            name: "DNSFlowCollectorTests",
+            dependencies: [
+                "DNSFlowCollector", "DNSFlowStore", "DNSFlowCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        // Loads the real BPF program as root and drives real DNS servers in network namespaces.
+        .testTarget(name: "IntegrationTests", dependencies: ["DNSFlowCore", "dnsflow"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,6 @@
+import ArgumentParser
+
+struct FlowsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "flows")
+    func run() async throws {}
+}
