@@ -12,7 +12,7 @@ public enum DNSResponseCode {
     /// The rcode number for a name (case-insensitive), or a plain number.
     public static func code(_ name: String) -> UInt8? {
         if let n = UInt8(name) { return n }
-        if let i = names.firstIndex(where: { $0.caseInsensitiveCompare(name) == .orderedSame }) { return UInt8(i) }
+        if let i = names.firstIndex(where: { $0.lowercased() == name.lowercased() }) { return UInt8(i) }
         if name.hasPrefix("RCode") { return UInt8(name.dropFirst(5)) }
         return nil
     }
@@ -29,7 +29,7 @@ public enum DNSQueryType {
     public static func name(_ qtype: UInt16) -> String { names[qtype] ?? "TYPE\(qtype)" }
 
     public static func code(_ name: String) -> UInt16? {
-        if let hit = names.first(where: { $0.value.caseInsensitiveCompare(name) == .orderedSame }) { return hit.key }
+        if let hit = names.first(where: { $0.value.lowercased() == name.lowercased() }) { return hit.key }
         if name.uppercased().hasPrefix("TYPE") { return UInt16(name.dropFirst(4)) }
         return nil
     }
