@@ -7,4 +7,17 @@ struct DNSFlowCommand: AsyncParsableCommand {
         abstract: "Network flows enriched with DNS, from eBPF.",
         subcommands: [AgentCommand.self, CollectorCommand.self, FlowsCommand.self]
     )
+
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exitAfterReporting(error)
+        }
+    }
 }

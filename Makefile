@@ -1,0 +1,35 @@
+# dnsflow: `make run` brings it up on this machine, `make test` runs every test. Both as root.
+SHELL := /bin/bash
+APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev iproute2 dnsmasq bind9-dnsutils tshark dnsperf \
+	python3 python3-pip chromium prometheus
+PIP_PACKAGES := ipfix
+
+.PHONY: deps build release run test bench clean
+
+deps: ## system packages the build and the tests need (Debian 12)
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@python3 -c 'import ipfix' 2>/dev/null || pip install -q $(PIP_PACKAGES)
+	@mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+	@mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing || true
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release
+
+run: release ## the agent and the collector in one process, with a lab of DNS traffic
+	.build/release/dnsflow up --lab
+
+test: deps ## unit and integration tests (integration tests need root)
+	swift build --build-tests
+	swift test --skip-build
+
+bench: release
+	bench/run.sh
+
+clean:
+	rm -rf .build

@@ -1,0 +1,177 @@
+import DNSFlowProbe
+
+/// The agent's settings, read from FlowCollector-style YAML (see config/flowcollector.yaml).
+public struct AgentConfig: Sendable {
+    public enum Feature: String, Sendable, CaseIterable {
+        case dnsTracking = "DNSTracking"
+    }
+
+    public enum Exporter: Sendable {
+        case http(HTTPExporterConfig)
+        case stdout
+    }
+
+    public var sampling: UInt32 = 1
+    public var cacheActiveTimeout: Duration = .seconds(5)
+    public var cacheMaxFlows: UInt32 = 100_000
+    public var interfaces = InterfaceFilter()
+    public var features: Set<Feature> = []
+    public var dnsPorts: [UInt16] = [53]
+    public var dnsTimeout: Duration = .seconds(5)
+    public var dnsMaxPending: UInt32 = 16_384
+    public var tracepoints: ProbeSettings.Tracepoints = .auto
+    public var metricsPort: UInt16 = 9401
+    public var exporters: [Exporter] = []
+
+    public init() {}
+
+    public var probeSettings: ProbeSettings {
+        ProbeSettings(
+            sampling: sampling, dnsTracking: features.contains(.dnsTracking), dnsPorts: dnsPorts,
+            maxFlows: cacheMaxFlows, maxPendingQueries: dnsMaxPending, tracepoints: tracepoints)
+    }
+
+    /// Parses the YAML; every error names the key path and the reason.
+    public init(yaml: String) throws(ConfigError) {
+        var root = try ConfigNode(yaml: yaml).mapping()
+        if let version = root.optional("apiVersion"), try version.string() != "dnsflow.io/v1alpha1" {
+            throw version.fail("expected dnsflow.io/v1alpha1")
+        }
+        if let kind = root.optional("kind"), try kind.string() != "FlowCollector" {
+            throw kind.fail("expected FlowCollector")
+        }
+        _ = root.optional("metadata")
+        var spec = try root.required("spec").mapping()
+        if let agentNode = spec.optional("agent") {
+            var agent = try agentNode.mapping()
+            if let type = agent.optional("type"), try type.string() != "eBPF" { throw type.fail("only eBPF is supported") }
+            if let ebpf = agent.optional("ebpf") { try parseEBPF(ebpf) }
+            if let metricsNode = agent.optional("metrics") {
+                var metrics = try metricsNode.mapping()
+                if let port = metrics.optional("port") { metricsPort = try port.integer(1...65535) }
+                try metrics.finish()
+            }
+            try agent.finish()
+        }
+        if let list = spec.optional("exporters") {
+            exporters = try list.sequence().map { node throws(ConfigError) in try Self.parseExporter(node) }
+        }
+        try spec.finish()
+        try root.finish()
+    }
+
+    private mutating func parseEBPF(_ node: ConfigNode) throws(ConfigError) {
+        var ebpf = try node.mapping()
+        if let n = ebpf.optional("sampling") { sampling = try n.integer(1...UInt32.max) }
+        if let n = ebpf.optional("cacheActiveTimeout") { cacheActiveTimeout = try n.duration() }
+        if let n = ebpf.optional("cacheMaxFlows") { cacheMaxFlows = try n.integer(1...50_000_000) }
+        if let n = ebpf.optional("interfaces") { interfaces.include = try InterfaceFilter.patterns(n) }
+        if let n = ebpf.optional("excludeInterfaces") { interfaces.exclude = try InterfaceFilter.patterns(n) }
+        if let n = ebpf.optional("features") {
+            for item in try n.sequence() {
+                let name = try item.string()
+                guard let feature = Feature(rawValue: name) else {
+                    let known = Feature.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw item.fail("unknown feature '\(name)' (known: \(known))")
+                }
+                features.insert(feature)
+            }
+        }
+        if let n = ebpf.optional("dnsTracking") {
+            var dns = try n.mapping()
+            if let ports = dns.optional("ports") {
+                dnsPorts = try ports.sequence().map { port throws(ConfigError) in try port.integer(1...65535) }
+                guard !dnsPorts.isEmpty, dnsPorts.count <= 8 else { throw ports.fail("list 1 to 8 ports") }
+            }
+            if let t = dns.optional("timeout") { dnsTimeout = try t.duration() }
+            if let m = dns.optional("maxPending") { dnsMaxPending = try m.integer(16...10_000_000) }
+            try dns.finish()
+        }
+        if let n = ebpf.optional("tracepoints") {
+            let text = try n.string()
+            guard let value = ProbeSettings.Tracepoints(rawValue: text) else {
+                throw n.fail("expected auto, btf or classic, got '\(text)'")
+            }
+            tracepoints = value
+        }
+        try ebpf.finish()
+    }
+
+    private static func parseExporter(_ node: ConfigNode) throws(ConfigError) -> Exporter {
+        var exporter = try node.mapping()
+        let typeNode = try exporter.required("type")
+        let type = try typeNode.string()
+        let result: Exporter
+        switch type {
+        case "HTTP":
+            var http = try exporter.required("http").mapping()
+            let urlNode = try http.required("url")
+            var config = try HTTPExporterConfig(url: urlNode.string(), at: urlNode)
+            if let n = http.optional("batchSize") { config.batchSize = try n.integer(1...1_000_000) }
+            if let n = http.optional("bufferSize") { config.bufferSize = try n.integer(1...100_000_000) }
+            if let n = http.optional("timeout") { config.timeout = try n.duration() }
+            try http.finish()
+            result = .http(config)
+        case "Stdout":
+            result = .stdout
+        default:
+            throw typeNode.fail("unknown exporter type '\(type)' (known: HTTP, Stdout)")
+        }
+        try exporter.finish()
+        return result
+    }
+}
+
+/// Which interfaces' records are exported: by name or /regex/; empty `include` means all.
+public struct InterfaceFilter: Sendable {
+    public enum Pattern: Sendable, CustomStringConvertible {
+        case name(String)
+        case regex(String)
+
+        func matches(_ interface: String) -> Bool {
+            switch self {
+            case .name(let name): return name == interface
+            // Validated when parsed; nonisolated Regex values are not Sendable, so keep the source.
+            case .regex(let source): return (try? Regex(source).wholeMatch(in: interface)) != nil
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .name(let name): name
+            case .regex(let source): "/\(source)/"
+            }
+        }
+    }
+
+    public var include: [Pattern] = []
+    public var exclude: [Pattern] = []
+
+    public init(include: [Pattern] = [], exclude: [Pattern] = []) {
+        self.include = include
+        self.exclude = exclude
+    }
+
+    public var isEmpty: Bool { include.isEmpty && exclude.isEmpty }
+
+    /// A record passes if one of its interfaces is included and not excluded.
+    public func admits(_ interfaces: [String]) -> Bool {
+        interfaces.contains { name in
+            (include.isEmpty || include.contains { $0.matches(name) }) && !exclude.contains { $0.matches(name) }
+        }
+    }
+
+    static func patterns(_ node: ConfigNode) throws(ConfigError) -> [Pattern] {
+        try node.sequence().map { item throws(ConfigError) in
+            let text = try item.string()
+            guard text.count > 2, text.hasPrefix("/"), text.hasSuffix("/") else { return .name(text) }
+            let source = String(text.dropFirst().dropLast())
+            do {
+                _ = try Regex(source)
+            } catch {
+                throw item.fail("not a valid regular expression: \(source)")
+            }
+            return .regex(source)
+        }
+    }
+}

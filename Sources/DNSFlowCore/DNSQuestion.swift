@@ -1,0 +1,77 @@
+/// The question of a DNS message (RFC 1035 4.1.2): the name and type being asked.
+public struct DNSQuestion: Hashable, Sendable {
+    /// Full name without the trailing dot; "." for the root.
+    public var name: String
+    public var type: UInt16
+
+    public init(name: String, type: UInt16) {
+        self.name = name
+        self.type = type
+    }
+
+    public struct DecodingError: Error, Hashable, CustomStringConvertible {
+        public enum Reason: String, Sendable {
+            case truncated = "the question ends before its name or type does"
+            case labelTooLong = "a label is longer than 63 bytes"
+            case nameTooLong = "the name is longer than 255 bytes"
+            case compressionPointer = "a compression pointer in the question"
+            case reservedLabelType = "a label type reserved by RFC 6891"
+        }
+        public var reason: Reason
+        public init(reason: Reason) { self.reason = reason }
+        public var description: String { "DNS question: \(reason.rawValue)" }
+    }
+
+    /// Decodes the question from the bytes that follow the 12-byte header.
+    ///
+    /// A question is the first thing after the header, so no earlier name can be pointed to:
+    /// a compression pointer there is an error, which also rules out pointer loops.
+    public static func decode(_ bytes: some Collection<UInt8>) throws(DecodingError) -> DNSQuestion {
+        var name = ""
+        var wireLength = 1
+        var index = bytes.startIndex
+        while true {
+            guard index != bytes.endIndex else { throw DecodingError(reason: .truncated) }
+            let length = Int(bytes[index])
+            index = bytes.index(after: index)
+            if length == 0 { break }
+            switch length & 0xc0 {
+            case 0xc0: throw DecodingError(reason: .compressionPointer)
+            case 0x40, 0x80: throw DecodingError(reason: .reservedLabelType)
+            default: break
+            }
+            guard length <= 63 else { throw DecodingError(reason: .labelTooLong) }
+            wireLength += length + 1
+            guard wireLength <= 255 else { throw DecodingError(reason: .nameTooLong) }
+            guard bytes.distance(from: index, to: bytes.endIndex) >= length else {
+                throw DecodingError(reason: .truncated)
+            }
+            let end = bytes.index(index, offsetBy: length)
+            if !name.isEmpty { name.append(".") }
+            name.append(contentsOf: escaped(bytes[index..<end]))
+            index = end
+        }
+        guard bytes.distance(from: index, to: bytes.endIndex) >= 2 else { throw DecodingError(reason: .truncated) }
+        let type = UInt16(bytes[index]) << 8 | UInt16(bytes[bytes.index(after: index)])
+        return DNSQuestion(name: name.isEmpty ? "." : name, type: type)
+    }
+
+    /// Label bytes as text; dots inside a label and bytes that are not printable ASCII are
+    /// escaped the way dig prints them (RFC 4343 2.1).
+    private static func escaped(_ label: some Collection<UInt8>) -> String {
+        var text = ""
+        for byte in label {
+            switch byte {
+            case UInt8(ascii: "."), UInt8(ascii: "\\"):
+                text.append("\\")
+                text.append(Character(Unicode.Scalar(byte)))
+            case 0x21...0x7e:
+                text.append(Character(Unicode.Scalar(byte)))
+            default:
+                let digits = String(byte)
+                text.append("\\" + String(repeating: "0", count: 3 - digits.count) + digits)
+            }
+        }
+        return text
+    }
+}

@@ -1,0 +1,393 @@
+import CBPF
+import DNSFlowCore
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The loaded and attached BPF program: the only owner of libbpf handles.
+///
+/// Used by one task at a time (the agent's evictor), hence `@unchecked Sendable`: it moves
+/// between tasks but is never shared. Links are not pinned, so they die with the process, even
+/// on SIGKILL.
+public final class BPFProbe: @unchecked Sendable {
+    public let settings: ProbeSettings
+    /// The tracepoint flavour that loaded and attached.
+    public private(set) var tracepoints: ProbeSettings.Tracepoints
+    /// False when no cgroup v2 mount was found: DNS over TCP is then not tracked.
+    public private(set) var tracksTCP: Bool
+
+    private let logger: Logger
+    private var object: OpaquePointer?
+    private var links: [OpaquePointer] = []
+    private var ringBuffer: OpaquePointer?
+    private let sink = EventSink()
+    private var interfaceNames: [InterfaceID: String] = [:]
+    private let possibleCPUs = Int(libbpf_num_possible_cpus())
+
+    public init(settings: ProbeSettings, logger: Logger) throws {
+        self.settings = settings
+        self.logger = logger
+        self.tracepoints = settings.tracepoints
+        self.tracksTCP = false
+        LibbpfLog.install()
+        let cgroupRoot = settings.dnsTracking ? (settings.cgroupRoot ?? Self.findCgroup2Root()) : nil
+        if settings.dnsTracking && cgroupRoot == nil {
+            logger.warning("No cgroup v2 mount in /proc/mounts: DNS over TCP is not tracked")
+        }
+        switch settings.tracepoints {
+        case .auto:
+            do {
+                try open(flavour: .btf, cgroupRoot: cgroupRoot)
+            } catch {
+                logger.info(
+                    "BTF tracepoints unavailable, falling back to classic tracepoints",
+                    metadata: ["dnsflow.error": "\(error)"])
+                close()
+                try open(flavour: .classic, cgroupRoot: cgroupRoot)
+            }
+        case .btf, .classic:
+            try open(flavour: settings.tracepoints, cgroupRoot: cgroupRoot)
+        }
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Detaches every program and frees the maps. Idempotent.
+    public func close() {
+        if let ringBuffer { ring_buffer__free(ringBuffer) }
+        ringBuffer = nil
+        for link in links { bpf_link__destroy(link) }
+        links = []
+        if let object { bpf_object__close(object) }
+        object = nil
+    }
+
+    private func open(flavour: ProbeSettings.Tracepoints, cgroupRoot: String?) throws {
+        tracepoints = flavour
+        let bytes = [UInt8](Data(base64Encoded: bpfObject_dnsflow)!)
+        var opts = bpf_object_open_opts()
+        opts.sz = MemoryLayout<bpf_object_open_opts>.size
+        // libbpf reads the ELF image until load: keep `bytes` alive across it.
+        try bytes.withUnsafeBytes { image in
+            guard let object = bpf_object__open_mem(image.baseAddress, image.count, &opts) else {
+                throw ProbeError("Opening the embedded BPF object", errno: errno)
+            }
+            self.object = object
+            try configure(object, flavour: flavour, tcp: cgroupRoot != nil)
+            let err = bpf_object__load(object)
+            guard err == 0 else {
+                throw ProbeError(
+                    "Loading the BPF program (\(flavour) tracepoints)\(LibbpfLog.lastLines())", errno: err)
+            }
+        }
+        guard let object else { return }
+
+        if flavour == .classic { try TraceFS.mount() }
+        let names = flavour == .btf ? ["dnsflow_egress_btf", "dnsflow_ingress_btf"] : ["dnsflow_egress_tp", "dnsflow_ingress_tp"]
+        for name in names {
+            let program = bpf_object__find_program_by_name(object, name)
+            guard let link = bpf_program__attach(program) else {
+                throw ProbeError("Attaching \(name)\(LibbpfLog.lastLines())", errno: errno)
+            }
+            links.append(link)
+        }
+        tracksTCP = false
+        if let cgroupRoot {
+            let fd = Glibc.open(cgroupRoot, O_RDONLY | O_DIRECTORY)
+            guard fd >= 0 else { throw ProbeError("Opening cgroup v2 root \(cgroupRoot)", errno: errno) }
+            defer { Glibc.close(fd) }
+            for name in ["dnsflow_tcp_egress", "dnsflow_tcp_ingress"] {
+                let program = bpf_object__find_program_by_name(object, name)
+                guard let link = bpf_program__attach_cgroup(program, fd) else {
+                    throw ProbeError("Attaching \(name) to \(cgroupRoot)\(LibbpfLog.lastLines())", errno: errno)
+                }
+                links.append(link)
+            }
+            tracksTCP = true
+        }
+        let ringFD = bpf_map__fd(map(object, "dns_events"))
+        ringBuffer = ring_buffer__new(ringFD, { context, data, size in
+            guard let context, let data, size >= MemoryLayout<dns_event>.size else { return 0 }
+            Unmanaged<EventSink>.fromOpaque(context).takeUnretainedValue().events.append(
+                data.loadUnaligned(as: dns_event.self))
+            return 0
+        }, Unmanaged.passUnretained(sink).toOpaque(), nil)
+        guard ringBuffer != nil else { throw ProbeError("Opening the DNS event ring buffer", errno: errno) }
+        logger.info(
+            "BPF program attached",
+            metadata: [
+                "dnsflow.tracepoints": "\(flavour)", "dnsflow.dns_over_tcp": "\(tracksTCP)",
+                "dnsflow.programs": "\(links.count)",
+            ])
+    }
+
+    private func configure(_ object: OpaquePointer, flavour: ProbeSettings.Tracepoints, tcp: Bool) throws {
+        let autoload: [String: Bool] = [
+            "dnsflow_egress_btf": flavour == .btf, "dnsflow_ingress_btf": flavour == .btf,
+            "dnsflow_egress_tp": flavour == .classic, "dnsflow_ingress_tp": flavour == .classic,
+            "dnsflow_tcp_egress": tcp, "dnsflow_tcp_ingress": tcp,
+        ]
+        for (name, load) in autoload {
+            bpf_program__set_autoload(bpf_object__find_program_by_name(object, name), load)
+        }
+        for (name, entries) in [
+            ("flows", settings.maxFlows), ("dns_queries", settings.maxPendingQueries),
+            ("dns_answered", settings.maxPendingQueries), ("dns_events", settings.ringBufferBytes),
+        ] {
+            let err = bpf_map__set_max_entries(map(object, name), entries)
+            guard err == 0 else { throw ProbeError("Sizing map \(name) to \(entries)", errno: err) }
+        }
+
+        var values = dnsflow_settings()
+        values.sampling = max(settings.sampling, 1)
+        values.dns_tracking = settings.dnsTracking ? 1 : 0
+        let ports = settings.dnsPorts.prefix(Int(DNSFLOW_MAX_DNS_PORTS))
+        values.dns_port_count = UInt8(ports.count)
+        withUnsafeMutableBytes(of: &values.dns_ports) { raw in
+            for (i, port) in ports.enumerated() { raw.storeBytes(of: port, toByteOffset: i * 2, as: UInt16.self) }
+        }
+        var rodata: OpaquePointer?
+        var next = bpf_object__next_map(object, nil)
+        while let candidate = next {
+            if String(cString: bpf_map__name(candidate)).hasSuffix(".rodata") { rodata = candidate }
+            next = bpf_object__next_map(object, candidate)
+        }
+        var size = 0
+        guard let rodata, let base = bpf_map__initial_value(rodata, &size) else {
+            throw ProbeError("The BPF object has no .rodata section for its settings")
+        }
+        let offset = dnsflow_global_offset(object, rodata, "settings")
+        guard offset >= 0, Int(offset) + MemoryLayout<dnsflow_settings>.size <= size else {
+            throw ProbeError("The BPF object has no `settings` global")
+        }
+        // libbpf hands out a read-only view: patch a copy and set it back.
+        var image = [UInt8](UnsafeRawBufferPointer(start: base, count: size))
+        withUnsafeBytes(of: &values) { image.replaceSubrange(Int(offset)..<Int(offset) + $0.count, with: $0) }
+        let err = bpf_map__set_initial_value(rodata, image, size)
+        guard err == 0 else { throw ProbeError("Writing the BPF settings", errno: err) }
+    }
+
+    private func map(_ object: OpaquePointer, _ name: String) -> OpaquePointer? {
+        bpf_object__find_map_by_name(object, name)
+    }
+
+    private func fd(_ name: String) -> Int32 {
+        guard let object else { return -1 }
+        return bpf_map__fd(map(object, name))
+    }
+
+    // MARK: Reading
+
+    /// Moves the DNS events waiting in the ring buffer into user space. Cheap; call it often so
+    /// the ring never fills.
+    @discardableResult
+    public func drainEvents() -> Int {
+        guard let ringBuffer else { return 0 }
+        return Int(max(ring_buffer__consume(ringBuffer), 0))
+    }
+
+    /// The DNS views drained since the last call.
+    public func takeViews() -> [DNSView] {
+        let clock = ClockOffset()
+        let events = sink.events
+        sink.events.removeAll(keepingCapacity: true)
+        return events.map { event in
+            let key = event.key
+            let server = IPAddress(tuple: key.server_addr)
+            let client = IPAddress(tuple: key.client_addr)
+            let outcome: DNSView.Outcome =
+                event.query_ns == 0 ? .orphan : .answered(latencyNs: event.response_ns &- event.query_ns)
+            return DNSView(
+                outcome: outcome,
+                key: FlowKey(
+                    srcAddr: server, dstAddr: client, srcPort: key.server_port, dstPort: key.client_port,
+                    proto: key.proto, etype: key.eth_type),
+                observation: Observation(
+                    netNs: key.netns,
+                    interface: interfaceName(netNs: key.netns, ifindex: event.ifindex, name: event.ifname),
+                    direction: event.direction),
+                id: key.id, flags: event.flags,
+                question: Self.question(event.question, length: event.question_len),
+                startNs: clock.epochNs(event.query_ns == 0 ? event.response_ns : event.query_ns),
+                endNs: clock.epochNs(event.response_ns))
+        }
+    }
+
+    /// Removes every flow from the kernel map, in batches, and returns them.
+    public func evictFlows() throws -> [FlowSample] {
+        let batchSize = 4096
+        var keys = [flow_key](repeating: flow_key(), count: batchSize)
+        var values = [flow_stats](repeating: flow_stats(), count: batchSize)
+        var inBatch: UInt32 = 0
+        var outBatch: UInt32 = 0
+        var first = true
+        var samples: [FlowSample] = []
+        let clock = ClockOffset()
+        let mapFD = fd("flows")
+        var opts = bpf_map_batch_opts()
+        opts.sz = MemoryLayout<bpf_map_batch_opts>.size
+        while true {
+            var count = UInt32(batchSize)
+            let err = first
+                ? bpf_map_lookup_and_delete_batch(mapFD, nil, &outBatch, &keys, &values, &count, &opts)
+                : bpf_map_lookup_and_delete_batch(mapFD, &inBatch, &outBatch, &keys, &values, &count, &opts)
+            for i in 0..<Int(count) { samples.append(sample(keys[i], values[i], clock)) }
+            if err == -ENOENT { break }
+            guard err == 0 else { throw ProbeError("Evicting flows", errno: err) }
+            inBatch = outBatch
+            first = false
+        }
+        return samples
+    }
+
+    /// Removes the queries that waited longer than `timeout` and returns them as timeouts.
+    public func expireQueries(timeout: Duration) -> [DNSView] {
+        let mapFD = fd("dns_queries")
+        let clock = ClockOffset()
+        let timeoutNs = UInt64(timeout.components.seconds) * 1_000_000_000
+            + UInt64(timeout.components.attoseconds / 1_000_000_000)
+        var expired: [(dns_key, dns_query)] = []
+        var key = dns_key()
+        var next = dns_key()
+        var started = false
+        while (started ? bpf_map_get_next_key(mapFD, &key, &next) : bpf_map_get_next_key(mapFD, nil, &next)) == 0 {
+            var value = dns_query()
+            if bpf_map_lookup_elem(mapFD, &next, &value) == 0, clock.monotonicNowNs &- value.query_ns > timeoutNs {
+                expired.append((next, value))
+            }
+            key = next
+            started = true
+        }
+        return expired.map { key, query in
+            var key = key
+            bpf_map_delete_elem(mapFD, &key)
+            return DNSView(
+                outcome: .timedOut,
+                key: FlowKey(
+                    srcAddr: IPAddress(tuple: key.client_addr), dstAddr: IPAddress(tuple: key.server_addr),
+                    srcPort: key.client_port, dstPort: key.server_port, proto: key.proto, etype: key.eth_type),
+                observation: Observation(
+                    netNs: key.netns,
+                    interface: interfaceName(netNs: key.netns, ifindex: query.ifindex, name: query.ifname),
+                    direction: query.direction),
+                id: key.id, flags: query.flags,
+                question: Self.question(query.question, length: query.question_len),
+                startNs: clock.epochNs(query.query_ns),
+                endNs: clock.epochNs(query.query_ns &+ timeoutNs))
+        }
+    }
+
+    /// The kernel side's counters, summed over CPUs.
+    public func counters() -> [KernelCounter: UInt64] {
+        let mapFD = fd("counters")
+        var totals: [KernelCounter: UInt64] = [:]
+        var perCPU = [UInt64](repeating: 0, count: possibleCPUs)
+        for counter in KernelCounter.allCases {
+            var index = counter.rawValue
+            if bpf_map_lookup_elem(mapFD, &index, &perCPU) == 0 {
+                totals[counter] = perCPU.reduce(0, &+)
+            }
+        }
+        return totals
+    }
+
+    /// Entries in the flow map now; for the fill gauge.
+    public func pendingQueryCount() -> Int {
+        let mapFD = fd("dns_queries")
+        var key = dns_key()
+        var next = dns_key()
+        var count = 0
+        var started = false
+        while (started ? bpf_map_get_next_key(mapFD, &key, &next) : bpf_map_get_next_key(mapFD, nil, &next)) == 0 {
+            count += 1
+            key = next
+            started = true
+        }
+        return count
+    }
+
+    // MARK: Decoding
+
+    private func sample(_ key: flow_key, _ stats: flow_stats, _ clock: ClockOffset) -> FlowSample {
+        let count = min(Int(stats.n_observations), Int(DNSFLOW_MAX_OBSERVATIONS))
+        let observations = withUnsafeBytes(of: stats.observations) { raw in
+            raw.bindMemory(to: flow_observation.self).prefix(count).map { o in
+                let name = Self.string(o.ifname)
+                interfaceNames[InterfaceID(netNs: o.netns, ifindex: o.ifindex)] = name
+                return Observation(netNs: o.netns, interface: name, direction: o.direction)
+            }
+        }
+        return FlowSample(
+            key: FlowKey(
+                srcAddr: IPAddress(tuple: key.src_addr), dstAddr: IPAddress(tuple: key.dst_addr),
+                srcPort: key.src_port, dstPort: key.dst_port, proto: key.proto, etype: key.eth_type),
+            bytes: stats.bytes, packets: stats.packets,
+            startNs: clock.epochNs(stats.first_seen_ns), endNs: clock.epochNs(stats.last_seen_ns),
+            tcpFlags: stats.tcp_flags, observations: observations)
+    }
+
+    /// cgroup_skb programs see an ifindex but no device name; the flows seen at the tracepoints
+    /// name it.
+    private func interfaceName<T>(netNs: UInt32, ifindex: UInt32, name: T) -> String {
+        let direct = Self.string(name)
+        if !direct.isEmpty { return direct }
+        return interfaceNames[InterfaceID(netNs: netNs, ifindex: ifindex)] ?? "if\(ifindex)"
+    }
+
+    private static func string<T>(_ tuple: T) -> String {
+        withUnsafeBytes(of: tuple) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
+    private static func question<T>(_ tuple: T, length: UInt16) -> DNSQuestion? {
+        withUnsafeBytes(of: tuple) { raw in try? DNSQuestion.decode(raw.prefix(Int(length))) }
+    }
+
+    static func findCgroup2Root() -> String? {
+        guard let mounts = try? String(contentsOfFile: "/proc/mounts", encoding: .utf8) else { return nil }
+        for line in mounts.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count > 2 && fields[2] == "cgroup2" { return String(fields[1]) }
+        }
+        return nil
+    }
+}
+
+/// Ring buffer events land here from libbpf's callback, on the thread that consumes.
+private final class EventSink {
+    var events: [dns_event] = []
+}
+
+private struct InterfaceID: Hashable {
+    var netNs: UInt32
+    var ifindex: UInt32
+}
+
+extension IPAddress {
+    init<T>(tuple: T) {
+        self = withUnsafeBytes(of: tuple) { IPAddress(bytes: $0) }
+    }
+}
+
+/// Converts the kernel's CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns) to epoch nanoseconds.
+struct ClockOffset {
+    let monotonicNowNs: UInt64
+    let offsetNs: Int64
+
+    init() {
+        var mono = timespec()
+        var real = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &mono)
+        clock_gettime(CLOCK_REALTIME, &real)
+        let monotonic: Int64 = Int64(mono.tv_sec) * 1_000_000_000 + Int64(mono.tv_nsec)
+        let wall: Int64 = Int64(real.tv_sec) * 1_000_000_000 + Int64(real.tv_nsec)
+        monotonicNowNs = UInt64(monotonic)
+        offsetNs = wall - monotonic
+    }
+
+    func epochNs(_ monotonic: UInt64) -> Int64 { Int64(monotonic) + offsetNs }
+}

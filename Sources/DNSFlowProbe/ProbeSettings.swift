@@ -1,0 +1,37 @@
+/// What the kernel side is told before it loads.
+public struct ProbeSettings: Sendable, Hashable {
+    public enum Tracepoints: String, Sendable, CaseIterable {
+        /// `tp_btf` when the kernel has BTF raw tracepoints, else the classic ones.
+        case auto
+        case btf
+        case classic
+    }
+
+    /// Account one packet in `sampling` for non-DNS flows; 1 accounts every packet.
+    public var sampling: UInt32
+    public var dnsTracking: Bool
+    public var dnsPorts: [UInt16]
+    public var maxFlows: UInt32
+    /// Queries waiting for their response, per node.
+    public var maxPendingQueries: UInt32
+    /// Bytes of the DNS event ring buffer; a power of two.
+    public var ringBufferBytes: UInt32
+    public var tracepoints: Tracepoints
+    /// Where cgroup v2 is mounted, for DNS over TCP; nil finds it in /proc/mounts.
+    public var cgroupRoot: String?
+
+    public init(
+        sampling: UInt32 = 1, dnsTracking: Bool = true, dnsPorts: [UInt16] = [53], maxFlows: UInt32 = 100_000,
+        maxPendingQueries: UInt32 = 16_384, ringBufferBytes: UInt32 = 1 << 22, tracepoints: Tracepoints = .auto,
+        cgroupRoot: String? = nil
+    ) {
+        self.sampling = sampling
+        self.dnsTracking = dnsTracking
+        self.dnsPorts = dnsPorts
+        self.maxFlows = maxFlows
+        self.maxPendingQueries = maxPendingQueries
+        self.ringBufferBytes = ringBufferBytes
+        self.tracepoints = tracepoints
+        self.cgroupRoot = cgroupRoot
+    }
+}

@@ -1,0 +1,79 @@
+import DNSFlowAgent
+import Foundation
+import Testing
+
+struct AgentConfigTests {
+    private func config(_ ebpf: String = "", exporters: String = "") throws(ConfigError) -> AgentConfig {
+        try AgentConfig(yaml: """
+            apiVersion: dnsflow.io/v1alpha1
+            kind: FlowCollector
+            spec:
+              agent:
+                type: eBPF
+                ebpf:
+            \(ebpf.isEmpty ? "      features: [DNSTracking]" : ebpf)
+              exporters:
+                - type: Stdout
+            \(exporters)
+            """)
+    }
+
+    @Test func shippedConfigParses() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appending(path: "../../config/flowcollector.yaml")
+        let parsed = try AgentConfig(yaml: String(contentsOf: url, encoding: .utf8))
+        #expect(parsed.features == [.dnsTracking])
+        #expect(parsed.cacheActiveTimeout == .seconds(5))
+        #expect(parsed.cacheMaxFlows == 100_000)
+        #expect(parsed.dnsPorts == [53])
+        #expect(parsed.dnsTimeout == .seconds(5))
+        #expect(parsed.exporters.count == 1)
+    }
+
+    @Test func settings() throws {
+        let parsed = try config("""
+                  features: [DNSTracking]
+                  sampling: 50
+                  cacheActiveTimeout: 1m30s
+                  interfaces: [eth0, /veth.*/]
+                  dnsTracking: {ports: [53, 5353], timeout: 250ms}
+            """)
+        #expect(parsed.sampling == 50)
+        #expect(parsed.cacheActiveTimeout == .seconds(90))
+        #expect(parsed.dnsPorts == [53, 5353])
+        #expect(parsed.dnsTimeout == .milliseconds(250))
+        #expect(parsed.interfaces.admits(["veth12"]) && parsed.interfaces.admits(["eth0"]))
+        #expect(!parsed.interfaces.admits(["lo"]))
+    }
+
+    @Test(arguments: [
+        ("      features: [DNSTracking, Bogus]", "spec.agent.ebpf.features[1]", "unknown feature 'Bogus'"),
+        ("      cacheActiveTimeout: -5s", "spec.agent.ebpf.cacheActiveTimeout", "expected a duration"),
+        ("      cacheActiveTimeout: 0s", "spec.agent.ebpf.cacheActiveTimeout", "must be more than zero"),
+        ("      sampling: 0", "spec.agent.ebpf.sampling", "out of range"),
+        ("      dnsTracking: {ports: [70000]}", "spec.agent.ebpf.dnsTracking.ports[0]", "out of range"),
+        ("      cacheMaxFlow: 10", "spec.agent.ebpf.cacheMaxFlow", "unknown key"),
+        ("      interfaces: ['/[/']", "spec.agent.ebpf.interfaces[0]", "not a valid regular expression"),
+    ])
+    func badValuesNameTheKey(line: String, path: String, reason: String) {
+        #expect {
+            _ = try config(line)
+        } throws: { error in
+            guard let error = error as? ConfigError else { return false }
+            return error.path == path && error.reason.contains(reason)
+        }
+    }
+
+    @Test func badExporter() {
+        #expect(throws: ConfigError.self) {
+            _ = try config(exporters: "    - type: HTTP\n      http: {url: 'not a url'}")
+        }
+        #expect {
+            _ = try config(exporters: "    - type: Kafka")
+        } throws: { ($0 as? ConfigError)?.path == "spec.exporters[1].type" }
+    }
+
+    @Test func notYAML() {
+        #expect(throws: ConfigError.self) { _ = try AgentConfig(yaml: "spec: [") }
+        #expect(throws: ConfigError(path: "spec", reason: "is required")) { _ = try AgentConfig(yaml: "kind: FlowCollector") }
+    }
+}

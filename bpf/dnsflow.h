@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The structs and enums that cross between bpf/dnsflow.bpf.c and user space. No kernel types. */
+#ifndef __DNSFLOW_H
+#define __DNSFLOW_H
+
+#include <linux/types.h>
+
+#define DNSFLOW_IFNAMSIZ 16
+/* A flow lists at most this many (namespace, interface, direction) sightings. */
+#define DNSFLOW_MAX_OBSERVATIONS 4
+/* Bytes of the DNS message after its 12-byte header that are kept: the question of any name
+ * (255 bytes at most, RFC 1035 2.3.4) plus its type. */
+#define DNSFLOW_MAX_QUESTION 260
+#define DNSFLOW_MAX_DNS_PORTS 8
+
+/* Settings, written into .rodata before load: the verifier then prunes what they turn off. */
+struct dnsflow_settings {
+	__u32 sampling; /* account 1 packet in N for non-DNS flows; 0 or 1: all */
+	__u8 dns_tracking;
+	__u8 dns_port_count;
+	__u16 dns_ports[DNSFLOW_MAX_DNS_PORTS];
+};
+
+enum dnsflow_direction {
+	DNSFLOW_INGRESS = 0,
+	DNSFLOW_EGRESS = 1,
+};
+
+/* One direction of a conversation. IPv4 addresses are stored v4-mapped (::ffff:a.b.c.d). */
+struct flow_key {
+	__u8 src_addr[16];
+	__u8 dst_addr[16];
+	__u16 src_port; /* host byte order */
+	__u16 dst_port;
+	__u16 eth_type;
+	__u8 proto;
+	__u8 pad;
+};
+
+struct flow_observation {
+	__u32 netns;
+	__u32 ifindex;
+	char ifname[DNSFLOW_IFNAMSIZ];
+	__u8 direction;
+	__u8 pad[3];
+};
+
+struct flow_stats {
+	__u64 bytes; /* IP bytes, header included */
+	__u64 packets;
+	__u64 first_seen_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 last_seen_ns;
+	__u16 tcp_flags;
+	__u8 n_observations;
+	__u8 pad[5];
+	/* Only sightings on observations[0] are counted: the others are the same packets
+	 * crossing another interface (a veth's other end, then the node's NIC). */
+	struct flow_observation observations[DNSFLOW_MAX_OBSERVATIONS];
+};
+
+/* A DNS transaction as one network namespace sees it. */
+struct dns_key {
+	__u8 client_addr[16];
+	__u8 server_addr[16];
+	__u32 netns;
+	__u16 client_port;
+	__u16 server_port;
+	__u16 id;
+	__u16 eth_type;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* A query waiting for its response; user space reports it as a timeout when it waits too long. */
+struct dns_query {
+	__u64 query_ns;
+	__u32 ifindex;
+	__u16 flags;
+	__u16 question_len;
+	__u16 bytes; /* DNS message length */
+	__u8 direction;
+	__u8 pad;
+	char ifname[DNSFLOW_IFNAMSIZ];
+	__u8 question[DNSFLOW_MAX_QUESTION];
+};
+
+/* Ring buffer record: the first sighting of a response in a namespace. */
+struct dns_event {
+	struct dns_key key;
+	__u64 query_ns; /* 0: no query seen (orphan response) */
+	__u64 response_ns;
+	__u32 ifindex;
+	__u16 flags; /* the response's: QR, opcode, AA, TC, RD, RA, AD, CD, rcode */
+	__u16 question_len;
+	__u16 bytes;
+	__u8 direction;
+	__u8 pad;
+	char ifname[DNSFLOW_IFNAMSIZ];
+	__u8 question[DNSFLOW_MAX_QUESTION];
+};
+
+/* Per-CPU counters, one slot each; every early return that loses data bumps one. */
+enum dnsflow_counter {
+	DNSFLOW_CTR_PACKETS,		/* packets the tracepoints looked at */
+	DNSFLOW_CTR_NOT_IP,		/* neither IPv4 nor IPv6: not a flow */
+	DNSFLOW_CTR_TRUNCATED_HEADER,	/* IP or transport header could not be read */
+	DNSFLOW_CTR_FLOW_MAP_FULL,	/* a new flow dropped: cacheMaxFlows reached */
+	DNSFLOW_CTR_DNS_SHORT,		/* DNS port, payload shorter than a DNS header */
+	DNSFLOW_CTR_DNS_BAD_QDCOUNT,	/* a DNS message whose question count is not 1 */
+	DNSFLOW_CTR_DNS_QUERY_MAP_FULL, /* a query not tracked: dnsTracking.maxPending reached */
+	DNSFLOW_CTR_DNS_RINGBUF_FULL,	/* a transaction lost: the ring buffer was full */
+	DNSFLOW_CTR_DNS_RETRANSMIT,	/* a query seen again before its response (not reset) */
+	DNSFLOW_CTR_DNS_DUPLICATE,	/* a response seen again in the same namespace */
+	DNSFLOW_CTR_DNS_ORPHAN,		/* a response with no query seen */
+	DNSFLOW_CTR_DNS_FRAGMENT,	/* a non-first IP fragment on a DNS flow: no header to read */
+	DNSFLOW_CTR_MAX,
+};
+
+#endif /* __DNSFLOW_H */
