@@ -50,27 +50,15 @@ enum IPAddress: Equatable, Sendable {
     }
 
     /// RFC 4291 section 2.2 text forms: groups, one "::", and an optional dotted IPv4 tail.
+    /// Groups before and after the "::" are shifted into two 128-bit accumulators, joined at the end.
     private static func parseIPv6<Bytes: RandomAccessCollection<UInt8>>(
         _ b: Bytes
     ) -> (high: UInt64, low: UInt64)? where Bytes.Index == Int {
         let colon = UInt8(ascii: ":")
-        var head = SIMD8<UInt16>()
-        var tail = SIMD8<UInt16>()
-        var headCount = 0
-        var tailCount = 0
+        var head = Groups()
+        var tail = Groups()
         var gap = false
         var i = b.startIndex
-        func append(_ group: UInt16) -> Bool {
-            guard headCount + tailCount < 8 else { return false }
-            if gap {
-                tail[tailCount] = group
-                tailCount += 1
-            } else {
-                head[headCount] = group
-                headCount += 1
-            }
-            return true
-        }
         if b.count >= 2, b[i] == colon, b[i + 1] == colon {
             gap = true
             i += 2
@@ -83,13 +71,18 @@ enum IPAddress: Equatable, Sendable {
                 i += 1
             }
             if i < b.endIndex, b[i] == UInt8(ascii: ".") {
-                guard let v4 = parseIPv4(b[start...]), append(UInt16(v4 >> 16)), append(UInt16(v4 & 0xFFFF)) else {
-                    return nil
+                guard head.count + tail.count <= 6, let v4 = parseIPv4(b[start...]) else { return nil }
+                if gap {
+                    tail.append(UInt16(v4 >> 16))
+                    tail.append(UInt16(v4 & 0xFFFF))
+                } else {
+                    head.append(UInt16(v4 >> 16))
+                    head.append(UInt16(v4 & 0xFFFF))
                 }
-                i = b.endIndex
                 break
             }
-            guard i > start, append(group) else { return nil }
+            guard i > start, head.count + tail.count < 8 else { return nil }
+            if gap { tail.append(group) } else { head.append(group) }
             if i == b.endIndex { break }
             guard b[i] == colon, i + 1 < b.endIndex else { return nil }
             i += 1
@@ -99,16 +92,33 @@ enum IPAddress: Equatable, Sendable {
                 i += 1
             }
         }
-        guard gap ? headCount + tailCount < 8 : headCount == 8 else { return nil }
-        var groups = head
-        for k in 0..<tailCount { groups[8 - tailCount + k] = tail[k] }
+        guard gap ? head.count + tail.count < 8 : head.count == 8 else { return nil }
+        head.shiftLeft(groups: 8 - head.count)
+        return (head.high | tail.high, head.low | tail.low)
+    }
+
+    /// Up to eight 16-bit groups in a 128-bit register, last appended lowest.
+    private struct Groups {
         var high: UInt64 = 0
         var low: UInt64 = 0
-        for k in 0..<4 {
-            high = high << 16 | UInt64(groups[k])
-            low = low << 16 | UInt64(groups[k + 4])
+        var count = 0
+
+        mutating func append(_ group: UInt16) {
+            high = high << 16 | low >> 48
+            low = low << 16 | UInt64(group)
+            count += 1
         }
-        return (high, low)
+
+        mutating func shiftLeft(groups: Int) {
+            let bits = groups * 16
+            if bits >= 64 {
+                high = low << (bits - 64)
+                low = 0
+            } else if bits > 0 {
+                high = high << bits | low >> (64 - bits)
+                low <<= bits
+            }
+        }
     }
 
     /// RFC 5952 text, as glibc's `inet_ntop` writes it (including "::ffff:a.b.c.d").
