@@ -149,47 +149,46 @@ public struct IPFIXDecoder: Sendable {
                 _ = try set.take(length, "skipped field")
                 continue
             }
-            let name = "\(element)"
             switch element {
-            case .sourceIPv4Address, .sourceIPv6Address: record.srcAddr = try Self.address(&set, length, name)
-            case .destinationIPv4Address, .destinationIPv6Address: record.dstAddr = try Self.address(&set, length, name)
-            case .sourceTransportPort: record.srcPort = UInt16(truncatingIfNeeded: try set.unsigned(length, name))
-            case .destinationTransportPort: record.dstPort = UInt16(truncatingIfNeeded: try set.unsigned(length, name))
-            case .protocolIdentifier: record.proto = UInt8(truncatingIfNeeded: try set.unsigned(length, name))
-            case .ethernetType: record.etype = UInt16(truncatingIfNeeded: try set.unsigned(length, name))
-            case .octetDeltaCount: record.bytes = try set.unsigned(length, name)
-            case .packetDeltaCount: record.packets = try set.unsigned(length, name)
-            case .flowStartMilliseconds: record.timeFlowStartMs = Int64(bitPattern: try set.unsigned(length, name))
-            case .flowEndMilliseconds: record.timeFlowEndMs = Int64(bitPattern: try set.unsigned(length, name))
-            case .tcpControlBits: record.flags = UInt16(truncatingIfNeeded: try set.unsigned(length, name))
-            case .flowDirection: _ = try set.take(length, name)  // ifDirections carries every interface's
+            case .sourceIPv4Address, .sourceIPv6Address: record.srcAddr = try Self.address(&set, length, element)
+            case .destinationIPv4Address, .destinationIPv6Address: record.dstAddr = try Self.address(&set, length, element)
+            case .sourceTransportPort: record.srcPort = UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
+            case .destinationTransportPort: record.dstPort = UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
+            case .protocolIdentifier: record.proto = UInt8(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
+            case .ethernetType: record.etype = UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
+            case .octetDeltaCount: record.bytes = try set.unsigned(length, "\(element)")
+            case .packetDeltaCount: record.packets = try set.unsigned(length, "\(element)")
+            case .flowStartMilliseconds: record.timeFlowStartMs = Int64(bitPattern: try set.unsigned(length, "\(element)"))
+            case .flowEndMilliseconds: record.timeFlowEndMs = Int64(bitPattern: try set.unsigned(length, "\(element)"))
+            case .tcpControlBits: record.flags = UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
+            case .flowDirection: _ = try set.take(length, "\(element)")  // ifDirections carries every interface's
             case .interfaceName:
-                let text = String(decoding: try set.take(length, name), as: UTF8.self)
+                let text = String(decoding: try set.take(length, "\(element)"), as: UTF8.self)
                 record.interfaces = text.isEmpty ? [] : text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            case .ifDirections: record.ifDirections = Array(try set.take(length, name))
-            case .netNs: record.netNs = UInt32(truncatingIfNeeded: try set.unsigned(length, name))
-            case .nodeName: record.nodeName = String(decoding: try set.take(length, name), as: UTF8.self)
-            case .certDnsId, .dnsId: record.dnsId = UInt16(truncatingIfNeeded: try set.unsigned(length, name))
-            case .dnsFlags: record.dnsFlags = UInt16(truncatingIfNeeded: try set.unsigned(length, name))
+            case .ifDirections: record.ifDirections = Array(try set.take(length, "\(element)"))
+            case .netNs: record.netNs = UInt32(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
+            case .nodeName: record.nodeName = String(decoding: try set.take(length, "\(element)"), as: UTF8.self)
+            case .certDnsId, .dnsId: record.dnsId = UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
+            case .dnsFlags: record.dnsFlags = UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
             case .dnsRcode:
-                record.dnsFlagsResponseCode = DNSCodes.rcodeName(UInt8(truncatingIfNeeded: try set.unsigned(length, name)))
-            case .dnsLatencyNanoseconds: record.dnsLatencyMs = DNSCodes.milliseconds(try set.unsigned(length, name))
-            case .dnsQType: record.dnsQType = DNSCodes.qtypeName(UInt16(truncatingIfNeeded: try set.unsigned(length, name)))
-            case .dnsErrno: record.dnsErrno = DNSCodes.errno(UInt8(truncatingIfNeeded: try set.unsigned(length, name)))
-            case .dnsName: record.dnsName = String(decoding: try set.take(length, name), as: UTF8.self)
+                record.dnsFlagsResponseCode = DNSCodes.rcodeName(UInt8(truncatingIfNeeded: try set.unsigned(length, "\(element)")))
+            case .dnsLatencyNanoseconds: record.dnsLatencyMs = DNSCodes.milliseconds(try set.unsigned(length, "\(element)"))
+            case .dnsQType: record.dnsQType = DNSCodes.qtypeName(UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)")))
+            case .dnsErrno: record.dnsErrno = DNSCodes.errno(UInt8(truncatingIfNeeded: try set.unsigned(length, "\(element)")))
+            case .dnsName: record.dnsName = String(decoding: try set.take(length, "\(element)"), as: UTF8.self)
             }
         }
         return record
     }
 
-    private static func address(_ set: inout ByteReader, _ length: Int, _ name: String) throws -> String {
+    private static func address(_ set: inout ByteReader, _ length: Int, _ element: IPFIXElement) throws -> String {
         guard length == 4 || length == 16 else {
-            throw IPFIXError(.badRecord, "\(name) has length \(length); an address is 4 or 16 octets")
+            throw IPFIXError(.badRecord, "\(element) has length \(length); an address is 4 or 16 octets")
         }
         let address: IPAddress =
             length == 4
-            ? .v4(UInt32(try set.unsigned(4, name)))
-            : .v6(high: try set.unsigned(8, name), low: try set.unsigned(8, name))
+            ? .v4(UInt32(try set.unsigned(4, "\(element)")))
+            : .v6(high: try set.unsigned(8, "\(element)"), low: try set.unsigned(8, "\(element)"))
         return address.text
     }
 }

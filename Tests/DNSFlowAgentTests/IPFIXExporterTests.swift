@@ -4,6 +4,7 @@ import DNSFlowIPFIX
 import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 import Testing
 
 /// Hands every inbound message, with the channel it came on, to the test.
@@ -45,28 +46,87 @@ private final class Forward<Message: Sendable>: ChannelInboundHandler, Sendable 
         }
     }
 
-    @Test func udpSendsTemplatesFirstAndMessagesUnderTheCap() async throws {
-        let (datagrams, sink) = AsyncStream<(any Channel, AddressedEnvelope<ByteBuffer>)>.makeStream()
+    private typealias Datagrams = AsyncStream<(any Channel, AddressedEnvelope<ByteBuffer>)>
+
+    private func udpCollector() async throws -> (server: any Channel, datagrams: Datagrams) {
+        let (datagrams, sink) = Datagrams.makeStream()
         let server = try await DatagramBootstrap(group: group)
             .channelInitializer { $0.pipeline.addHandler(Forward(sink)) }
             .bind(host: "127.0.0.1", port: 0).get()
+        return (server, datagrams)
+    }
+
+    /// Reads datagrams until `count` records decoded; returns them and each datagram's template ids.
+    private func receive(
+        _ count: Int, from datagrams: inout Datagrams.AsyncIterator, decoder: inout IPFIXDecoder
+    ) async throws -> (records: [FlowRecord], templateIds: [[UInt16]]) {
+        var records: [FlowRecord] = []
+        var templateIds: [[UInt16]] = []
+        while records.count < count, let (_, envelope) = await datagrams.next() {
+            let message = Array(buffer: envelope.data)
+            #expect(message.count <= 1400)
+            let decoded = try decoder.decode(message, exporter: "\(envelope.remoteAddress)")
+            records += decoded.records
+            templateIds.append(decoded.templateIds)
+        }
+        return (records, templateIds)
+    }
+
+    @Test func udpResendsTemplatesOnlyAfterTheRefreshInterval() async throws {
+        let (server, datagrams) = try await udpCollector()
+        let config = IPFIXExporterConfig(
+            targetPort: server.localAddress!.port!, transport: .udp, templateRefresh: .milliseconds(300))
+        try await withExporter(config) { exporter in
+            var iterator = datagrams.makeAsyncIterator()
+            var decoder = IPFIXDecoder()
+            exporter.enqueue(records(5, from: 0))
+            let first = try await receive(5, from: &iterator, decoder: &decoder)
+            #expect(first.templateIds.first == [256, 257, 258, 259])
+            exporter.enqueue(records(5, from: 100))
+            let soon = try await receive(5, from: &iterator, decoder: &decoder)
+            #expect(soon.templateIds.allSatisfy { $0.isEmpty })
+            try await Task.sleep(for: .milliseconds(400))
+            exporter.enqueue(records(5, from: 200))
+            // A collector that just started (fresh decoder) can decode right after the refresh.
+            var restarted = IPFIXDecoder()
+            let later = try await receive(5, from: &iterator, decoder: &restarted)
+            #expect(later.records == records(5, from: 200))
+        }
+        try await server.close()
+    }
+
+    @Test func gracefulShutdownFlushesTheBuffer() async throws {
+        let (server, datagrams) = try await udpCollector()
+        let exporter = IPFIXExporter(
+            config: IPFIXExporterConfig(targetPort: server.localAddress!.port!), group: group, logger: logger)
+        let sent = records(40, from: 5000)
+        exporter.enqueue(sent)
+        let services = ServiceGroup(services: [exporter], logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await services.run() }
+            await services.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        var iterator = datagrams.makeAsyncIterator()
+        var decoder = IPFIXDecoder()
+        let received = try await receive(sent.count, from: &iterator, decoder: &decoder)
+        #expect(received.records == sent)
+        #expect(exporter.sentRecords == sent.count)
+        try await server.close()
+    }
+
+    @Test func udpSendsTemplatesFirstAndMessagesUnderTheCap() async throws {
+        let (server, datagrams) = try await udpCollector()
         let config = IPFIXExporterConfig(targetPort: server.localAddress!.port!, transport: .udp)
         let sent = records(300, from: 20000)
         try await withExporter(config) { exporter in
             exporter.enqueue(sent)
+            var iterator = datagrams.makeAsyncIterator()
             var decoder = IPFIXDecoder()
-            var received: [FlowRecord] = []
-            var first = true
-            for await (_, envelope) in datagrams {
-                let message = Array(buffer: envelope.data)
-                #expect(message.count <= 1400)
-                let decoded = try decoder.decode(message, exporter: "\(envelope.remoteAddress)")
-                if first { #expect(!decoded.templateIds.isEmpty) }
-                first = false
-                received += decoded.records
-                if received.count == sent.count { break }
-            }
-            #expect(received == sent)
+            let received = try await receive(sent.count, from: &iterator, decoder: &decoder)
+            #expect(received.records == sent)
+            #expect(received.templateIds.first?.isEmpty == false)
+            #expect(received.templateIds.count > 300 / 20)
             #expect(exporter.sentRecords == sent.count)
             #expect(exporter.droppedRecords == 0)
         }
