@@ -83,7 +83,8 @@ public struct IPFIXDecoder: Sendable {
             let setLength = Int(try reader.u16("set length"))
             guard setLength >= 4, setLength <= reader.remaining + 4 else {
                 throw IPFIXError(
-                    .badLength, "set \(setId) at offset \(setStart) claims \(setLength) octets, \(reader.remaining + 4) left")
+                    .badLength,
+                    "set \(setId) at offset \(setStart) claims \(setLength) octets, \(reader.remaining + 4) left")
             }
             var set = ByteReader(bytes: message, offset: reader.offset, end: setStart + setLength)
             reader.offset = set.end
@@ -127,7 +128,8 @@ public struct IPFIXDecoder: Sendable {
                 let rawId = try set.u16("template \(id) field \(index)")
                 let length = try set.u16("template \(id) field \(index) length")
                 let pen = rawId & IPFIX.enterpriseBit != 0 ? try set.u32("template \(id) field \(index) PEN") : 0
-                fields.append(TemplateField(element: element(id: rawId & ~IPFIX.enterpriseBit, pen: pen), length: length))
+                fields.append(
+                    TemplateField(element: element(id: rawId & ~IPFIX.enterpriseBit, pen: pen), length: length))
             }
             templates[scope, default: [:]][id] = fields
         }
@@ -151,30 +153,39 @@ public struct IPFIXDecoder: Sendable {
             }
             switch element {
             case .sourceIPv4Address, .sourceIPv6Address: record.srcAddr = try Self.address(&set, length, element)
-            case .destinationIPv4Address, .destinationIPv6Address: record.dstAddr = try Self.address(&set, length, element)
-            case .sourceTransportPort: record.srcPort = UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
-            case .destinationTransportPort: record.dstPort = UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
+            case .destinationIPv4Address, .destinationIPv6Address:
+                record.dstAddr = try Self.address(&set, length, element)
+            case .sourceTransportPort:
+                record.srcPort = UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
+            case .destinationTransportPort:
+                record.dstPort = UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
             case .protocolIdentifier: record.proto = UInt8(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
             case .ethernetType: record.etype = UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
             case .octetDeltaCount: record.bytes = try set.unsigned(length, "\(element)")
             case .packetDeltaCount: record.packets = try set.unsigned(length, "\(element)")
-            case .flowStartMilliseconds: record.timeFlowStartMs = Int64(bitPattern: try set.unsigned(length, "\(element)"))
+            case .flowStartMilliseconds:
+                record.timeFlowStartMs = Int64(bitPattern: try set.unsigned(length, "\(element)"))
             case .flowEndMilliseconds: record.timeFlowEndMs = Int64(bitPattern: try set.unsigned(length, "\(element)"))
             case .tcpControlBits: record.flags = UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
             case .flowDirection: _ = try set.take(length, "\(element)")  // ifDirections carries every interface's
             case .interfaceName:
                 let text = String(decoding: try set.take(length, "\(element)"), as: UTF8.self)
-                record.interfaces = text.isEmpty ? [] : text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                record.interfaces =
+                    text.isEmpty ? [] : text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             case .ifDirections: record.ifDirections = Array(try set.take(length, "\(element)"))
             case .netNs: record.netNs = UInt32(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
             case .nodeName: record.nodeName = String(decoding: try set.take(length, "\(element)"), as: UTF8.self)
             case .certDnsId, .dnsId: record.dnsId = UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
             case .dnsFlags: record.dnsFlags = UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
             case .dnsRcode:
-                record.dnsFlagsResponseCode = DNSCodes.rcodeName(UInt8(truncatingIfNeeded: try set.unsigned(length, "\(element)")))
-            case .dnsLatencyNanoseconds: record.dnsLatencyMs = DNSCodes.milliseconds(try set.unsigned(length, "\(element)"))
-            case .dnsQType: record.dnsQType = DNSCodes.qtypeName(UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)")))
-            case .dnsErrno: record.dnsErrno = DNSCodes.errno(UInt8(truncatingIfNeeded: try set.unsigned(length, "\(element)")))
+                record.dnsFlagsResponseCode = DNSCodes.rcodeName(
+                    UInt8(truncatingIfNeeded: try set.unsigned(length, "\(element)")))
+            case .dnsLatencyNanoseconds:
+                record.dnsLatencyMs = DNSCodes.milliseconds(try set.unsigned(length, "\(element)"))
+            case .dnsQType:
+                record.dnsQType = DNSCodes.qtypeName(UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)")))
+            case .dnsErrno:
+                record.dnsErrno = DNSCodes.errno(UInt8(truncatingIfNeeded: try set.unsigned(length, "\(element)")))
             case .dnsName: record.dnsName = String(decoding: try set.take(length, "\(element)"), as: UTF8.self)
             }
         }
@@ -196,21 +207,27 @@ public struct IPFIXDecoder: Sendable {
 /// Cuts a TCP byte stream into IPFIX messages using each header's length field (RFC 7011 section 10.4).
 public struct IPFIXStreamFramer: Sendable {
     private var pending: [UInt8] = []
+    /// Where the next message starts in `pending`; consumed bytes are dropped in bulk, not per message.
+    private var start = 0
 
     public init() {}
 
     public mutating func append(_ bytes: some Sequence<UInt8>) {
+        if start > 0 && start >= pending.count / 2 {
+            pending.removeFirst(start)
+            start = 0
+        }
         pending.append(contentsOf: bytes)
     }
 
     /// The next whole message, or nil until more bytes arrive. Throws when the stream cannot be
     /// IPFIX; the connection should then be closed, since the framing is lost.
     public mutating func next() throws -> [UInt8]? {
-        guard pending.count >= IPFIX.messageHeaderLength else { return nil }
-        let header = try IPFIXMessageHeader(pending)
-        guard pending.count >= Int(header.length) else { return nil }
-        let message = Array(pending[..<Int(header.length)])
-        pending.removeFirst(Int(header.length))
-        return message
+        guard pending.count - start >= IPFIX.messageHeaderLength else { return nil }
+        let header = try IPFIXMessageHeader(pending[start...])
+        let end = start + Int(header.length)
+        guard pending.count >= end else { return nil }
+        defer { start = end }
+        return Array(pending[start..<end])
     }
 }

@@ -121,7 +121,9 @@ enum IPFIXTemplate: UInt16, CaseIterable, Sendable {
     ]
     private static let v4: [IPFIXElement] = [.sourceIPv4Address, .destinationIPv4Address]
     private static let v6: [IPFIXElement] = [.sourceIPv6Address, .destinationIPv6Address]
-    private static let fieldsByTemplate: [[IPFIXElement]] = [v4 + common, v6 + common, v4 + common + dns, v6 + common + dns]
+    private static let fieldsByTemplate: [[IPFIXElement]] = [
+        v4 + common, v6 + common, v4 + common + dns, v6 + common + dns,
+    ]
 
     /// Fields in wire order; the encoder writes and the decoder reads in exactly this order.
     var elements: [IPFIXElement] { Self.fieldsByTemplate[Int(rawValue - 256)] }

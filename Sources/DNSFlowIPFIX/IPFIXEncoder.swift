@@ -62,7 +62,8 @@ public struct IPFIXEncoder: Sendable {
         return messages
     }
 
-    private static func writeTemplateSet(_ template: IPFIXTemplate, enterpriseId: UInt32, into writer: inout ByteWriter) {
+    private static func writeTemplateSet(_ template: IPFIXTemplate, enterpriseId: UInt32, into writer: inout ByteWriter)
+    {
         let setStart = writer.offset
         writer.u16(IPFIX.templateSetId)
         writer.u16(0)
@@ -188,7 +189,9 @@ struct PreparedRecord {
 
     /// Takes a pointer so only the fields read are loaded, not a copy of the whole record.
     init?(_ record: UnsafePointer<FlowRecord>) {
-        guard let source = IPAddress(record.pointee.srcAddr), let destination = IPAddress(record.pointee.dstAddr) else { return nil }
+        guard let source = IPAddress(record.pointee.srcAddr), let destination = IPAddress(record.pointee.dstAddr) else {
+            return nil
+        }
         let ipv6: Bool
         switch (source, destination) {
         case (.v4, .v4): ipv6 = false
@@ -198,7 +201,9 @@ struct PreparedRecord {
         self.source = source
         self.destination = destination
         template = IPFIXTemplate(ipv6: ipv6, dns: record.pointee.isDNS)
-        interfacesLength = record.pointee.interfaces.reduce(max(record.pointee.interfaces.count - 1, 0)) { $0 + $1.utf8.count }
+        interfacesLength = record.pointee.interfaces.reduce(max(record.pointee.interfaces.count - 1, 0)) {
+            $0 + $1.utf8.count
+        }
         var length = template.minimumRecordLength + ByteWriter.variableLengthExtra(interfacesLength)
         length += ByteWriter.variableLengthExtra(record.pointee.ifDirections.count)
         length += ByteWriter.variableLengthExtra(record.pointee.nodeName.utf8.count)

@@ -76,7 +76,8 @@ struct PcapWriter {
                 + be16(0)
             tcpSequence &+= UInt32(payload.count)
         }
-        var ip: [UInt8] = [0x45, 0] + be16(UInt16(20 + transportHeader.count + payload.count)) + be16(UInt16(packets & 0xFFFF))
+        var ip: [UInt8] =
+            [0x45, 0] + be16(UInt16(20 + transportHeader.count + payload.count)) + be16(UInt16(packets & 0xFFFF))
         ip += [0x40, 0, 64, transport == .udp ? 17 : 6, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1]
         let checksum = ~stride(from: 0, to: 20, by: 2).reduce(UInt32(0)) { sum, i in
             let folded = sum + (UInt32(ip[i]) << 8 | UInt32(ip[i + 1]))

@@ -9,7 +9,9 @@ import Testing
 
     @Test func headerCarriesVersionLengthTimeAndDomain() {
         var encoder = IPFIXEncoder(observationDomainId: 0xA1B2_C3D4)
-        let messages = encoder.templateMessages(exportTime: 1_763_812_800) + encoder
+        let messages =
+            encoder.templateMessages(exportTime: 1_763_812_800)
+            + encoder
             .encode(Fixtures.all, exportTime: 1_763_812_801).messages
         for message in messages {
             #expect(u16(message, 0) == 10)
@@ -43,14 +45,22 @@ import Testing
     @Test func variableLengthUsesOneOctetBelow255AndThreeFrom255() {
         var short = [UInt8](repeating: 0, count: 8)
         var long = [UInt8](repeating: 0, count: 8)
-        short.withUnsafeMutableBytes { var w = ByteWriter(base: $0.baseAddress!, offset: 0); w.variableLength(254) }
-        long.withUnsafeMutableBytes { var w = ByteWriter(base: $0.baseAddress!, offset: 0); w.variableLength(300) }
+        short.withUnsafeMutableBytes {
+            var w = ByteWriter(base: $0.baseAddress!, offset: 0)
+            w.variableLength(254)
+        }
+        long.withUnsafeMutableBytes {
+            var w = ByteWriter(base: $0.baseAddress!, offset: 0)
+            w.variableLength(300)
+        }
         #expect(short[0] == 254)
         #expect(Array(long[0..<3]) == [255, 0x01, 0x2C])
         // And end to end: the 298-octet name survives.
         var encoder = IPFIXEncoder()
         var decoder = IPFIXDecoder()
-        let records = (encoder.templateMessages(exportTime: 0) + encoder.encode([Fixtures.ipv4DNSLongName], exportTime: 0).messages)
+        let records =
+            (encoder.templateMessages(exportTime: 0)
+            + encoder.encode([Fixtures.ipv4DNSLongName], exportTime: 0).messages)
             .flatMap { (try? decoder.decode($0, exporter: "t").records) ?? [] }
         #expect(records == [Fixtures.ipv4DNSLongName])
     }
@@ -72,7 +82,8 @@ import Testing
         badAddress.srcAddr = "not-an-address"
         var mixedFamily = Fixtures.ipv4Flow
         mixedFamily.dstAddr = "::1"
-        let batch = encoder.encode([badAddress, Fixtures.ipv4DNSLongName, mixedFamily, Fixtures.ipv4Flow], exportTime: 0)
+        let batch = encoder.encode(
+            [badAddress, Fixtures.ipv4DNSLongName, mixedFamily, Fixtures.ipv4Flow], exportTime: 0)
         #expect(batch.skippedRecords == 3)
         #expect(batch.encodedRecords == 1)
         #expect(encoder.sequenceNumber == 1)
@@ -98,7 +109,9 @@ import Testing
         #expect(IPAddress(input)?.text == canonical)
     }
 
-    @Test(arguments: ["", "1.2.3", "1.2.3.256", "1.2.3.4.5", ":::", "1:2:3:4:5:6:7:8:9", "1::2::3", "12345::", "1:", "a.b.c.d"])
+    @Test(arguments: [
+        "", "1.2.3", "1.2.3.256", "1.2.3.4.5", ":::", "1:2:3:4:5:6:7:8:9", "1::2::3", "12345::", "1:", "a.b.c.d",
+    ])
     func malformedAddressesAreRejected(input: String) {
         #expect(IPAddress(input) == nil)
     }

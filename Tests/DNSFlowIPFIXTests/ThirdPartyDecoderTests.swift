@@ -19,7 +19,9 @@ import Testing
 
     /// The "Flow N" objects of every packet, in wire order.
     private func tsharkFlows(_ json: Any) -> [[String: Any]] {
-        func number(_ key: String) -> Int { Int(key.split(separator: " ").dropFirst().first?.prefix { $0.isNumber } ?? "") ?? 0 }
+        func number(_ key: String) -> Int {
+            Int(key.split(separator: " ").dropFirst().first?.prefix { $0.isNumber } ?? "") ?? 0
+        }
         guard let object = json as? [String: Any] else {
             return (json as? [Any])?.flatMap(tsharkFlows) ?? []
         }
@@ -35,7 +37,9 @@ import Testing
 
     /// All template field descriptions ("Field (14/26): 226 [pen: CERT Coordination Center]").
     private func tsharkTemplateFields(_ json: Any) -> [String: [String: Any]] {
-        if let array = json as? [Any] { return array.reduce(into: [:]) { $0.merge(tsharkTemplateFields($1)) { a, _ in a } } }
+        if let array = json as? [Any] {
+            return array.reduce(into: [:]) { $0.merge(tsharkTemplateFields($1)) { a, _ in a } }
+        }
         guard let object = json as? [String: Any] else { return [:] }
         return object.reduce(into: [:]) { fields, entry in
             if entry.key.hasPrefix("Field ("), let field = entry.value as? [String: Any] { fields[entry.key] = field }
@@ -59,7 +63,8 @@ import Testing
                 bigEndian(id), bigEndian(id), bigEndian(r.dnsFlags ?? 0),
                 [r.dnsFlagsResponseCode.flatMap(DNSResponseCode.code) ?? 255],
                 bigEndian(r.dnsLatencyMs.map { UInt64(($0 * 1e6).rounded()) } ?? .max),
-                bigEndian(r.dnsQType.flatMap(DNSQueryType.code) ?? 0), [r.dnsErrno ?? 255], Array((r.dnsName ?? "").utf8),
+                bigEndian(r.dnsQType.flatMap(DNSQueryType.code) ?? 0), [r.dnsErrno ?? 255],
+                Array((r.dnsName ?? "").utf8),
             ]
         }
         return fields.map(hex)
@@ -192,7 +197,9 @@ import Testing
             expected["dnsflowDnsQType"] = .number(UInt64((json["DnsQType"] as? String).flatMap(DNSQueryType.code) ?? 0))
             expected["dnsflowDnsErrno"] = .number((json["DnsErrno"] as? NSNumber)?.uint64Value ?? 255)
             expected["dnsflowDnsName"] = .text(json["DnsName"] as? String ?? "")
-            covered.formUnion(["DnsId", "DnsFlags", "DnsFlagsResponseCode", "DnsLatencyMs", "DnsQType", "DnsErrno", "DnsName"])
+            covered.formUnion([
+                "DnsId", "DnsFlags", "DnsFlagsResponseCode", "DnsLatencyMs", "DnsQType", "DnsErrno", "DnsName",
+            ])
         }
         #expect(Set(json.keys).isSubset(of: covered), "a FlowRecord field has no IPFIX element in this check")
         return expected
@@ -212,7 +219,10 @@ import Testing
             for (name, value) in expected {
                 if case .text(let address) = value, name.hasSuffix("Address") {
                     // Python 3.11 writes mapped addresses in hex; compare the addresses, not the text.
-                    guard case .text(let other) = actual[name] else { Issue.record("\(name) missing"); continue }
+                    guard case .text(let other) = actual[name] else {
+                        Issue.record("\(name) missing")
+                        continue
+                    }
                     #expect(IPAddress(other) == IPAddress(address), "\(name)")
                 } else {
                     #expect(actual[name] == value, "\(name) of \(record.srcAddr):\(record.srcPort)")
