@@ -46,6 +46,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
@@ -87,7 +88,16 @@ let package = Package(
 
         .testTarget(name: "DNSFlowCoreTests", dependencies: ["DNSFlowCore"]),
         .testTarget(name: "DNSFlowIPFIXTests", dependencies: ["DNSFlowIPFIX", "DNSFlowCore"]),
-        .testTarget(name: "DNSFlowAgentTests", dependencies: ["DNSFlowAgent", "DNSFlowCore"]),
+        .testTarget(
+            name: "DNSFlowAgentTests",
+            dependencies: [
+                "DNSFlowAgent", "DNSFlowCore", "DNSFlowIPFIX",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "DNSFlowStoreTests", dependencies: ["DNSFlowStore", "DNSFlowCore"]),
         .testTarget(
             name: "DNSFlowCollectorTests",

@@ -1,1 +1,0 @@
-// IPFIX (RFC 7011) encoding and decoding.

@@ -1,0 +1,204 @@
+import DNSFlowAgent
+import DNSFlowCore
+import DNSFlowIPFIX
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Testing
+
+/// Hands every inbound message, with the channel it came on, to the test.
+private final class Forward<Message: Sendable>: ChannelInboundHandler, Sendable {
+    typealias InboundIn = Message
+    let sink: AsyncStream<(any Channel, Message)>.Continuation
+
+    init(_ sink: AsyncStream<(any Channel, Message)>.Continuation) { self.sink = sink }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        sink.yield((context.channel, unwrapInboundIn(data)))
+    }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct IPFIXExporterTests {
+    private let group = MultiThreadedEventLoopGroup.singleton
+    private let logger = Logger(label: "test.ipfix")
+
+    private func records(_ count: Int, from port: UInt16) -> [FlowRecord] {
+        (0..<count).map { index in
+            FlowRecord(
+                srcAddr: "10.0.0.\(index % 250 + 1)", dstAddr: "10.96.0.10", srcPort: port + UInt16(index), dstPort: 53,
+                proto: 17, etype: 0x0800, bytes: 100, packets: 2, timeFlowStartMs: 1_763_812_800_000,
+                timeFlowEndMs: 1_763_812_800_002, interfaces: ["eth0"], ifDirections: [1], flags: 0, netNs: 1,
+                nodeName: "node", dnsId: UInt16(index), dnsFlags: 0x8180, dnsFlagsResponseCode: "NoError",
+                dnsLatencyMs: 0.5, dnsName: "svc\(index).example", dnsQType: "A", dnsErrno: 0)
+        }
+    }
+
+    /// The exporter counts a record as sent when the write completes, which can be after the
+    /// collector has read it; give the count a moment to catch up.
+    private func sentCount(_ exporter: IPFIXExporter, reaches count: Int) async throws -> Int {
+        for _ in 0..<100 where exporter.sentRecords < count { try await Task.sleep(for: .milliseconds(10)) }
+        return exporter.sentRecords
+    }
+
+    /// Runs the exporter while `body` talks to it, then stops it.
+    private func withExporter(
+        _ config: IPFIXExporterConfig, _ body: (IPFIXExporter) async throws -> Void
+    ) async throws {
+        let exporter = IPFIXExporter(config: config, group: group, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await exporter.run() }
+            try await body(exporter)
+            tasks.cancelAll()
+        }
+    }
+
+    private typealias Datagrams = AsyncStream<(any Channel, AddressedEnvelope<ByteBuffer>)>
+
+    private func udpCollector() async throws -> (server: any Channel, datagrams: Datagrams) {
+        let (datagrams, sink) = Datagrams.makeStream()
+        let server = try await DatagramBootstrap(group: group)
+            .channelInitializer { $0.pipeline.addHandler(Forward(sink)) }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return (server, datagrams)
+    }
+
+    /// Reads datagrams until `count` records decoded; returns them and each datagram's template ids.
+    private func receive(
+        _ count: Int, from datagrams: inout Datagrams.AsyncIterator, decoder: inout IPFIXDecoder
+    ) async throws -> (records: [FlowRecord], templateIds: [[UInt16]]) {
+        var records: [FlowRecord] = []
+        var templateIds: [[UInt16]] = []
+        while records.count < count, let (_, envelope) = await datagrams.next() {
+            let message = Array(buffer: envelope.data)
+            #expect(message.count <= 1400)
+            let decoded = try decoder.decode(message, exporter: "\(envelope.remoteAddress)")
+            records += decoded.records
+            templateIds.append(decoded.templateIds)
+        }
+        return (records, templateIds)
+    }
+
+    @Test func udpResendsTemplatesOnlyAfterTheRefreshInterval() async throws {
+        let (server, datagrams) = try await udpCollector()
+        let config = IPFIXExporterConfig(
+            targetPort: server.localAddress!.port!, transport: .udp, templateRefresh: .milliseconds(300))
+        try await withExporter(config) { exporter in
+            var iterator = datagrams.makeAsyncIterator()
+            var decoder = IPFIXDecoder()
+            exporter.enqueue(records(5, from: 0))
+            let first = try await receive(5, from: &iterator, decoder: &decoder)
+            #expect(first.templateIds.first == [256, 257, 258, 259])
+            exporter.enqueue(records(5, from: 100))
+            let soon = try await receive(5, from: &iterator, decoder: &decoder)
+            #expect(soon.templateIds.allSatisfy { $0.isEmpty })
+            try await Task.sleep(for: .milliseconds(400))
+            exporter.enqueue(records(5, from: 200))
+            // A collector that just started (fresh decoder) can decode right after the refresh.
+            var restarted = IPFIXDecoder()
+            let later = try await receive(5, from: &iterator, decoder: &restarted)
+            #expect(later.records == records(5, from: 200))
+        }
+        try await server.close()
+    }
+
+    @Test func gracefulShutdownFlushesTheBuffer() async throws {
+        let (server, datagrams) = try await udpCollector()
+        let exporter = IPFIXExporter(
+            config: IPFIXExporterConfig(targetPort: server.localAddress!.port!), group: group, logger: logger)
+        let sent = records(40, from: 5000)
+        exporter.enqueue(sent)
+        let services = ServiceGroup(services: [exporter], logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await services.run() }
+            await services.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        var iterator = datagrams.makeAsyncIterator()
+        var decoder = IPFIXDecoder()
+        let received = try await receive(sent.count, from: &iterator, decoder: &decoder)
+        #expect(received.records == sent)
+        #expect(exporter.sentRecords == sent.count)
+        try await server.close()
+    }
+
+    @Test func udpSendsTemplatesFirstAndMessagesUnderTheCap() async throws {
+        let (server, datagrams) = try await udpCollector()
+        let config = IPFIXExporterConfig(targetPort: server.localAddress!.port!, transport: .udp)
+        let sent = records(300, from: 20000)
+        try await withExporter(config) { exporter in
+            exporter.enqueue(sent)
+            var iterator = datagrams.makeAsyncIterator()
+            var decoder = IPFIXDecoder()
+            let received = try await receive(sent.count, from: &iterator, decoder: &decoder)
+            #expect(received.records == sent)
+            #expect(received.templateIds.first?.isEmpty == false)
+            #expect(received.templateIds.count > 300 / 20)
+            #expect(try await sentCount(exporter, reaches: sent.count) == sent.count)
+            #expect(exporter.droppedRecords == 0)
+        }
+        try await server.close()
+    }
+
+    @Test func fullBufferDropsTheOldestAndCountsThem() async throws {
+        // Nothing runs the exporter, so nothing drains the buffer.
+        let exporter = IPFIXExporter(
+            config: IPFIXExporterConfig(targetPort: 9, maxBufferedRecords: 10), group: group, logger: logger)
+        exporter.enqueue(records(25, from: 1000))
+        #expect(exporter.droppedRecords == 15)
+        #expect(exporter.sentRecords == 0)
+    }
+
+    @Test func tcpReconnectsAndResendsTemplatesAfterTheCollectorRestarts() async throws {
+        let (chunks, sink) = AsyncStream<(any Channel, ByteBuffer)>.makeStream()
+        func listen(port: Int) async throws -> any Channel {
+            try await ServerBootstrap(group: group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { $0.pipeline.addHandler(Forward(sink)) }
+                .bind(host: "127.0.0.1", port: port).get()
+        }
+        var server = try await listen(port: 0)
+        let port = server.localAddress!.port!
+        let config = IPFIXExporterConfig(
+            targetPort: port, transport: .tcp, maxReconnectDelay: .milliseconds(400))
+        let before = records(50, from: 30000)
+        let after = records(70, from: 40000)
+
+        try await withExporter(config) { exporter in
+            var iterator = chunks.makeAsyncIterator()
+            /// Decodes one connection's stream with a fresh decoder, so its templates must come first.
+            func receive(_ count: Int) async throws -> (records: [FlowRecord], connection: any Channel) {
+                var framer = IPFIXStreamFramer()
+                var decoder = IPFIXDecoder()
+                var received: [FlowRecord] = []
+                while received.count < count, let (channel, chunk) = await iterator.next() {
+                    framer.append(chunk.readableBytesView)
+                    while let message = try framer.next() {
+                        received += try decoder.decode(message, exporter: "tcp").records
+                    }
+                    if received.count == count { return (received, channel) }
+                }
+                Issue.record("stream ended after \(received.count) of \(count) records")
+                throw CancellationError()
+            }
+
+            exporter.enqueue(before)
+            let first = try await receive(before.count)
+            #expect(first.records == before)
+
+            // The collector goes away; records enqueued meanwhile wait in the buffer.
+            try await server.close()
+            try await first.connection.close()
+            try await Task.sleep(for: .milliseconds(200))
+            exporter.enqueue(after)
+            try await Task.sleep(for: .milliseconds(300))
+            server = try await listen(port: port)
+
+            let second = try await receive(after.count)
+            #expect(second.records == after)
+            #expect(second.connection !== first.connection)
+            #expect(try await sentCount(exporter, reaches: before.count + after.count) == before.count + after.count)
+        }
+        try await server.close()
+    }
+}

@@ -1,0 +1,239 @@
+import DNSFlowCore
+import Foundation
+import Testing
+
+@testable import DNSFlowIPFIX
+
+/// Our messages read by decoders we did not write: tshark's cflow dissector and python-ipfix.
+@Suite struct ThirdPartyDecoderTests {
+    private static let tsharkInstall = "apt-get install -y tshark"
+    private static let pythonInstall = "apt-get install -y python3 python3-pip && pip install ipfix==0.9.7"
+
+    private func encodedMessages(maxMessageSize: Int = IPFIX.defaultMaxMessageSize) -> [[UInt8]] {
+        var encoder = IPFIXEncoder(observationDomainId: 42, maxMessageSize: maxMessageSize)
+        return encoder.templateMessages(exportTime: 1_763_812_900)
+            + encoder.encode(Fixtures.all, exportTime: 1_763_812_900).messages
+    }
+
+    // MARK: tshark
+
+    /// The "Flow N" objects of every packet, in wire order.
+    private func tsharkFlows(_ json: Any) -> [[String: Any]] {
+        func number(_ key: String) -> Int {
+            Int(key.split(separator: " ").dropFirst().first?.prefix { $0.isNumber } ?? "") ?? 0
+        }
+        guard let object = json as? [String: Any] else {
+            return (json as? [Any])?.flatMap(tsharkFlows) ?? []
+        }
+        let keys = object.keys.sorted { (number($0), $0) < (number($1), $1) }
+        return keys.flatMap { key -> [[String: Any]] in
+            if key.hasPrefix("Flow "), let flow = object[key] as? [String: Any] { return [flow] }
+            if key.hasPrefix("Set ") || key == "cflow" || key == "_source" || key == "layers" {
+                return tsharkFlows(object[key] as Any)
+            }
+            return []
+        }
+    }
+
+    /// All template field descriptions ("Field (14/26): 226 [pen: CERT Coordination Center]").
+    private func tsharkTemplateFields(_ json: Any) -> [String: [String: Any]] {
+        if let array = json as? [Any] {
+            return array.reduce(into: [:]) { $0.merge(tsharkTemplateFields($1)) { a, _ in a } }
+        }
+        guard let object = json as? [String: Any] else { return [:] }
+        return object.reduce(into: [:]) { fields, entry in
+            if entry.key.hasPrefix("Field ("), let field = entry.value as? [String: Any] { fields[entry.key] = field }
+            fields.merge(tsharkTemplateFields(entry.value)) { a, _ in a }
+        }
+    }
+
+    private func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { String($0, radix: 16).leftPadded(2) }.joined(separator: ":")
+    }
+
+    private func bigEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+        (0..<T.bitWidth / 8).reversed().map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) }
+    }
+
+    /// Enterprise values in template order; tshark 4.0 names none of them, so it shows their octets.
+    private func expectedEnterpriseOctets(_ r: FlowRecord) -> [String] {
+        var fields = [r.ifDirections, bigEndian(r.netNs), Array(r.nodeName.utf8)]
+        if let id = r.dnsId {
+            fields += [
+                bigEndian(id), bigEndian(id), bigEndian(r.dnsFlags ?? 0),
+                [r.dnsFlagsResponseCode.flatMap(DNSResponseCode.code) ?? 255],
+                bigEndian(r.dnsLatencyMs.map { UInt64(($0 * 1e6).rounded()) } ?? .max),
+                bigEndian(r.dnsQType.flatMap(DNSQueryType.code) ?? 0), [r.dnsErrno ?? 255],
+                Array((r.dnsName ?? "").utf8),
+            ]
+        }
+        return fields.map(hex)
+    }
+
+    private func tsharkTime(_ milliseconds: Int64) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "MMM d, yyyy HH:mm:ss.SSS"
+        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000)) + "000000 UTC"
+    }
+
+    @Test(arguments: [PcapWriter.Transport.udp, .tcp])
+    func tsharkDecodesEveryField(transport: PcapWriter.Transport) throws {
+        let port: UInt16 = 47390
+        var pcap = PcapWriter()
+        // TCP carries bigger messages, so one segment holds several sets.
+        for message in encodedMessages(maxMessageSize: transport == .udp ? 1400 : 8000) {
+            pcap.add(message, transport: transport, port: port)
+        }
+        let file = try ExternalTool.temporaryFile("ipfix.pcap", pcap.bytes)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let layer = transport == .udp ? "udp" : "tcp"
+        let output = try ExternalTool.run(
+            "tshark",
+            ["-r", file.path, "-d", "\(layer).port==\(port),cflow", "-T", "json", "--no-duplicate-keys"],
+            install: Self.tsharkInstall)
+        let json = try JSONSerialization.jsonObject(with: output)
+
+        let flows = tsharkFlows(json)
+        try #require(flows.count == Fixtures.all.count, "tshark found \(flows.count) flows")
+        for (flow, r) in zip(flows, Fixtures.all) {
+            let ipv6 = r.srcAddr.contains(":")
+            let times = flow["cflow.timedelta_tree"] as? [String: Any]
+            let expected: [(String, String)] = [
+                (ipv6 ? "cflow.srcaddrv6" : "cflow.srcaddr", r.srcAddr),
+                (ipv6 ? "cflow.dstaddrv6" : "cflow.dstaddr", r.dstAddr),
+                ("cflow.srcport", "\(r.srcPort)"), ("cflow.dstport", "\(r.dstPort)"),
+                ("cflow.protocol", "\(r.proto)"), ("cflow.ethernet_type", "\(r.etype)"),
+                ("cflow.octets", "\(r.bytes)"), ("cflow.packets", "\(r.packets)"),
+                ("cflow.tcpflags", "0x" + String(r.flags, radix: 16).leftPadded(4)),
+                ("cflow.direction", "\(r.ifDirections.first ?? 0)"),
+                ("cflow.if_name", r.interfaces.joined(separator: ",")),
+            ]
+            for (field, value) in expected {
+                // tshark leaves out a zero-length string.
+                #expect(flow[field] as? String ?? "" == value, "\(field) of \(r.srcAddr):\(r.srcPort)")
+            }
+            #expect(times?["cflow.abstimestart"] as? String == tsharkTime(r.timeFlowStartMs))
+            #expect(times?["cflow.abstimeend"] as? String == tsharkTime(r.timeFlowEndMs))
+            let entries = flow["cflow.enterprise_private_entry"]
+            let enterprise = (entries as? [String]) ?? (entries as? String).map { [$0] } ?? []
+            #expect(enterprise == expectedEnterpriseOctets(r).filter { !$0.isEmpty })
+        }
+
+        // tshark knows CERT's PEN and ours is the documentation PEN it also names.
+        let fields = tsharkTemplateFields(json).values
+        let cert = fields.filter {
+            $0["cflow.template_ipfix_field_pen"] as? String == "6871"
+                && $0["cflow.template_ipfix_field_type_enterprise"] as? String == "226"
+        }
+        #expect(!cert.isEmpty)
+        #expect(tsharkTemplateFields(json).keys.contains { $0.hasSuffix("226 [pen: CERT Coordination Center]") })
+        let ours = fields.filter { $0["cflow.template_ipfix_field_pen"] as? String == "\(IPFIX.defaultEnterpriseId)" }
+        #expect(Set(ours.compactMap { $0["cflow.template_ipfix_field_type_enterprise"] as? String }).count == 10)
+    }
+
+    // MARK: python-ipfix
+
+    private enum Value: Decodable, Equatable, CustomStringConvertible {
+        case number(UInt64)
+        case text(String)
+        case list([UInt64])
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let number = try? container.decode(UInt64.self) {
+                self = .number(number)
+            } else if let text = try? container.decode(String.self) {
+                self = .text(text)
+            } else {
+                self = .list(try container.decode([UInt64].self))
+            }
+        }
+
+        var description: String {
+            switch self {
+            case .number(let n): "\(n)"
+            case .text(let t): t.debugDescription
+            case .list(let l): "\(l)"
+            }
+        }
+    }
+
+    /// The IPFIX element each JSON key of `FlowRecord` travels in, and the value it must have there.
+    private func expectedIPFIX(_ r: FlowRecord) throws -> [String: Value] {
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(r)) as! [String: Any]
+        let family = r.srcAddr.contains(":") ? "IPv6" : "IPv4"
+        var expected: [String: Value] = [
+            "source\(family)Address": .text(json["SrcAddr"] as! String),
+            "destination\(family)Address": .text(json["DstAddr"] as! String),
+            "sourceTransportPort": .number((json["SrcPort"] as! NSNumber).uint64Value),
+            "destinationTransportPort": .number((json["DstPort"] as! NSNumber).uint64Value),
+            "protocolIdentifier": .number((json["Proto"] as! NSNumber).uint64Value),
+            "ethernetType": .number((json["Etype"] as! NSNumber).uint64Value),
+            "octetDeltaCount": .number((json["Bytes"] as! NSNumber).uint64Value),
+            "packetDeltaCount": .number((json["Packets"] as! NSNumber).uint64Value),
+            "flowStartMilliseconds": .number((json["TimeFlowStartMs"] as! NSNumber).uint64Value),
+            "flowEndMilliseconds": .number((json["TimeFlowEndMs"] as! NSNumber).uint64Value),
+            "tcpControlBits": .number((json["Flags"] as! NSNumber).uint64Value),
+            "interfaceName": .text((json["Interfaces"] as! [String]).joined(separator: ",")),
+            "flowDirection": .number((json["IfDirections"] as! [NSNumber]).first?.uint64Value ?? 0),
+            "dnsflowIfDirections": .list((json["IfDirections"] as! [NSNumber]).map(\.uint64Value)),
+            "dnsflowNetNs": .number((json["NetNs"] as! NSNumber).uint64Value),
+            "dnsflowNodeName": .text(json["NodeName"] as! String),
+        ]
+        var covered: Set<String> = [
+            "SrcAddr", "DstAddr", "SrcPort", "DstPort", "Proto", "Etype", "Bytes", "Packets", "TimeFlowStartMs",
+            "TimeFlowEndMs", "Flags", "Interfaces", "IfDirections", "NetNs", "NodeName",
+        ]
+        if let id = json["DnsId"] as? NSNumber {
+            let latency = (json["DnsLatencyMs"] as? NSNumber).map { UInt64(($0.doubleValue * 1e6).rounded()) }
+            expected["certDnsId"] = .number(id.uint64Value)
+            expected["dnsflowDnsId"] = .number(id.uint64Value)
+            expected["dnsflowDnsFlags"] = .number((json["DnsFlags"] as? NSNumber)?.uint64Value ?? 0)
+            expected["dnsflowDnsRcode"] = .number(
+                UInt64((json["DnsFlagsResponseCode"] as? String).flatMap(DNSResponseCode.code) ?? 255))
+            expected["dnsflowDnsLatencyNanoseconds"] = .number(latency ?? .max)
+            expected["dnsflowDnsQType"] = .number(UInt64((json["DnsQType"] as? String).flatMap(DNSQueryType.code) ?? 0))
+            expected["dnsflowDnsErrno"] = .number((json["DnsErrno"] as? NSNumber)?.uint64Value ?? 255)
+            expected["dnsflowDnsName"] = .text(json["DnsName"] as? String ?? "")
+            covered.formUnion([
+                "DnsId", "DnsFlags", "DnsFlagsResponseCode", "DnsLatencyMs", "DnsQType", "DnsErrno", "DnsName",
+            ])
+        }
+        #expect(Set(json.keys).isSubset(of: covered), "a FlowRecord field has no IPFIX element in this check")
+        return expected
+    }
+
+    @Test func pythonIPFIXDecodesEveryFieldIncludingEnterpriseOnes() throws {
+        let stream = try ExternalTool.temporaryFile("stream.ipfix", encodedMessages().flatMap { $0 })
+        defer { try? FileManager.default.removeItem(at: stream) }
+        let script = ExternalTool.repositoryRoot.appendingPathComponent("scripts/python_ipfix_decode.py")
+        let output = try ExternalTool.run(
+            "python3", [script.path, stream.path, "\(IPFIX.defaultEnterpriseId)"], install: Self.pythonInstall)
+        let decoded = try JSONDecoder().decode([[String: Value]].self, from: output)
+        try #require(decoded.count == Fixtures.all.count)
+        for (actual, record) in zip(decoded, Fixtures.all) {
+            let expected = try expectedIPFIX(record)
+            #expect(Set(actual.keys) == Set(expected.keys))
+            for (name, value) in expected {
+                if case .text(let address) = value, name.hasSuffix("Address") {
+                    // Python 3.11 writes mapped addresses in hex; compare the addresses, not the text.
+                    guard case .text(let other) = actual[name] else {
+                        Issue.record("\(name) missing")
+                        continue
+                    }
+                    #expect(IPAddress(other) == IPAddress(address), "\(name)")
+                } else {
+                    #expect(actual[name] == value, "\(name) of \(record.srcAddr):\(record.srcPort)")
+                }
+            }
+        }
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String {
+        String(repeating: "0", count: max(width - count, 0)) + self
+    }
+}

@@ -1,0 +1,11 @@
+#!/bin/sh
+# Builds DNSFlowCore, DNSFlowIPFIX and the benchmark with -O (whole module) and runs it on one core.
+set -eu
+cd "$(dirname "$0")/.."
+out=$(mktemp -d)
+swiftc -O -wmo -parse-as-library -emit-module -emit-library -static -module-name DNSFlowCore \
+    -emit-module-path "$out/DNSFlowCore.swiftmodule" -o "$out/libDNSFlowCore.a" Sources/DNSFlowCore/*.swift
+swiftc -O -wmo -parse-as-library -emit-module -emit-library -static -module-name DNSFlowIPFIX -I "$out" \
+    -emit-module-path "$out/DNSFlowIPFIX.swiftmodule" -o "$out/libDNSFlowIPFIX.a" Sources/DNSFlowIPFIX/*.swift
+swiftc -O -I "$out" -L "$out" -lDNSFlowIPFIX -lDNSFlowCore -o "$out/ipfix-encode-benchmark" bench/IPFIXEncodeBenchmark.swift
+taskset -c 0 "$out/ipfix-encode-benchmark"
