@@ -114,7 +114,8 @@ function histogram(buckets) {
   let lower = 0;
   const bars = buckets.map((b, i) => {
     const h = (b.count / max) * (height - bottom - 14);
-    const label = b.upperMs == null ? `≥${lower}` : `<${b.upperMs}`;
+    const short = ms => (ms >= 1000 ? ms / 1000 + "s" : String(ms));
+    const label = b.upperMs == null ? `≥${short(lower)}` : `<${short(b.upperMs)}`;
     const range = b.upperMs == null ? `≥ ${lower} ms` : `${lower}–${b.upperMs} ms`;
     lower = b.upperMs ?? lower;
     const x = left + i * bw;
