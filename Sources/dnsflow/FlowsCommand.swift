@@ -50,7 +50,7 @@ struct FlowsCommand: AsyncParsableCommand {
         let data = Data(body.readableBytesView)
         guard response.status == .ok else {
             let message = (try? JSONDecoder().decode(ErrorBody.self, from: data))?.error ?? String(decoding: data, as: UTF8.self)
-            throw ValidationError("collector answered \(response.status.code): \(message)")
+            throw CollectorAnswer(description: "collector answered \(response.status.code): \(message)")
         }
         if json {
             FileHandle.standardOutput.write(data)
@@ -81,5 +81,10 @@ struct FlowsCommand: AsyncParsableCommand {
 
     private struct ErrorBody: Decodable {
         let error: String
+    }
+
+    /// A refusal from the collector: printed as is, without the usage text meant for bad flags.
+    private struct CollectorAnswer: Error, CustomStringConvertible {
+        let description: String
     }
 }
