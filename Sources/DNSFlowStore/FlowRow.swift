@@ -70,7 +70,8 @@ enum FlowSchema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1 flows") { db in
             try db.create(table: FlowRow.table) { t in
-                t.autoIncrementedPrimaryKey("id")
+                // A plain rowid alias, not AUTOINCREMENT: no sqlite_sequence update on every insert.
+                t.primaryKey("id", .integer)
                 t.column("src_addr", .text).notNull()
                 t.column("dst_addr", .text).notNull()
                 t.column("src_port", .integer).notNull()

@@ -15,6 +15,9 @@ public struct FlowStore: Sendable {
             config.prepareDatabase { db in
                 // Durable enough for telemetry: a crash can lose the last transactions, never corrupt the file.
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                // 64 MiB per connection (default 2 MiB): the name and id indexes take inserts at random
+                // positions, and a small cache turns each into disk reads once the table outgrows it.
+                try db.execute(sql: "PRAGMA cache_size = -65536")
             }
             pool = try DatabasePool(path: path, configuration: config)
             try FlowSchema.migrator().migrate(pool)
