@@ -1,1 +1,146 @@
-// SQLite store.
+import DNSFlowCore
+import Foundation
+import GRDB
+
+/// The SQLite flow store: a WAL database pool, so queries read while the single writer inserts.
+public struct FlowStore: Sendable {
+    private let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    public init(path: String) throws(StoreError) {
+        do {
+            var config = Configuration()
+            // The writer and the retention task share one connection; wait for each other rather than fail.
+            config.busyMode = .timeout(5)
+            config.prepareDatabase { db in
+                // Durable enough for telemetry: a crash can lose the last transactions, never corrupt the file.
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                // 64 MiB per connection (default 2 MiB): the name and id indexes take inserts at random
+                // positions, and a small cache turns each into disk reads once the table outgrows it.
+                try db.execute(sql: "PRAGMA cache_size = -65536")
+            }
+            pool = try DatabasePool(path: path, configuration: config)
+            try FlowSchema.migrator().migrate(pool)
+        } catch {
+            throw StoreError(.open, path: path, underlying: error)
+        }
+    }
+
+    /// Inserts all records in one transaction.
+    public func insert(_ records: [FlowRecord], receivedAt: Int64 = Self.nowMs()) async throws {
+        guard !records.isEmpty else { return }
+        try await pool.write { db in
+            let statement = try db.cachedStatement(sql: FlowRow.insertSQL)
+            for record in records {
+                try statement.execute(arguments: FlowRow.arguments(record, receivedAt: receivedAt))
+            }
+        }
+    }
+
+    public func query(_ query: FlowQuery) async throws -> FlowPage {
+        let (filter, arguments) = query.whereClause()
+        return try await pool.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT \(FlowRow.selection) FROM flows \(filter) ORDER BY time_flow_end_ms DESC, id DESC LIMIT ?",
+                arguments: arguments + [query.limit]
+            )
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM flows \(filter)", arguments: arguments) ?? 0
+            return FlowPage(flows: rows.map(FlowRow.record), total: total)
+        }
+    }
+
+    public func top(_ query: TopQuery) async throws -> [TopEntry] {
+        let window = FlowQuery(since: query.since, until: query.until).whereClause()
+        let dnsOnly = window.sql.isEmpty ? "WHERE dns_id IS NOT NULL" : window.sql + " AND dns_id IS NOT NULL"
+        let key =
+            switch query.by {
+            case .latency: "\(Self.client) || ' → ' || \(Self.server)"
+            case .rcode: "COALESCE(dns_rcode, '')"
+            case .name: "COALESCE(dns_name, '')"
+            case .client: Self.client
+            }
+        let samples = try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(key), dns_latency_ms FROM flows \(dnsOnly)
+                    ORDER BY time_flow_end_ms DESC LIMIT \(TopQuery.maxWindowRows)
+                    """,
+                arguments: window.arguments
+            ).map { row -> (key: String, latency: Double?) in (row[0], row[1]) }
+        }
+        return TopRanking.rank(samples, query: query)
+    }
+
+    public func latencyHistogram(since: Int64?, until: Int64?) async throws -> [LatencyBucket] {
+        let window = FlowQuery(since: since, until: until).whereClause()
+        let withLatency =
+            window.sql.isEmpty ? "WHERE dns_latency_ms IS NOT NULL" : window.sql + " AND dns_latency_ms IS NOT NULL"
+        let bucket = LatencyBucket.bounds.enumerated().map { "WHEN dns_latency_ms < \($1) THEN \($0)" }
+        let counts = try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT CASE \(bucket.joined(separator: " ")) ELSE \(LatencyBucket.bounds.count) END AS b, COUNT(*)
+                    FROM flows \(withLatency) GROUP BY b
+                    """,
+                arguments: window.arguments
+            ).reduce(into: [Int: Int]()) { $0[$1[0]] = $1[1] }
+        }
+        let uppers = LatencyBucket.bounds.map(Optional.some) + [nil]
+        return uppers.enumerated().map { LatencyBucket(upperMs: $1, count: counts[$0] ?? 0) }
+    }
+
+    /// Deletes flows that ended before `cutoffMs`, in chunks so the writer is never locked out for long.
+    @discardableResult
+    public func deleteFlows(endedBefore cutoffMs: Int64, chunk: Int = 10_000) async throws -> Int {
+        var deleted = 0
+        while true {
+            let n = try await pool.write { db in
+                try db.execute(
+                    sql: """
+                        DELETE FROM flows WHERE id IN
+                        (SELECT id FROM flows WHERE time_flow_end_ms < ? LIMIT ?)
+                        """,
+                    arguments: [cutoffMs, chunk]
+                )
+                return db.changesCount
+            }
+            deleted += n
+            if n < chunk { return deleted }
+        }
+    }
+
+    public func count() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM flows") ?? 0 }
+    }
+
+    public static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    // The client is the side that is not the DNS server port.
+    private static let client = "(CASE WHEN dst_port = 53 THEN src_addr ELSE dst_addr END)"
+    private static let server = "(CASE WHEN dst_port = 53 THEN dst_addr ELSE src_addr END)"
+}
+
+/// A store failure with what to check.
+public struct StoreError: Error, CustomStringConvertible {
+    enum Code { case open }
+
+    let code: Code
+    public let path: String
+    public let underlying: any Error
+
+    init(_ code: Code, path: String, underlying: any Error) {
+        self.code = code
+        self.path = path
+        self.underlying = underlying
+    }
+
+    public var description: String {
+        switch code {
+        case .open:
+            "cannot open the flow database at \(path): \(underlying) (check the directory exists and is writable)"
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import DNSFlowCore
+import GRDB
+
+/// A filter over stored flows; every set field narrows the result (AND).
+public struct FlowQuery: Sendable, Hashable {
+    public static let defaultLimit = 100
+    public static let maxLimit = 10_000
+
+    public var dnsId: UInt16?
+    /// An exact name, or a glob where `*` matches any run of characters (`*.example.test`).
+    public var dnsName: String?
+    /// A name ("NXDomain") or a number ("3"), as `DNSResponseCode` reads them.
+    public var rcode: UInt8?
+    public var minLatencyMs: Double?
+    public var maxLatencyMs: Double?
+    public var errno: UInt8?
+    public var srcAddr: String?
+    public var dstAddr: String?
+    /// Matches either the source or the destination port.
+    public var port: UInt16?
+    public var node: String?
+    /// Epoch milliseconds, inclusive, on `timeFlowEndMs`.
+    public var since: Int64?
+    /// Epoch milliseconds, exclusive, on `timeFlowEndMs`.
+    public var until: Int64?
+    /// Clamped to 1...`maxLimit`.
+    public var limit: Int {
+        didSet { limit = min(max(limit, 1), Self.maxLimit) }
+    }
+
+    public init(
+        dnsId: UInt16? = nil, dnsName: String? = nil, rcode: UInt8? = nil, minLatencyMs: Double? = nil,
+        maxLatencyMs: Double? = nil, errno: UInt8? = nil, srcAddr: String? = nil, dstAddr: String? = nil,
+        port: UInt16? = nil, node: String? = nil, since: Int64? = nil, until: Int64? = nil,
+        limit: Int = FlowQuery.defaultLimit
+    ) {
+        self.dnsId = dnsId
+        self.dnsName = dnsName
+        self.rcode = rcode
+        self.minLatencyMs = minLatencyMs
+        self.maxLatencyMs = maxLatencyMs
+        self.errno = errno
+        self.srcAddr = srcAddr
+        self.dstAddr = dstAddr
+        self.port = port
+        self.node = node
+        self.since = since
+        self.until = until
+        self.limit = min(max(limit, 1), Self.maxLimit)
+    }
+
+    /// The WHERE clause (empty when unfiltered) and its arguments, values always bound, never spliced.
+    func whereClause() -> (sql: String, arguments: StatementArguments) {
+        var terms: [String] = []
+        var args: [(any DatabaseValueConvertible)?] = []
+        func add(_ term: String, _ values: any DatabaseValueConvertible...) {
+            terms.append(term)
+            args.append(contentsOf: values)
+        }
+        if let dnsId { add("dns_id = ?", Int64(dnsId)) }
+        if let dnsName {
+            if dnsName.contains("*") {
+                add("dns_name LIKE ? ESCAPE '\\'", Self.likePattern(glob: dnsName))
+            } else {
+                add("dns_name = ?", dnsName)
+            }
+        }
+        if let rcode { add("dns_rcode = ?", DNSResponseCode.name(rcode)) }
+        if let minLatencyMs { add("dns_latency_ms >= ?", minLatencyMs) }
+        if let maxLatencyMs { add("dns_latency_ms <= ?", maxLatencyMs) }
+        if let errno { add("dns_errno = ?", Int64(errno)) }
+        if let srcAddr { add("src_addr = ?", srcAddr) }
+        if let dstAddr { add("dst_addr = ?", dstAddr) }
+        if let port { add("(src_port = ? OR dst_port = ?)", Int64(port), Int64(port)) }
+        if let node { add("node_name = ?", node) }
+        if let since { add("time_flow_end_ms >= ?", since) }
+        if let until { add("time_flow_end_ms < ?", until) }
+        return (terms.isEmpty ? "" : "WHERE " + terms.joined(separator: " AND "), StatementArguments(args))
+    }
+
+    /// `*` becomes `%`; LIKE's own wildcards and the escape character are taken literally.
+    static func likePattern(glob: String) -> String {
+        var out = ""
+        for ch in glob {
+            switch ch {
+            case "*": out.append("%")
+            case "%", "_", "\\": out.append("\\"); out.append(ch)
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+}
+
+/// One page of a query, newest first, with the number of rows matching the filter.
+public struct FlowPage: Sendable, Codable, Hashable {
+    public var flows: [FlowRecord]
+    public var total: Int
+
+    public init(flows: [FlowRecord], total: Int) {
+        self.flows = flows
+        self.total = total
+    }
+}
