@@ -15,6 +15,7 @@ public struct Agent: Sendable {
         for exporter in config.exporters {
             switch exporter {
             case .http(let http): exporters.append(HTTPExporter(config: http, logger: logger))
+            case .ipfix(let ipfix): exporters.append(IPFIXExporter(config: ipfix, logger: logger))
             case .stdout: exporters.append(StdoutExporter())
             }
         }

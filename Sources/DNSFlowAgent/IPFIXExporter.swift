@@ -53,10 +53,8 @@ public final class IPFIXExporter: FlowExporter, Sendable {
     private let config: IPFIXExporterConfig
     private let group: any EventLoopGroup
     private let logger: Logger
-    private let buffer: NIOLockedValueBox<CircularBuffer<FlowRecord>>
+    private let buffer: RecordBuffer
     private let counters: ExportCounters
-    private let wakeups: AsyncStream<Void>
-    private let wake: AsyncStream<Void>.Continuation
     /// Records handed to the transport per encode: enough to fill many messages, few enough to retry.
     private static let batchSize = 512
 
@@ -74,28 +72,20 @@ public final class IPFIXExporter: FlowExporter, Sendable {
         logger[metadataKey: "dnsflow.ipfix.target"] = "\(config.targetHost):\(config.targetPort)"
         logger[metadataKey: "dnsflow.ipfix.transport"] = "\(config.transport.rawValue)"
         self.logger = logger
-        self.buffer = NIOLockedValueBox(CircularBuffer(initialCapacity: 1024))
+        self.buffer = RecordBuffer(capacity: config.maxBufferedRecords)
         self.counters = ExportCounters(exporter: "ipfix")
-        (wakeups, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     public func enqueue(_ records: [FlowRecord]) {
-        let dropped = buffer.withLockedValue { buffer in
-            buffer.append(contentsOf: records)
-            let excess = max(buffer.count - config.maxBufferedRecords, 0)
-            buffer.removeFirst(excess)
-            return excess
-        }
-        counters.drop(dropped)
-        wake.yield()
+        counters.drop(buffer.append(records))
     }
 
     public func run() async throws {
         var link = Link(config: config)
         await withGracefulShutdownHandler {
-            for await _ in wakeups { await deliverBuffered(over: &link) }
-        } onGracefulShutdown: { [wake] in
-            wake.finish()
+            while await buffer.waitForRecords() { await deliverBuffered(over: &link) }
+        } onGracefulShutdown: { [buffer] in
+            buffer.finish()
         }
         // Flush what is left; `send` gives up after one failed attempt now that we are stopping.
         await deliverBuffered(over: &link)
@@ -104,11 +94,7 @@ public final class IPFIXExporter: FlowExporter, Sendable {
 
     private func deliverBuffered(over link: inout Link) async {
         while true {
-            let records = buffer.withLockedValue { buffer in
-                let batch = Array(buffer.prefix(Self.batchSize))
-                buffer.removeFirst(batch.count)
-                return batch
-            }
+            let records = buffer.take(Self.batchSize)
             if records.isEmpty { return }
             await send(records, over: &link)
         }
@@ -206,45 +192,5 @@ private struct Link {
         guard let channel else { return }
         self.channel = nil
         try? await channel.close()
-    }
-}
-
-/// Doubling waits between reconnect attempts, from 100 ms up to a cap.
-struct Backoff {
-    let maximum: Duration
-    private var current: Duration = .milliseconds(100)
-
-    init(maximum: Duration) { self.maximum = maximum }
-
-    mutating func next() -> Duration {
-        defer { current = min(current * 2, maximum) }
-        return min(current, maximum)
-    }
-}
-
-/// Sent and dropped records, readable by tests and mirrored to swift-metrics with fixed labels.
-struct ExportCounters: Sendable {
-    private let counts = NIOLockedValueBox((sent: 0, dropped: 0))
-    private let sentTotal: Counter
-    private let droppedTotal: Counter
-
-    init(exporter: String) {
-        sentTotal = Counter(label: "dnsflow_exporter_records_sent_total", dimensions: [("exporter", exporter)])
-        droppedTotal = Counter(label: "dnsflow_exporter_records_dropped_total", dimensions: [("exporter", exporter)])
-    }
-
-    var sent: Int { counts.withLockedValue { $0.sent } }
-    var dropped: Int { counts.withLockedValue { $0.dropped } }
-
-    func send(_ count: Int) {
-        guard count > 0 else { return }
-        counts.withLockedValue { $0.sent += count }
-        sentTotal.increment(by: count)
-    }
-
-    func drop(_ count: Int) {
-        guard count > 0 else { return }
-        counts.withLockedValue { $0.dropped += count }
-        droppedTotal.increment(by: count)
     }
 }

@@ -5,7 +5,7 @@ import NIOPosix
 import ServiceLifecycle
 
 /// Where IPFIX bytes came from: one UDP source socket, or one TCP connection.
-public struct IPFIXExporter: Hashable, Sendable, CustomStringConvertible {
+public struct IPFIXPeer: Hashable, Sendable, CustomStringConvertible {
     /// `ip:port` of the exporter's socket.
     public var address: String
     public var transport: CollectorConfig.Transport
@@ -23,9 +23,9 @@ public struct IPFIXExporter: Hashable, Sendable, CustomStringConvertible {
 /// Calls for one exporter never overlap and arrive in order; calls for different exporters may run concurrently.
 public protocol IPFIXDecoding: Sendable {
     /// UDP: one whole datagram. TCP: the next bytes of the stream, cut anywhere (the decoder frames messages).
-    func decode(_ bytes: [UInt8], from exporter: IPFIXExporter) async -> [FlowRecord]
+    func decode(_ bytes: [UInt8], from peer: IPFIXPeer) async -> [FlowRecord]
     /// The TCP connection ended: its templates and any partial message can go (RFC 7011 §8.1).
-    func exporterClosed(_ exporter: IPFIXExporter) async
+    func peerClosed(_ peer: IPFIXPeer) async
 }
 
 /// Receives IPFIX over one transport and hands decoded records to `sink`.
@@ -56,7 +56,7 @@ struct IPFIXListener: Service {
         logger.info("IPFIX listening", metadata: ["dnsflow.ipfix.address": "udp://\(address)"])
         try await channel.executeThenClose { inbound, _ in
             for try await datagram in inbound.cancelOnGracefulShutdown() {
-                let exporter = IPFIXExporter(address: Self.describe(datagram.remoteAddress), transport: .udp)
+                let exporter = IPFIXPeer(address: Self.describe(datagram.remoteAddress), transport: .udp)
                 await deliver(Array(datagram.data.readableBytesView), from: exporter)
             }
         }
@@ -82,7 +82,7 @@ struct IPFIXListener: Service {
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, Never>) async {
         let remote = connection.channel.remoteAddress.map(Self.describe) ?? "unknown"
-        let exporter = IPFIXExporter(address: remote, transport: .tcp)
+        let exporter = IPFIXPeer(address: remote, transport: .tcp)
         do {
             try await connection.executeThenClose { inbound, _ in
                 for try await chunk in inbound.cancelOnGracefulShutdown() {
@@ -92,11 +92,11 @@ struct IPFIXListener: Service {
         } catch {
             logger.debug("IPFIX connection ended", metadata: ["dnsflow.ipfix.exporter": "\(exporter)", "dnsflow.error": "\(error)"])
         }
-        await decoder.exporterClosed(exporter)
+        await decoder.peerClosed(exporter)
     }
 
-    private func deliver(_ bytes: [UInt8], from exporter: IPFIXExporter) async {
-        let records = await decoder.decode(bytes, from: exporter)
+    private func deliver(_ bytes: [UInt8], from peer: IPFIXPeer) async {
+        let records = await decoder.decode(bytes, from: peer)
         if !records.isEmpty { sink(records) }
     }
 

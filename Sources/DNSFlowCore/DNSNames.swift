@@ -1,5 +1,3 @@
-import Foundation
-
 /// DNS response codes (RFC 1035, RFC 6895) by the names NetObserv uses.
 public enum DNSResponseCode {
     private static let names = [

@@ -28,6 +28,8 @@ struct CollectorCommand: AsyncParsableCommand {
         }
     }
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() async throws {
         let settings: CollectorConfig
         do {
@@ -37,10 +39,10 @@ struct CollectorCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("dnsflow: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        let logger = Logger(label: "dnsflow.collector")
+        let logger = logging.bootstrap(label: "dnsflow.collector")
         let collector: Collector
         do {
-            collector = try Collector(config: settings, logger: logger)
+            collector = try Collector(config: settings, logger: logger, ipfixDecoder: IPFIXSessions(logger: logger))
         } catch {
             FileHandle.standardError.write(Data("dnsflow: \(error)\n".utf8))
             throw ExitCode(1)

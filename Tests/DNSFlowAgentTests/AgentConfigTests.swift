@@ -63,6 +63,18 @@ struct AgentConfigTests {
         }
     }
 
+    @Test func ipfixExporter() throws {
+        let parsed = try config(exporters: """
+                - type: IPFIX
+                  ipfix: {targetHost: 127.0.0.1, targetPort: 4739, transport: TCP, enterpriseId: 32473, templateRefresh: 60s}
+            """)
+        guard case .ipfix(let ipfix) = parsed.exporters.last else { Issue.record("no IPFIX exporter"); return }
+        #expect(ipfix.transport == .tcp && ipfix.targetPort == 4739 && ipfix.templateRefresh == .seconds(60))
+        #expect(throws: ConfigError.self) {
+            _ = try config(exporters: "    - type: IPFIX\n      ipfix: {targetHost: h, transport: SCTP}")
+        }
+    }
+
     @Test func badExporter() {
         #expect(throws: ConfigError.self) {
             _ = try config(exporters: "    - type: HTTP\n      http: {url: 'not a url'}")

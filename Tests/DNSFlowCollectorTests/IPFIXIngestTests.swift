@@ -8,14 +8,14 @@ import Testing
 
 /// Stands in for the IPFIX decoder: one record per call, the DNS id carrying the byte count.
 private final class CountingDecoder: IPFIXDecoding {
-    let closed = Mutex<[IPFIXExporter]>([])
+    let closed = Mutex<[IPFIXPeer]>([])
 
-    func decode(_ bytes: [UInt8], from exporter: IPFIXExporter) async -> [FlowRecord] {
-        [dnsRecord(id: UInt16(bytes.count), name: exporter.transport.rawValue.lowercased() + ".test")]
+    func decode(_ bytes: [UInt8], from peer: IPFIXPeer) async -> [FlowRecord] {
+        [dnsRecord(id: UInt16(bytes.count), name: peer.transport.rawValue.lowercased() + ".test")]
     }
 
-    func exporterClosed(_ exporter: IPFIXExporter) async {
-        closed.withLock { $0.append(exporter) }
+    func peerClosed(_ peer: IPFIXPeer) async {
+        closed.withLock { $0.append(peer) }
     }
 }
 

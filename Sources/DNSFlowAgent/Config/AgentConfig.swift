@@ -8,6 +8,7 @@ public struct AgentConfig: Sendable {
 
     public enum Exporter: Sendable {
         case http(HTTPExporterConfig)
+        case ipfix(IPFIXExporterConfig)
         case stdout
     }
 
@@ -112,14 +113,37 @@ public struct AgentConfig: Sendable {
             if let n = http.optional("timeout") { config.timeout = try n.duration() }
             try http.finish()
             result = .http(config)
+        case "IPFIX":
+            result = .ipfix(try parseIPFIX(exporter.required("ipfix")))
         case "Stdout":
             result = .stdout
         default:
-            throw typeNode.fail("unknown exporter type '\(type)' (known: HTTP, Stdout)")
+            throw typeNode.fail("unknown exporter type '\(type)' (known: HTTP, IPFIX, Stdout)")
         }
         try exporter.finish()
         return result
     }
+}
+
+private func parseIPFIX(_ node: ConfigNode) throws(ConfigError) -> IPFIXExporterConfig {
+    var ipfix = try node.mapping()
+    var config = IPFIXExporterConfig()
+    let host = try ipfix.required("targetHost")
+    config.targetHost = try host.string()
+    guard !config.targetHost.isEmpty else { throw host.fail("must not be empty") }
+    if let n = ipfix.optional("targetPort") { config.targetPort = try n.integer(1...65535) }
+    if let n = ipfix.optional("transport") {
+        let text = try n.string()
+        guard let transport = IPFIXExporterConfig.Transport(rawValue: text.uppercased()) else {
+            throw n.fail("expected UDP or TCP, got '\(text)'")
+        }
+        config.transport = transport
+    }
+    if let n = ipfix.optional("enterpriseId") { config.enterpriseId = try n.integer(1...UInt32.max) }
+    if let n = ipfix.optional("templateRefresh") { config.templateRefresh = try n.duration() }
+    if let n = ipfix.optional("bufferSize") { config.maxBufferedRecords = try n.integer(1...100_000_000) }
+    try ipfix.finish()
+    return config
 }
 
 /// Which interfaces' records are exported: by name or /regex/; empty `include` means all.

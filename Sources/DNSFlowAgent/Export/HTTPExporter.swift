@@ -34,46 +34,47 @@ public struct HTTPExporter: FlowExporter {
     private let buffer: RecordBuffer
     private let client: HTTPClient
     private let logger: Logger
-    private let metrics: ExporterMetrics
+    private let counters = ExportCounters(exporter: "http")
 
     public init(config: HTTPExporterConfig, client: HTTPClient = .shared, logger: Logger) {
         self.config = config
         self.buffer = RecordBuffer(capacity: config.bufferSize)
         self.client = client
         self.logger = logger
-        self.metrics = ExporterMetrics(exporter: "http")
     }
 
     public func enqueue(_ records: [FlowRecord]) {
-        metrics.dropped.increment(by: buffer.append(records))
+        counters.drop(buffer.append(records))
     }
 
     public func run() async throws {
         let encoder = JSONEncoder()
-        // Deliver until shutdown, then flush what is left (bounded: give up after a few tries).
-        await cancelWhenGracefulShutdown {
-            var backoff = Backoff()
-            while !Task.isCancelled {
-                await buffer.waitForRecords()
-                while !Task.isCancelled, case let batch = buffer.take(config.batchSize), !batch.isEmpty {
+        await withGracefulShutdownHandler {
+            var backoff = Backoff(maximum: .seconds(5))
+            while await buffer.waitForRecords() {
+                while case let batch = buffer.take(config.batchSize), !batch.isEmpty {
                     if await send(batch, encoder) {
-                        backoff.reset()
+                        backoff = Backoff(maximum: .seconds(5))
                     } else {
-                        buffer.putBack(batch)
-                        try? await Task.sleep(for: backoff.next())
+                        counters.drop(buffer.putBack(batch))
+                        let delay = backoff.next()
+                        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
+                        if Task.isShuttingDownGracefully { break }
                     }
                 }
             }
+        } onGracefulShutdown: { [buffer] in
+            buffer.finish()
         }
+        // Flush what is left, a few tries at most: shutdown must not hang on a dead receiver.
         var attempts = 0
         while case let batch = buffer.take(config.batchSize), !batch.isEmpty, attempts < 3 {
             if !(await send(batch, encoder)) {
-                buffer.putBack(batch)
+                counters.drop(buffer.putBack(batch))
                 attempts += 1
             }
         }
-        metrics.dropped.increment(by: buffer.take(Int.max).count)
-        buffer.finish()
+        counters.drop(buffer.take(Int.max).count)
     }
 
     private func send(_ batch: [FlowRecord], _ encoder: JSONEncoder) async -> Bool {
@@ -90,7 +91,7 @@ public struct HTTPExporter: FlowExporter {
                     metadata: ["dnsflow.url": "\(config.url)", "dnsflow.http.status": "\(response.status.code)"])
                 return false
             }
-            metrics.sent.increment(by: batch.count)
+            counters.send(batch.count)
             return true
         } catch {
             logger.warning(
@@ -100,32 +101,9 @@ public struct HTTPExporter: FlowExporter {
     }
 }
 
-/// Exponential backoff from 100 ms, capped at 5 s.
-struct Backoff {
-    private var delay: Duration = .milliseconds(100)
-
-    mutating func next() -> Duration {
-        defer { delay = min(delay * 2, .seconds(5)) }
-        return delay
-    }
-
-    mutating func reset() { delay = .milliseconds(100) }
-}
-
 extension TimeAmount {
     init(_ duration: Duration) {
         let (seconds, attoseconds) = duration.components
         self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}
-
-/// Records sent and dropped, per exporter: created once, fixed labels.
-struct ExporterMetrics: Sendable {
-    let sent: Counter
-    let dropped: Counter
-
-    init(exporter: String) {
-        sent = Counter(label: "dnsflow_exporter_records_sent_total", dimensions: [("exporter", exporter)])
-        dropped = Counter(label: "dnsflow_exporter_records_dropped_total", dimensions: [("exporter", exporter)])
     }
 }

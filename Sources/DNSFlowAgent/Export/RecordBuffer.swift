@@ -1,17 +1,12 @@
 import DNSFlowCore
-import Synchronization
+import NIOConcurrencyHelpers
+import NIOCore
 
 /// A bounded buffer between the evictor and one exporter. `append` never waits: past the bound
-/// the oldest records are dropped and counted, so a slow receiver costs records, never the node.
+/// the oldest records are dropped, so a slow receiver costs records, never the node.
 public final class RecordBuffer: Sendable {
-    private struct State {
-        var records: [FlowRecord] = []
-        var dropped = 0
-        var finished = false
-    }
-
     public let capacity: Int
-    private let state = Mutex(State())
+    private let records = NIOLockedValueBox(CircularBuffer<FlowRecord>(initialCapacity: 1024))
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
@@ -22,14 +17,12 @@ public final class RecordBuffer: Sendable {
 
     /// Adds records; returns how many old ones were dropped to make room.
     @discardableResult
-    public func append(_ records: [FlowRecord]) -> Int {
-        guard !records.isEmpty else { return 0 }
-        let dropped = state.withLock { state in
-            state.records.append(contentsOf: records)
-            let excess = state.records.count - capacity
-            guard excess > 0 else { return 0 }
-            state.records.removeFirst(excess)
-            state.dropped += excess
+    public func append(_ batch: [FlowRecord]) -> Int {
+        guard !batch.isEmpty else { return 0 }
+        let dropped = records.withLockedValue { records in
+            records.append(contentsOf: batch)
+            let excess = max(records.count - capacity, 0)
+            records.removeFirst(excess)
             return excess
         }
         wake.yield()
@@ -38,36 +31,42 @@ public final class RecordBuffer: Sendable {
 
     /// Up to `limit` of the oldest records.
     public func take(_ limit: Int) -> [FlowRecord] {
-        state.withLock { state in
-            let batch = Array(state.records.prefix(limit))
-            state.records.removeFirst(batch.count)
+        records.withLockedValue { records in
+            let batch = Array(records.prefix(limit))
+            records.removeFirst(batch.count)
             return batch
         }
     }
 
-    /// Puts a batch that could not be delivered back in front, within the bound.
-    public func putBack(_ records: [FlowRecord]) {
-        state.withLock { state in
-            let room = max(capacity - state.records.count, 0)
-            let kept = records.suffix(room)
-            state.dropped += records.count - kept.count
-            state.records.insert(contentsOf: kept, at: 0)
+    /// Puts a batch that could not be delivered back in front; returns how many did not fit.
+    @discardableResult
+    public func putBack(_ batch: [FlowRecord]) -> Int {
+        records.withLockedValue { records in
+            let kept = batch.suffix(max(capacity - records.count, 0))
+            records.prepend(contentsOf: kept)
+            return batch.count - kept.count
         }
     }
 
-    public var count: Int { state.withLock { $0.records.count } }
-    public var dropped: Int { state.withLock { $0.dropped } }
+    public var count: Int { records.withLockedValue { $0.count } }
 
-    /// Waits until records arrive (or returns at once if some are waiting).
-    public func waitForRecords() async {
-        if count > 0 { return }
-        for await _ in wakeups {
-            if count > 0 { return }
+    /// Waits until records are waiting (true), or the buffer is finished (false).
+    public func waitForRecords() async -> Bool {
+        if count > 0 { return true }
+        for await _ in wakeups where count > 0 {
+            return true
         }
+        return false
     }
 
-    /// Wakes a waiting `waitForRecords()` for good; used at shutdown.
+    /// Ends `waitForRecords()` for good; the exporter then flushes what is left.
     public func finish() {
         wake.finish()
+    }
+}
+
+extension CircularBuffer {
+    mutating func prepend(contentsOf elements: some BidirectionalCollection<Element>) {
+        for element in elements.reversed() { prepend(element) }
     }
 }

@@ -6,25 +6,23 @@ import ServiceLifecycle
 public struct StdoutExporter: FlowExporter {
     public let name = "stdout"
     private let buffer = RecordBuffer(capacity: 100_000)
-    private let metrics = ExporterMetrics(exporter: "stdout")
+    private let counters = ExportCounters(exporter: "stdout")
 
     public init() {}
 
     public func enqueue(_ records: [FlowRecord]) {
-        metrics.dropped.increment(by: buffer.append(records))
+        counters.drop(buffer.append(records))
     }
 
     public func run() async throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await buffer.waitForRecords()
-                write(buffer.take(10_000), encoder)
-            }
+        await withGracefulShutdownHandler {
+            while await buffer.waitForRecords() { write(buffer.take(10_000), encoder) }
+        } onGracefulShutdown: { [buffer] in
+            buffer.finish()
         }
         write(buffer.take(Int.max), encoder)
-        buffer.finish()
     }
 
     private func write(_ records: [FlowRecord], _ encoder: JSONEncoder) {
@@ -36,6 +34,6 @@ public struct StdoutExporter: FlowExporter {
             out.append(0x0a)
         }
         FileHandle.standardOutput.write(out)
-        metrics.sent.increment(by: records.count)
+        counters.send(records.count)
     }
 }
