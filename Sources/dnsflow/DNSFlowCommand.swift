@@ -5,7 +5,7 @@ struct DNSFlowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dnsflow",
         abstract: "Network flows enriched with DNS, from eBPF.",
-        subcommands: [AgentCommand.self, CollectorCommand.self, FlowsCommand.self]
+        subcommands: [UpCommand.self, AgentCommand.self, CollectorCommand.self, FlowsCommand.self]
     )
 
     static func main() async {
