@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import DNSFlowCore
 import DNSFlowProbe
 import Logging
+import Prometheus
 import ServiceLifecycle
 
 /// The per-node agent: the BPF probe, its evictor and the exporters, as services for one group.
@@ -10,7 +11,12 @@ public struct Agent: Sendable {
     public let services: [any Service]
 
     /// Loads and attaches the BPF program; the services start exporting when run.
-    public init(config: AgentConfig, nodeName: String, extraExporters: [any FlowExporter] = [], logger: Logger) throws {
+    /// - Parameter metrics: the registry the process's swift-metrics factory writes to; its text is
+    ///   served on `spec.agent.metrics.port`. Nil serves no endpoint.
+    public init(
+        config: AgentConfig, nodeName: String, extraExporters: [any FlowExporter] = [],
+        metrics: PrometheusCollectorRegistry? = nil, logger: Logger
+    ) throws {
         var exporters: [any FlowExporter] = extraExporters
         for exporter in config.exporters {
             switch exporter {
@@ -21,8 +27,12 @@ public struct Agent: Sendable {
         }
         probe = try BPFProbe(settings: config.probeSettings, logger: logger)
         let evictor = FlowEvictor(probe: probe, config: config, nodeName: nodeName, exporters: exporters, logger: logger)
-        // A group shuts down in reverse order: the evictor flushes first, then the exporters
-        // deliver what it flushed.
-        services = exporters + [evictor]
+        // A group shuts down in reverse order: the metrics endpoint, then the evictor flushes,
+        // then the exporters deliver what it flushed.
+        let probe = self.probe
+        let endpoint = metrics.map { registry in
+            MetricsEndpoint(port: Int(config.metricsPort), registry: registry, logger: logger) { probe.isAttached }
+        }
+        services = exporters + [evictor] + (endpoint.map { [$0] } ?? [])
     }
 }

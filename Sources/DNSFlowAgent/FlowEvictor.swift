@@ -2,6 +2,7 @@ import DNSFlowCore
 import DNSFlowProbe
 import Logging
 import Metrics
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 
 /// Drains the kernel every few milliseconds, and every `cacheActiveTimeout` turns what it
@@ -60,7 +61,7 @@ public struct FlowEvictor: Service {
         if !config.interfaces.isEmpty {
             records.removeAll { !config.interfaces.admits($0.interfaces) }
         }
-        metrics.record(flows: flows.count, views: views, counters: probe.counters())
+        metrics.record(flows: flows.count, views: views, probe: probe)
         logger.debug(
             "Evicted", metadata: ["dnsflow.flows": "\(flows.count)", "dnsflow.dns_views": "\(views.count)",
                                   "dnsflow.records": "\(records.count)"])
@@ -68,13 +69,18 @@ public struct FlowEvictor: Service {
     }
 }
 
-/// The agent's own metrics: created once, with fixed labels.
-struct EvictorMetrics: Sendable {
+/// The agent's own metrics: created once, with fixed labels. Kernel counters are cumulative, so
+/// each eviction adds what they grew by.
+final class EvictorMetrics: Sendable {
     private let flowsEvicted = Counter(label: "dnsflow_flows_evicted_total")
+    private let flowMapEntries = Gauge(label: "dnsflow_kernel_flow_map_entries")
+    private let pendingQueries = Gauge(label: "dnsflow_kernel_dns_pending_queries")
     private let timeouts = Counter(label: "dnsflow_dns_timeouts_total")
+    private let orphans = Counter(label: "dnsflow_dns_orphan_responses_total")
     private let latency = Timer(label: "dnsflow_dns_latency_seconds", preferredDisplayUnit: .seconds)
     private let transactions: [String: Counter]
-    private let kernel: [KernelCounter: Gauge]
+    private let kernel: [KernelCounter: Counter]
+    private let last = NIOLockedValueBox<[String: UInt64]>([:])
 
     init() {
         transactions = Dictionary(uniqueKeysWithValues: (0...10).map { code in
@@ -82,12 +88,14 @@ struct EvictorMetrics: Sendable {
             return (name, Counter(label: "dnsflow_dns_transactions_total", dimensions: [("rcode", name)]))
         })
         kernel = Dictionary(uniqueKeysWithValues: KernelCounter.allCases.map { counter in
-            (counter, Gauge(label: "dnsflow_kernel_events", dimensions: [("reason", counter.reason)]))
+            (counter, Counter(label: "dnsflow_kernel_events_total", dimensions: [("reason", counter.reason)]))
         })
     }
 
-    func record(flows: Int, views: [DNSView], counters: [KernelCounter: UInt64]) {
+    func record(flows: Int, views: [DNSView], probe: BPFProbe) {
         flowsEvicted.increment(by: flows)
+        flowMapEntries.record(flows)
+        pendingQueries.record(probe.pendingQueryCount())
         for view in views {
             switch view.outcome {
             case .answered(let latencyNs):
@@ -96,9 +104,26 @@ struct EvictorMetrics: Sendable {
             case .timedOut:
                 timeouts.increment()
             case .orphan:
-                break
+                orphans.increment()
             }
         }
-        for (counter, value) in counters { kernel[counter]?.record(Double(value)) }
+        for (counter, value) in probe.counters() {
+            kernel[counter]?.increment(by: Int(growth("kernel.\(counter.reason)", value)))
+        }
+        for program in probe.programStats() {
+            let runs = growth("runs.\(program.name)", program.runCount)
+            let time = growth("time.\(program.name)", program.runTimeNs)
+            guard runs > 0 else { continue }
+            Counter(label: "dnsflow_bpf_runs_total", dimensions: [("program", program.name)]).increment(by: Int(runs))
+            FloatingPointCounter(label: "dnsflow_bpf_run_time_seconds_total", dimensions: [("program", program.name)])
+                .increment(by: Double(time) / 1e9)
+        }
+    }
+
+    private func growth(_ key: String, _ value: UInt64) -> UInt64 {
+        last.withLockedValue { last in
+            defer { last[key] = value }
+            return value &- (last[key] ?? 0)
+        }
     }
 }

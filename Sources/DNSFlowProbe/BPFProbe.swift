@@ -57,6 +57,9 @@ public final class BPFProbe: @unchecked Sendable {
         close()
     }
 
+    /// True while the programs are attached.
+    public var isAttached: Bool { !links.isEmpty }
+
     /// Detaches every program and frees the maps. Idempotent.
     public func close() {
         if let ringBuffer { ring_buffer__free(ringBuffer) }
@@ -296,7 +299,26 @@ public final class BPFProbe: @unchecked Sendable {
         return totals
     }
 
-    /// Entries in the flow map now; for the fill gauge.
+    /// Run time and run count of each attached program; non-zero only while
+    /// `kernel.bpf_stats_enabled` is 1 (the kernel does not time programs otherwise).
+    public func programStats() -> [ProgramStats] {
+        guard let object else { return [] }
+        var stats: [ProgramStats] = []
+        var program = bpf_object__next_program(object, nil)
+        while let current = program {
+            let fd = bpf_program__fd(current)
+            var info = bpf_prog_info()
+            var length = UInt32(MemoryLayout<bpf_prog_info>.size)
+            if fd >= 0, bpf_obj_get_info_by_fd(fd, &info, &length) == 0 {
+                stats.append(ProgramStats(
+                    name: String(cString: bpf_program__name(current)), runTimeNs: info.run_time_ns, runCount: info.run_cnt))
+            }
+            program = bpf_object__next_program(object, current)
+        }
+        return stats
+    }
+
+    /// Queries waiting for their response now; for the fill gauge.
     public func pendingQueryCount() -> Int {
         let mapFD = fd("dns_queries")
         var key = dns_key()
@@ -355,6 +377,12 @@ public final class BPFProbe: @unchecked Sendable {
         }
         return nil
     }
+}
+
+public struct ProgramStats: Sendable, Hashable {
+    public var name: String
+    public var runTimeNs: UInt64
+    public var runCount: UInt64
 }
 
 /// Ring buffer events land here from libbpf's callback, on the thread that consumes.

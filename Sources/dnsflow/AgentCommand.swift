@@ -51,7 +51,8 @@ func loadAgentConfig(path: String) throws -> AgentConfig {
 func startAgent(config: AgentConfig, nodeName: String?, extraExporters: [any FlowExporter] = [], logger: Logger) throws -> Agent {
     let node = nodeName ?? ProcessInfo.processInfo.environment["NODE_NAME"] ?? ProcessInfo.processInfo.hostName
     do {
-        return try Agent(config: config, nodeName: node, extraExporters: extraExporters, logger: logger)
+        return try Agent(
+            config: config, nodeName: node, extraExporters: extraExporters, metrics: bootstrapAgentMetrics(), logger: logger)
     } catch let error as ProbeError {
         throw CLIError(status: 1, message: "dnsflow agent: \(error)")
     }
