@@ -192,7 +192,15 @@ private final class Forward<Message: Sendable>: ChannelInboundHandler, Sendable 
             try await Task.sleep(for: .milliseconds(200))
             exporter.enqueue(after)
             try await Task.sleep(for: .milliseconds(300))
-            server = try await listen(port: port)
+            // The exporter keeps reconnecting meanwhile; a connect to a closed loopback port in the
+            // ephemeral range can briefly hold that very port (TCP self-connect), so retry the bind.
+            server = try await {
+                for _ in 0..<50 {
+                    if let channel = try? await listen(port: port) { return channel }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                return try await listen(port: port)
+            }()
 
             let second = try await receive(after.count)
             #expect(second.records == after)

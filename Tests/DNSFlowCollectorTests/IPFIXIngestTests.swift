@@ -37,12 +37,21 @@ private final class CountingDecoder: IPFIXDecoding {
             in: dir, configure: { $0.ipfix.listen = HostPort(host: "127.0.0.1", port: port) }, ipfixDecoder: decoder
         ) { collector, _ in
             let target = try SocketAddress(ipAddress: "127.0.0.1", port: port)
+            // The IPFIX listeners start beside the HTTP server: wait until TCP accepts, and by then
+            // UDP is bound too.
+            let tcp: any Channel = try await {
+                for _ in 0..<100 {
+                    if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                        .connect(to: target).get() { return channel }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(to: target).get()
+            }()
             let udp = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .bind(host: "127.0.0.1", port: 0).get()
             try await udp.writeAndFlush(AddressedEnvelope(remoteAddress: target, data: ByteBuffer(repeating: 1, count: 16)))
             try await udp.close()
 
-            let tcp = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(to: target).get()
             try await tcp.writeAndFlush(ByteBuffer(repeating: 2, count: 32))
             try await waitUntilWritten(collector, 2)
             try await tcp.close()
