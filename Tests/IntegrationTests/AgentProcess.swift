@@ -26,7 +26,7 @@ final class AgentProcess: @unchecked Sendable {
               cacheActiveTimeout: \(activeTimeout)
               features: [DNSTracking]
               dnsTracking: {ports: [53, 5353], timeout: \(dnsTimeout)}
-        \(extra)
+        \(extra.isEmpty ? "" : extra)
           exporters:
         \(exporters)
         """

@@ -1,0 +1,161 @@
+import DNSFlowCore
+import Foundation
+import Testing
+
+/// The real `dnsflow collector`, fed by the real agent, queried with `dnsflow flows`.
+final class CollectorProcess: @unchecked Sendable {
+    let process: BackgroundProcess
+    let httpPort: Int
+    let ipfixPort: Int
+    let db: String
+
+    init() async throws {
+        httpPort = Int.random(in: 20_000...29_999)
+        ipfixPort = httpPort + 10_000
+        db = "/tmp/dnsflow-test-\(getpid())-\(httpPort).sqlite"
+        process = try BackgroundProcess(
+            "\(AgentProcess.binary) collector --listen 127.0.0.1:\(httpPort) --ipfix 127.0.0.1:\(ipfixPort) --db \(db)")
+        for _ in 0..<200 {
+            if (try? sh("curl -sf http://127.0.0.1:\(httpPort)/healthz")) != nil { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let status = await process.stop(signal: SIGKILL)
+        throw ShellError(command: "dnsflow collector", status: status, stderr: process.stderr)
+    }
+
+    var url: String { "http://127.0.0.1:\(httpPort)" }
+
+    /// `dnsflow flows --dns-id <id> --json`, decoded.
+    func flows(dnsId: UInt16) throws -> [FlowRecord] {
+        struct Page: Decodable {
+            let flows: [FlowRecord]
+            let total: Int
+        }
+        let json = try sh("\(AgentProcess.binary) flows --dns-id \(dnsId) --json --collector \(url)")
+        return try JSONDecoder().decode(Page.self, from: Data(json.utf8)).flows
+    }
+
+    func stop() async {
+        await process.stop()
+        try? sh("rm -f \(db) \(db)-wal \(db)-shm", check: false)
+    }
+}
+
+@Suite(.serialized)
+struct PipelineTests {
+    init() throws {
+        try #require(getuid() == 0, "integration tests load BPF programs and make network namespaces: run as root")
+    }
+
+    enum Exporter: String, CaseIterable, CustomTestStringConvertible {
+        case http, ipfixUDP, ipfixTCP
+        var testDescription: String { rawValue }
+
+        func yaml(_ collector: CollectorProcess) -> String {
+            switch self {
+            case .http: "    - {type: HTTP, http: {url: '\(collector.url)/api/v1/flows'}}"
+            case .ipfixUDP: "    - {type: IPFIX, ipfix: {targetHost: 127.0.0.1, targetPort: \(collector.ipfixPort), transport: UDP}}"
+            case .ipfixTCP: "    - {type: IPFIX, ipfix: {targetHost: 127.0.0.1, targetPort: \(collector.ipfixPort), transport: TCP}}"
+            }
+        }
+    }
+
+    @Test("dig's id is found by `dnsflow flows --dns-id` with its rcode and latency", arguments: Exporter.allCases)
+    func digToCollector(exporter: Exporter) async throws {
+        let lab = try Lab()
+        defer { try? lab.teardown() }
+        try await lab.startDNSServer()
+        let collector = try await CollectorProcess()
+        let agent = try await AgentProcess(config: AgentProcess.config(exporters: exporter.yaml(collector)))
+        var digs: [(id: UInt16, status: String)] = []
+        for name in ["a.example.test", "missing.example.test"] {
+            let output = try lab.run(lab.client, "dig +tries=1 +time=2 @\(lab.serverAddr) \(name) A")
+            digs.append(try #require(digHeader(output)))
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        _ = try await agent.stop()
+        let client = try lab.inode(lab.client)
+        for dig in digs {
+            var views: [FlowRecord] = []
+            for _ in 0..<100 {  // the collector writes in the background
+                views = try collector.flows(dnsId: dig.id).filter { $0.netNs == client && $0.dnsLatencyMs != nil }
+                if !views.isEmpty { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let view = try #require(views.first, "\(exporter): id \(dig.id) not in the collector")
+            #expect(view.dnsFlagsResponseCode?.lowercased() == dig.status.lowercased())
+            #expect((view.dnsLatencyMs ?? 0) > 0 && (view.dnsLatencyMs ?? 99) < 50)
+            #expect(view.srcAddr == lab.serverAddr && view.nodeName == "test-node")
+        }
+        await collector.stop()
+    }
+
+    @Test("the agent's /metrics passes promtool, and a real Prometheus scrapes it")
+    func metricsEndpoint() async throws {
+        let port = Int.random(in: 30_000...39_999)
+        let agent = try await AgentProcess(config: AgentProcess.config(extra: "    metrics: {port: \(port)}"))
+        let dir = "/tmp/dnsflow-prom-\(getpid())"
+        var prometheus: BackgroundProcess?
+        do {
+            let text = try sh("curl -sf http://127.0.0.1:\(port)/metrics")
+            #expect(text.contains("dnsflow_dns_latency_seconds_bucket"))
+            #expect(text.contains("dnsflow_kernel_events_total{reason=\"flow_map_full\"}"))
+            let lint = try sh("curl -sf http://127.0.0.1:\(port)/metrics | promtool check metrics 2>&1; echo status=$?", check: false)
+            #expect(lint.hasSuffix("status=0\n"), "promtool: \(lint)")
+            #expect(try sh("curl -sf http://127.0.0.1:\(port)/healthz") == "ok\n")
+
+            let promPort = port + 10_000
+            try sh("rm -rf \(dir) && mkdir -p \(dir)")
+            try """
+                global: {scrape_interval: 1s}
+                scrape_configs:
+                  - job_name: dnsflow
+                    static_configs: [{targets: ['127.0.0.1:\(port)']}]
+                """.write(toFile: "\(dir)/prometheus.yml", atomically: true, encoding: .utf8)
+            let server = try BackgroundProcess(
+                "prometheus --config.file=\(dir)/prometheus.yml --storage.tsdb.path=\(dir)/data --web.listen-address=127.0.0.1:\(promPort)")
+            prometheus = server
+            let query = "dnsflow_kernel_events_total%7Breason%3D%22packets%22%7D"
+            var answer = ""
+            for _ in 0..<150 {
+                answer = (try? sh("curl -sf 'http://127.0.0.1:\(promPort)/api/v1/query?query=\(query)'")) ?? ""
+                if answer.contains("\"result\":[{") { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(answer.contains("\"result\":[{"), "Prometheus never scraped the agent: \(answer) \(server.stderr.suffix(500))")
+        } catch {
+            Issue.record(error)
+        }
+        await prometheus?.stop()
+        try? sh("rm -rf \(dir)", check: false)
+        _ = try await agent.stop()
+    }
+
+    @Test("classic tracepoints work too, and a stopped agent leaves no program behind")
+    func classicTracepointsAndCleanDetach() async throws {
+        let lab = try Lab()
+        defer { try? lab.teardown() }
+        try await lab.startDNSServer()
+        let agent = try await AgentProcess(config: AgentProcess.config(extra: "      tracepoints: classic"))
+        #expect(agent.process.stderr.contains("dnsflow.tracepoints=classic"))
+        let output = try lab.run(lab.client, "dig +tries=1 +time=2 @\(lab.serverAddr) a.example.test A")
+        try await Task.sleep(for: .milliseconds(300))
+        let records = try await agent.stop()
+        let dig = try #require(digHeader(output))
+        #expect(records.contains { $0.dnsId == dig.id && $0.dnsLatencyMs != nil && $0.dnsFlagsResponseCode == "NoError" })
+        let programs = try sh("bpftool prog show")
+        #expect(!programs.contains("dnsflow_"), "programs left attached: \(programs)")
+    }
+
+    @Test("a bad config exits 2 with one line naming the key")
+    func badConfig() async throws {
+        let path = "/tmp/dnsflow-bad-\(getpid()).yaml"
+        try "spec:\n  agent:\n    ebpf:\n      features: [Bogus]\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { unlink(path) }
+        let process = try BackgroundProcess("\(AgentProcess.binary) agent --config \(path)")
+        let status = await process.stop(signal: 0, timeout: .seconds(10))
+        #expect(status == 2)
+        let lines = process.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains("spec.agent.ebpf.features[0]") && lines[0].contains("Bogus"))
+    }
+}
