@@ -201,8 +201,8 @@ public final class BPFProbe: @unchecked Sendable {
         sink.events.removeAll(keepingCapacity: true)
         return events.map { event in
             let key = event.key
-            let server = IPAddress(tuple: key.server_addr)
-            let client = IPAddress(tuple: key.client_addr)
+            let server = IPAddress(tuple: key.server_addr, ethType: key.eth_type)
+            let client = IPAddress(tuple: key.client_addr, ethType: key.eth_type)
             let outcome: DNSView.Outcome =
                 event.query_ns == 0 ? .orphan : .answered(latencyNs: event.response_ns &- event.query_ns)
             return DNSView(
@@ -272,7 +272,8 @@ public final class BPFProbe: @unchecked Sendable {
             return DNSView(
                 outcome: .timedOut,
                 key: FlowKey(
-                    srcAddr: IPAddress(tuple: key.client_addr), dstAddr: IPAddress(tuple: key.server_addr),
+                    srcAddr: IPAddress(tuple: key.client_addr, ethType: key.eth_type),
+                    dstAddr: IPAddress(tuple: key.server_addr, ethType: key.eth_type),
                     srcPort: key.client_port, dstPort: key.server_port, proto: key.proto, etype: key.eth_type),
                 observation: Observation(
                     netNs: key.netns,
@@ -346,7 +347,8 @@ public final class BPFProbe: @unchecked Sendable {
         }
         return FlowSample(
             key: FlowKey(
-                srcAddr: IPAddress(tuple: key.src_addr), dstAddr: IPAddress(tuple: key.dst_addr),
+                srcAddr: IPAddress(tuple: key.src_addr, ethType: key.eth_type),
+                dstAddr: IPAddress(tuple: key.dst_addr, ethType: key.eth_type),
                 srcPort: key.src_port, dstPort: key.dst_port, proto: key.proto, etype: key.eth_type),
             bytes: stats.bytes, packets: stats.packets,
             startNs: clock.epochNs(stats.first_seen_ns), endNs: clock.epochNs(stats.last_seen_ns),
@@ -396,8 +398,8 @@ private struct InterfaceID: Hashable {
 }
 
 extension IPAddress {
-    init<T>(tuple: T) {
-        self = withUnsafeBytes(of: tuple) { IPAddress(bytes: $0) }
+    init<T>(tuple: T, ethType: UInt16) {
+        self = withUnsafeBytes(of: tuple) { IPAddress(kernelBytes: $0, ipv4: ethType == 0x0800) }
     }
 }
 
