@@ -31,6 +31,23 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def merge_set(base: Any, override: Any) -> Any:
+    """Successive --set expressions write into one tree: `a[0].b=1 --set a[0].c=2` gives one list item with both
+    keys. (helm's strvals pads a list it indexes past with nulls; so does this.)"""
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for key, value in override.items():
+            out[key] = merge_set(out[key], value) if key in out else value
+        return out
+    if isinstance(base, list) and isinstance(override, list):
+        out = list(base) + [None] * max(0, len(override) - len(base))
+        for i, value in enumerate(override):
+            if value is not None:
+                out[i] = merge_set(out[i], value) if out[i] is not None else value
+        return out
+    return override
+
+
 def user_values(files: list[str] | None = None, sets: list[str] | None = None) -> dict[str, Any]:
     """-f files in order, then --set expressions in order (later wins), as helm does."""
     values: dict[str, Any] = {}
@@ -38,7 +55,7 @@ def user_values(files: list[str] | None = None, sets: list[str] | None = None) -
         with open(path, encoding="utf-8") as f:
             values = merge(values, yaml.safe_load(f) or {})
     for expression in sets or []:
-        values = merge(values, helm.parse_set_string(expression))
+        values = merge_set(values, helm.parse_set_string(expression))
     return values
 
 
