@@ -4,7 +4,7 @@ APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev iproute2 dnsmasq bind9-dnsutils
 	python3 python3-pip chromium prometheus
 PIP_PACKAGES := ipfix
 
-.PHONY: deps build release run test bench clean
+.PHONY: deps build release run test chart-test bench clean
 
 deps: ## system packages the build and the tests need (Debian 12)
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
@@ -24,9 +24,12 @@ release: deps
 run: release ## the agent and the collector in one process, with a lab of DNS traffic
 	.build/release/dnsflow up --lab
 
-test: deps ## unit and integration tests (integration tests need root)
+test: deps chart-test ## unit and integration tests (integration tests need root)
 	swift build --build-tests
 	swift test --skip-build
+
+chart-test: ## the Helm chart: lint, render, validate against Kubernetes 1.29 and 1.33 (no cluster needed)
+	bash deploy/helm/test.sh
 
 bench: release
 	bench/run.sh
