@@ -26,16 +26,18 @@ final class AgentProcess: @unchecked Sendable {
               cacheActiveTimeout: \(activeTimeout)
               features: [DNSTracking]
               dnsTracking: {ports: [53, 5353], timeout: \(dnsTimeout)}
-        \(extra.isEmpty ? "" : extra)
+        \(extra.contains("metrics:") ? extra : extra + "\n    metrics: {port: \(Int.random(in: 40_000...49_999))}")
           exporters:
         \(exporters)
         """
     }
 
-    init(config: String = AgentProcess.config(), arguments: String = "") async throws {
+    /// - Parameter token: put in the agent's environment as DNSFLOW_TOKEN.
+    init(config: String = AgentProcess.config(), arguments: String = "", token: String? = nil) async throws {
         configPath = "/tmp/dnsflow-test-\(getpid())-\(UUID().uuidString.prefix(8)).yaml"
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
-        process = try BackgroundProcess("\(Self.binary) agent --config \(configPath) --node-name test-node \(arguments)")
+        let environment = token.map { "env DNSFLOW_TOKEN=\($0) " } ?? ""
+        process = try BackgroundProcess("\(environment)\(Self.binary) agent --config \(configPath) --node-name test-node \(arguments)")
         let attached = await process.waitForStderr { $0.contains("BPF program attached") }
         guard attached else {
             let status = await process.stop(signal: SIGKILL)

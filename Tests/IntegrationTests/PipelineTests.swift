@@ -9,12 +9,15 @@ final class CollectorProcess: @unchecked Sendable {
     let ipfixPort: Int
     let db: String
 
-    init() async throws {
+    let token: String?
+
+    init(token: String? = nil) async throws {
+        self.token = token
         httpPort = Int.random(in: 20_000...29_999)
         ipfixPort = httpPort + 10_000
         db = "/tmp/dnsflow-test-\(getpid())-\(httpPort).sqlite"
         process = try BackgroundProcess(
-            "\(AgentProcess.binary) collector --listen 127.0.0.1:\(httpPort) --ipfix 127.0.0.1:\(ipfixPort) --db \(db)")
+            (token.map { "env DNSFLOW_TOKEN=\($0) " } ?? "") + "\(AgentProcess.binary) collector --listen 127.0.0.1:\(httpPort) --ipfix 127.0.0.1:\(ipfixPort) --db \(db)")
         for _ in 0..<200 {
             if (try? sh("curl -sf http://127.0.0.1:\(httpPort)/healthz")) != nil { return }
             try await Task.sleep(for: .milliseconds(50))
@@ -31,7 +34,8 @@ final class CollectorProcess: @unchecked Sendable {
             let flows: [FlowRecord]
             let total: Int
         }
-        let json = try sh("\(AgentProcess.binary) flows --dns-id \(dnsId) --json --collector \(url)")
+        let auth = token.map { " --token \($0)" } ?? ""
+        let json = try sh("\(AgentProcess.binary) flows --dns-id \(dnsId) --json --collector \(url)\(auth)")
         return try JSONDecoder().decode(Page.self, from: Data(json.utf8)).flows
     }
 
@@ -65,8 +69,10 @@ struct PipelineTests {
         let lab = try Lab()
         defer { try? lab.teardown() }
         try await lab.startDNSServer()
-        let collector = try await CollectorProcess()
-        let agent = try await AgentProcess(config: AgentProcess.config(exporters: exporter.yaml(collector)))
+        // Over HTTP the collector wants a token, as the Helm chart sets it up.
+        let token = exporter == .http ? "s3cret-\(getpid())" : nil
+        let collector = try await CollectorProcess(token: token)
+        let agent = try await AgentProcess(config: AgentProcess.config(exporters: exporter.yaml(collector)), token: token)
         var digs: [(id: UInt16, status: String)] = []
         for name in ["a.example.test", "missing.example.test"] {
             let output = try lab.run(lab.client, "dig +tries=1 +time=2 @\(lab.serverAddr) \(name) A")
@@ -86,6 +92,10 @@ struct PipelineTests {
             #expect(view.dnsFlagsResponseCode?.lowercased() == dig.status.lowercased())
             #expect((view.dnsLatencyMs ?? 0) > 0 && (view.dnsLatencyMs ?? 99) < 50)
             #expect(view.srcAddr == lab.serverAddr && view.nodeName == "test-node")
+        }
+        if token != nil {
+            let status = try sh("curl -s -o /dev/null -w '%{http_code}' \(collector.url)/api/v1/flows")
+            #expect(status == "401", "the collector answered \(status) without the token")
         }
         await collector.stop()
     }

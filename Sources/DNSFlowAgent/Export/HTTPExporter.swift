@@ -11,6 +11,9 @@ public struct HTTPExporterConfig: Sendable {
     public var batchSize = 5_000
     public var bufferSize = 200_000
     public var timeout: Duration = .seconds(10)
+    /// Sent as `Authorization: Bearer …`; nil takes `$DNSFLOW_TOKEN`, so the secret stays out of the
+    /// config file (the Helm chart passes it from a Secret).
+    public var token: String?
 
     public init(url: String) {
         self.url = url
@@ -37,6 +40,10 @@ public struct HTTPExporter: FlowExporter {
     private let counters = ExportCounters(exporter: "http")
 
     public init(config: HTTPExporterConfig, client: HTTPClient = .shared, logger: Logger) {
+        var config = config
+        if config.token == nil, let token = ProcessInfo.processInfo.environment["DNSFLOW_TOKEN"], !token.isEmpty {
+            config.token = token
+        }
         self.config = config
         self.buffer = RecordBuffer(capacity: config.bufferSize)
         self.client = client
@@ -82,6 +89,7 @@ public struct HTTPExporter: FlowExporter {
             var request = HTTPClientRequest(url: config.url)
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
+            if let token = config.token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
             request.body = .bytes(ByteBuffer(bytes: try encoder.encode(batch)))
             let response = try await client.execute(request, timeout: .init(config.timeout))
             _ = try await response.body.collect(upTo: 1 << 20)
