@@ -30,6 +30,8 @@ let package = Package(
         .plugin(name: "BPFObjectPlugin", capability: .buildTool(), dependencies: ["BPFEmbedTool"]),
 
         .target(name: "DNSFlowCore"),
+        // The strict YAML reader both configs use: every error names its key path.
+        .target(name: "DNSFlowConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(
             name: "DNSFlowProbe",
             dependencies: [
@@ -42,7 +44,7 @@ let package = Package(
         .target(
             name: "DNSFlowAgent",
             dependencies: [
-                "DNSFlowCore", "DNSFlowProbe", "DNSFlowIPFIX",
+                "DNSFlowCore", "DNSFlowProbe", "DNSFlowIPFIX", "DNSFlowConfig",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -67,7 +69,7 @@ let package = Package(
         .target(
             name: "DNSFlowCollector",
             dependencies: [
-                "DNSFlowCore", "DNSFlowStore", "DNSFlowIPFIX",
+                "DNSFlowCore", "DNSFlowStore", "DNSFlowIPFIX", "DNSFlowConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -96,11 +98,12 @@ let package = Package(
         ),
 
         .testTarget(name: "DNSFlowCoreTests", dependencies: ["DNSFlowCore"]),
+        .testTarget(name: "DNSFlowConfigTests", dependencies: ["DNSFlowConfig"]),
         .testTarget(name: "DNSFlowIPFIXTests", dependencies: ["DNSFlowIPFIX", "DNSFlowCore"]),
         .testTarget(
             name: "DNSFlowAgentTests",
             dependencies: [
-                "DNSFlowAgent", "DNSFlowCore", "DNSFlowIPFIX",
+                "DNSFlowAgent", "DNSFlowCore", "DNSFlowIPFIX", "DNSFlowConfig",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

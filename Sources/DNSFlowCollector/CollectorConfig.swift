@@ -1,5 +1,5 @@
 import Foundation
-import Yams
+import DNSFlowConfig
 
 /// `host:port`; IPv6 hosts in brackets (`[::1]:9000`).
 public struct HostPort: Sendable, Hashable, CustomStringConvertible {
@@ -68,97 +68,53 @@ public struct CollectorConfig: Sendable, Hashable {
 
     /// Reads the YAML, rejecting unknown keys and bad values with the key path that holds them.
     public static func parse(yaml: String) throws(CollectorError) -> CollectorConfig {
-        let root: Node?
         do {
-            root = try Yams.compose(yaml: yaml)
+            return try parse(ConfigNode(yaml: yaml))
         } catch {
-            throw .config("(document)", "not valid YAML: \(error)")
+            throw .config(error.path.isEmpty ? "(document)" : error.path, error.reason)
         }
+    }
+
+    private static func parse(_ root: ConfigNode) throws(ConfigError) -> CollectorConfig {
         var config = CollectorConfig()
-        guard let root else { return config }
-        let top = try ConfigNode(root, path: "").mapping(keys: ["listen", "ipfix", "db", "retention", "auth", "ingest"])
-        if let node = top["listen"] { config.listen = try node.hostPort() }
-        if let node = top["db"] { config.db = try node.nonEmptyString() }
-        if let node = top["retention"] { config.retention = try node.duration() }
-        if let ipfix = try top["ipfix"]?.mapping(keys: ["listen", "transport"]) {
-            if let node = ipfix["listen"] { config.ipfix.listen = try node.hostPort() }
-            if let node = ipfix["transport"] { config.ipfix.transports = try node.transports() }
+        var top = try root.mapping()
+        if let node = top.optional("listen") { config.listen = try hostPort(node) }
+        if let node = top.optional("db") {
+            config.db = try node.string()
+            guard !config.db.isEmpty else { throw node.fail("must not be empty") }
         }
-        if let auth = try top["auth"]?.mapping(keys: ["token"]), let node = auth["token"] {
-            config.authToken = try node.string()
+        if let node = top.optional("retention") { config.retention = try node.duration() }
+        if let node = top.optional("ipfix") {
+            var ipfix = try node.mapping()
+            if let listen = ipfix.optional("listen") { config.ipfix.listen = try hostPort(listen) }
+            if let list = ipfix.optional("transport") {
+                config.ipfix.transports = try Set(list.sequence().map { item throws(ConfigError) in
+                    let text = try item.string()
+                    guard let transport = Transport(rawValue: text.uppercased()) else {
+                        throw item.fail("unknown transport '\(text)' (expected UDP or TCP)")
+                    }
+                    return transport
+                })
+            }
+            try ipfix.finish()
         }
-        if let ingest = try top["ingest"]?.mapping(keys: ["queueSize"]), let node = ingest["queueSize"] {
-            config.queueSize = try node.positiveInt()
+        if let node = top.optional("auth") {
+            var auth = try node.mapping()
+            if let token = auth.optional("token") { config.authToken = try token.string() }
+            try auth.finish()
         }
+        if let node = top.optional("ingest") {
+            var ingest = try node.mapping()
+            if let size = ingest.optional("queueSize") { config.queueSize = try size.integer(1...1_000_000) }
+            try ingest.finish()
+        }
+        try top.finish()
         return config
     }
-}
 
-/// A YAML node with the dotted key path that reached it, for error messages.
-private struct ConfigNode {
-    let node: Node
-    let path: String
-
-    init(_ node: Node, path: String) {
-        self.node = node
-        self.path = path
-    }
-
-    func mapping(keys allowed: Set<String>) throws(CollectorError) -> [String: ConfigNode] {
-        guard let mapping = node.mapping else { throw .config(path.isEmpty ? "(document)" : path, "expected a mapping") }
-        var out: [String: ConfigNode] = [:]
-        for (keyNode, value) in mapping {
-            let key = keyNode.string ?? "\(keyNode)"
-            let keyPath = path.isEmpty ? key : "\(path).\(key)"
-            guard allowed.contains(key) else {
-                throw .config(keyPath, "unknown key (expected one of: \(allowed.sorted().joined(separator: ", ")))")
-            }
-            out[key] = ConfigNode(value, path: keyPath)
-        }
-        return out
-    }
-
-    func string() throws(CollectorError) -> String {
-        guard let scalar = node.scalar else { throw .config(path, "expected a string") }
-        return scalar.string
-    }
-
-    func nonEmptyString() throws(CollectorError) -> String {
-        let value = try string()
-        guard !value.isEmpty else { throw .config(path, "must not be empty") }
+    private static func hostPort(_ node: ConfigNode) throws(ConfigError) -> HostPort {
+        let text = try node.string()
+        guard let value = HostPort(text) else { throw node.fail("expected host:port, got '\(text)'") }
         return value
-    }
-
-    func hostPort() throws(CollectorError) -> HostPort {
-        let value = try string()
-        guard let hostPort = HostPort(value) else { throw .config(path, "expected host:port, got \"\(value)\"") }
-        return hostPort
-    }
-
-    func duration() throws(CollectorError) -> Duration {
-        let value = try string()
-        guard let duration = TimeSyntax.duration(value) else {
-            throw .config(path, "expected a duration like 30m, 24h or 7d, got \"\(value)\"")
-        }
-        return duration
-    }
-
-    func positiveInt() throws(CollectorError) -> Int {
-        let value = try string()
-        guard let n = Int(value), n > 0 else { throw .config(path, "expected a positive integer, got \"\(value)\"") }
-        return n
-    }
-
-    func transports() throws(CollectorError) -> Set<CollectorConfig.Transport> {
-        guard let sequence = node.sequence else { throw .config(path, "expected a list like [UDP, TCP]") }
-        var out: Set<CollectorConfig.Transport> = []
-        for item in sequence {
-            let value = item.string ?? ""
-            guard let transport = CollectorConfig.Transport(rawValue: value.uppercased()) else {
-                throw .config(path, "unknown transport \"\(value)\" (expected UDP or TCP)")
-            }
-            out.insert(transport)
-        }
-        return out
     }
 }

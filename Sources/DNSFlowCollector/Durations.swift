@@ -1,20 +1,13 @@
+import DNSFlowConfig
 import Foundation
 
 /// Parses the durations and instants people type: `500ms`, `10m`, `24h`, `7d`; RFC 3339; epoch ms.
 public enum TimeSyntax {
-    private static let units: [(suffix: String, ms: Int64)] = [
-        ("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000),
-    ]
-
-    /// A positive duration with one unit, in milliseconds.
+    /// A positive duration (`DurationSyntax`: `500ms`, `1m30s`, `7d`), in milliseconds.
     public static func durationMs(_ text: String) -> Int64? {
-        // "ms" before "m" and "s", so "500ms" is not read as 500 m + "s".
-        for unit in units.sorted(by: { $0.suffix.count > $1.suffix.count }) where text.hasSuffix(unit.suffix) {
-            guard let n = Int64(text.dropLast(unit.suffix.count)), n > 0 else { return nil }
-            let (ms, overflow) = n.multipliedReportingOverflow(by: unit.ms)
-            return overflow ? nil : ms
-        }
-        return nil
+        guard let duration = DurationSyntax.parse(text), duration > .zero else { return nil }
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 
     public static func duration(_ text: String) -> Duration? {

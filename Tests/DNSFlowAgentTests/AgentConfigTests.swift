@@ -1,3 +1,4 @@
+import DNSFlowConfig
 import DNSFlowAgent
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import DNSFlowConfig
 import DNSFlowProbe
 
 /// The agent's settings, read from FlowCollector-style YAML (see config/flowcollector.yaml).

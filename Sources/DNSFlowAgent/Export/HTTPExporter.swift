@@ -1,3 +1,4 @@
+import DNSFlowConfig
 import AsyncHTTPClient
 import DNSFlowCore
 import Foundation
