@@ -1,7 +1,7 @@
 # dnsflow: `make run` brings it up on this machine, `make test` runs every test. Both as root.
 SHELL := /bin/bash
-APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev iproute2 dnsmasq bind9-dnsutils tshark dnsperf \
-	python3 python3-pip chromium prometheus
+APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libsqlite3-dev iproute2 bpftool curl dnsmasq bind9-dnsutils \
+	tshark dnsperf python3 python3-pip chromium prometheus
 PIP_PACKAGES := ipfix
 
 .PHONY: deps build release run test chart-test bench clean
@@ -12,8 +12,6 @@ deps: ## system packages the build and the tests need (Debian 12)
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	@python3 -c 'import ipfix' 2>/dev/null || pip install -q $(PIP_PACKAGES)
-	@mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
-	@mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing || true
 
 build: deps
 	swift build
