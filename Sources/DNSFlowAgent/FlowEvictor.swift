@@ -59,7 +59,8 @@ public struct FlowEvictor: Service {
         let views = drained + probe.expireQueries(timeout: config.dnsTimeout)
         var records = assembler.records(flows: flows, views: views)
         if !config.interfaces.isEmpty {
-            records.removeAll { !config.interfaces.admits($0.interfaces) }
+            var verdicts: [String: Bool] = [:]
+            records.removeAll { !config.interfaces.admits($0.interfaces, verdicts: &verdicts) }
         }
         metrics.record(flows: flows.count, views: views, probe: probe)
         logger.debug(

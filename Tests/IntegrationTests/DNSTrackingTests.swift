@@ -52,6 +52,28 @@ struct DNSTrackingTests {
         }
     }
 
+    @Test("DNS over IPv6 is tracked, UDP and TCP")
+    func ipv6() async throws {
+        let lab = try Lab()
+        defer { try? lab.teardown() }
+        try await lab.startDNSServer()
+        let agent = try await AgentProcess()
+        let udp = try lab.run(lab.client, "dig -6 +tries=1 +time=2 @\(lab.serverAddr6) a.example.test AAAA")
+        let tcp = try lab.run(lab.client, "dig -6 +tcp +tries=1 +time=2 @\(lab.serverAddr6) a.example.test AAAA")
+        try await Task.sleep(for: .milliseconds(300))
+        let records = try await agent.stop()
+        let client = try lab.inode(lab.client)
+        for (output, proto) in [(udp, UInt8(17)), (tcp, UInt8(6))] {
+            let dig = try #require(digHeader(output), "dig printed no header: \(output)")
+            let view = try #require(records.first {
+                $0.dnsId == dig.id && $0.proto == proto && $0.netNs == client && $0.dnsLatencyMs != nil
+            }, "no IPv6 view for id \(dig.id) over \(proto)")
+            #expect(view.srcAddr == lab.serverAddr6 && view.dstAddr == lab.clientAddr6)
+            #expect(view.etype == 0x86DD)
+            #expect(view.dnsQType == "AAAA" && view.dnsName == "a.example.test" && view.dnsFlagsResponseCode == "NoError")
+        }
+    }
+
     @Test("a server that waits 40 ms gives 40 to 45 ms")
     func slowServer() async throws {
         let lab = try Lab()

@@ -10,6 +10,8 @@ final class Lab: @unchecked Sendable {
     let server: String
     let clientAddr: String
     let serverAddr: String
+    let clientAddr6: String
+    let serverAddr6: String
     let subnet: Int
     private var background: [BackgroundProcess] = []
 
@@ -24,6 +26,8 @@ final class Lab: @unchecked Sendable {
         server = "\(id)s"
         clientAddr = "10.\(subnet).1.2"
         serverAddr = "10.\(subnet).2.2"
+        clientAddr6 = "fd00:\(subnet):1::2"
+        serverAddr6 = "fd00:\(subnet):2::2"
         try? teardown()
         do {
             try build()
@@ -38,6 +42,11 @@ final class Lab: @unchecked Sendable {
         try sh("""
             set -e
             ip netns add \(client); ip netns add \(router); ip netns add \(server)
+            # No duplicate address detection: link-local addresses are usable at once, so the
+            # first IPv6 neighbour discovery does not wait out DAD.
+            for ns in \(client) \(router) \(server); do
+                ip netns exec $ns sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
+            done
             ip link add \(id)c0 netns \(client) type veth peer name \(id)r0 netns \(router)
             ip link add \(id)r1 netns \(router) type veth peer name \(id)s0 netns \(server)
             ip -n \(client) addr add 10.\(n).1.2/24 dev \(id)c0
@@ -50,6 +59,13 @@ final class Lab: @unchecked Sendable {
             ip -n \(client) route add default via 10.\(n).1.1
             ip -n \(server) route add default via 10.\(n).2.1
             ip netns exec \(router) sysctl -qw net.ipv4.ip_forward=1
+            ip -n \(client) addr add fd00:\(n):1::2/64 dev \(id)c0 nodad
+            ip -n \(router) addr add fd00:\(n):1::1/64 dev \(id)r0 nodad
+            ip -n \(router) addr add fd00:\(n):2::1/64 dev \(id)r1 nodad
+            ip -n \(server) addr add fd00:\(n):2::2/64 dev \(id)s0 nodad
+            ip -n \(client) -6 route add default via fd00:\(n):1::1
+            ip -n \(server) -6 route add default via fd00:\(n):2::1
+            ip netns exec \(router) sysctl -qw net.ipv6.conf.all.forwarding=1
             mkdir -p /etc/netns/\(client)
             echo 'nameserver 10.\(n).2.2' > /etc/netns/\(client)/resolv.conf
             echo 'options attempts:1 timeout:2' >> /etc/netns/\(client)/resolv.conf
@@ -81,7 +97,7 @@ final class Lab: @unchecked Sendable {
     func startDNSServer() async throws {
         let process = try start(server, """
             dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces \
-            --listen-address=\(serverAddr) --local=/example.test/ \
+            --listen-address=\(serverAddr) --listen-address=\(serverAddr6) --local=/example.test/ \
             --host-record=a.example.test,10.9.9.1,fd00::1 --host-record=b.example.test,10.9.9.2 \
             --pid-file= --log-facility=- --cache-size=1000
             """)

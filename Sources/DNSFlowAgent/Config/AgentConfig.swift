@@ -156,7 +156,7 @@ public struct InterfaceFilter: Sendable {
         func matches(_ interface: String) -> Bool {
             switch self {
             case .name(let name): return name == interface
-            // Validated when parsed; nonisolated Regex values are not Sendable, so keep the source.
+            // Validated when parsed; Regex is not Sendable, so the source is kept (and callers memoize).
             case .regex(let source): return (try? Regex(source).wholeMatch(in: interface)) != nil
             }
         }
@@ -179,11 +179,20 @@ public struct InterfaceFilter: Sendable {
 
     public var isEmpty: Bool { include.isEmpty && exclude.isEmpty }
 
-    /// A record passes if one of its interfaces is included and not excluded.
-    public func admits(_ interfaces: [String]) -> Bool {
+    /// A record passes if one of its interfaces is included and not excluded. `verdicts` remembers
+    /// each name's answer, so a window's records compile and run each pattern once per interface.
+    public func admits(_ interfaces: [String], verdicts: inout [String: Bool]) -> Bool {
         interfaces.contains { name in
-            (include.isEmpty || include.contains { $0.matches(name) }) && !exclude.contains { $0.matches(name) }
+            if let known = verdicts[name] { return known }
+            let verdict = (include.isEmpty || include.contains { $0.matches(name) }) && !exclude.contains { $0.matches(name) }
+            verdicts[name] = verdict
+            return verdict
         }
+    }
+
+    public func admits(_ interfaces: [String]) -> Bool {
+        var verdicts: [String: Bool] = [:]
+        return admits(interfaces, verdicts: &verdicts)
     }
 
     static func patterns(_ node: ConfigNode) throws(ConfigError) -> [Pattern] {
