@@ -79,7 +79,7 @@ final class Capture: @unchecked Sendable {
 
     /// Every DNS response in the capture.
     func responses() async throws -> [Response] {
-        await process.stop(signal: SIGINT)
+        await process.stop(signal: SIGTERM)
         let text = try sh("tshark -r \(file) -Y 'dns.flags.response == 1' -T fields -e dns.id -e dns.flags.rcode -e dns.time -E separator=,")
         return text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)

@@ -15,10 +15,23 @@ private func spawn(_ command: String, stdout: String, stderr: String) throws -> 
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    // The spawning thread may be a Dispatch worker, which blocks signals; a child inherits that
+    // mask and would sit on SIGTERM. Start children with nothing blocked and default handlers.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, signal) }
+    posix_spawnattr_setsigmask(&attributes, &empty)
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     var pid: pid_t = 0
     let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
     defer { for arg in argv { free(arg) } }
-    let err = posix_spawn(&pid, "/bin/sh", &actions, nil, argv, environ)
+    let err = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ)
     guard err == 0 else { throw ShellError(command: command, status: err, stderr: String(cString: strerror(err))) }
     return pid
 }
