@@ -25,6 +25,7 @@
 #define DNS_QR_RESPONSE 0x8000
 #define NO_HEADER 0xffff /* skb->*_header when unset */
 #define MAX_IPV6_EXT_HEADERS 6
+#define DNS_EVENT_HEADER_LEN __builtin_offsetof(struct dns_event, question)
 
 const volatile struct dnsflow_settings settings = {};
 
@@ -69,6 +70,7 @@ struct {
 struct scratch {
 	struct flow_stats flow;
 	struct dns_query query;
+	struct dns_event event;
 };
 
 struct {
@@ -437,12 +439,13 @@ static __always_inline void track_dns(const struct packet *p, enum reader r, con
 	if (pending)
 		bpf_map_delete_elem(&dns_queries, &key);
 
-	struct dns_event *e = bpf_ringbuf_reserve(&dns_events, sizeof(*e), 0);
+	__u32 zero = 0;
+	struct scratch *sc = bpf_map_lookup_elem(&scratch_space, &zero);
 
-	if (!e) {
-		count(DNSFLOW_CTR_DNS_RINGBUF_FULL);
+	if (!sc)
 		return;
-	}
+	struct dns_event *e = &sc->event;
+
 	e->key = key;
 	e->query_ns = query_ns;
 	e->response_ns = now;
@@ -452,10 +455,14 @@ static __always_inline void track_dns(const struct packet *p, enum reader r, con
 	e->direction = s->direction;
 	__builtin_memset(e->ifname, 0, sizeof(e->ifname));
 	read_ifname(s, e->ifname);
-	e->question_len = 0;
+	__u32 sent = 0;
+
 	if (qlen > 0 && !load(p, r, off + DNS_HEADER_LEN, e->question, qlen))
-		e->question_len = qlen;
-	bpf_ringbuf_submit(e, 0);
+		sent = qlen;
+	e->question_len = sent;
+	/* Only the question's bytes go out: most names are short, so the ring holds ~3x more. */
+	if (bpf_ringbuf_output(&dns_events, e, DNS_EVENT_HEADER_LEN + sent, 0))
+		count(DNSFLOW_CTR_DNS_RINGBUF_FULL);
 	return;
 
 short_message:

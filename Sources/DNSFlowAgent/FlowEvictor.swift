@@ -5,8 +5,9 @@ import Metrics
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 
-/// Drains the kernel every few milliseconds, and every `cacheActiveTimeout` turns what it
-/// gathered into records and hands them to every exporter. On shutdown it flushes once more.
+/// Decodes the DNS events the probe's pump drained every few milliseconds, and every
+/// `cacheActiveTimeout` turns what it gathered into records and hands them to every exporter.
+/// On shutdown it flushes once more.
 public struct FlowEvictor: Service {
     private let probe: BPFProbe
     private let config: AgentConfig
@@ -14,8 +15,8 @@ public struct FlowEvictor: Service {
     private let exporters: [any FlowExporter]
     private let logger: Logger
     private let metrics = EvictorMetrics()
-    /// The ring buffer is drained this often; at 20k transactions/s a 4 MiB ring holds ~0.6 s.
-    private let drainInterval: Duration = .milliseconds(20)
+    /// Drained events are decoded this often, so they never pile up raw.
+    private let drainInterval: Duration = .milliseconds(50)
 
     public init(probe: BPFProbe, config: AgentConfig, nodeName: String, exporters: [any FlowExporter], logger: Logger) {
         self.probe = probe
@@ -32,7 +33,6 @@ public struct FlowEvictor: Service {
             var nextEviction = clock.now + config.cacheActiveTimeout
             var views: [DNSView] = []
             while !Task.isCancelled {
-                probe.drainEvents()
                 views.append(contentsOf: probe.takeViews())
                 if clock.now >= nextEviction {
                     evict(views)
@@ -78,6 +78,7 @@ final class EvictorMetrics: Sendable {
     private let pendingQueries = Gauge(label: "dnsflow_kernel_dns_pending_queries")
     private let timeouts = Counter(label: "dnsflow_dns_timeouts_total")
     private let orphans = Counter(label: "dnsflow_dns_orphan_responses_total")
+    private let eventsDropped = Counter(label: "dnsflow_dns_events_dropped_total")
     private let latency = Timer(label: "dnsflow_dns_latency_seconds", preferredDisplayUnit: .seconds)
     private let transactions: [String: Counter]
     private let kernel: [KernelCounter: Counter]
@@ -108,6 +109,7 @@ final class EvictorMetrics: Sendable {
                 orphans.increment()
             }
         }
+        eventsDropped.increment(by: Int(growth("user.events_dropped", UInt64(probe.droppedEvents))))
         for (counter, value) in probe.counters() {
             kernel[counter]?.increment(by: Int(growth("kernel.\(counter.reason)", value)))
         }

@@ -27,15 +27,21 @@ public struct MetricsEndpoint: Service {
     }
 
     public func run() async throws {
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
-                        wrappingChannelSynchronously: channel)
+        let server: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
+        do {
+            server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                        return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
+                            wrappingChannelSynchronously: channel)
+                    }
                 }
-            }
+        } catch {
+            throw MetricsEndpointError(
+                message: "spec.agent.metrics.port: cannot listen on \(host):\(port) (\(error)); is another agent running?")
+        }
         logger.info("Agent metrics listening", metadata: ["dnsflow.metrics.address": "\(host):\(port)"])
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { connections in
@@ -80,6 +86,7 @@ public struct MetricsEndpoint: Service {
         "dnsflow_dns_latency_seconds": "DNS latency, query to response, per namespace view.",
         "dnsflow_dns_timeouts_total": "DNS queries with no response within dnsTracking.timeout.",
         "dnsflow_dns_orphan_responses_total": "DNS responses with no query seen.",
+        "dnsflow_dns_events_dropped_total": "DNS events dropped in user space because the evictor fell behind.",
         "dnsflow_bpf_runs_total": "BPF program runs (kernel.bpf_stats_enabled=1 only).",
         "dnsflow_bpf_run_time_seconds_total": "BPF program run time (kernel.bpf_stats_enabled=1 only).",
     ]
@@ -104,4 +111,9 @@ public struct MetricsEndpoint: Service {
         default: return (.notFound, Array("not found\n".utf8))
         }
     }
+}
+
+public struct MetricsEndpointError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
 }

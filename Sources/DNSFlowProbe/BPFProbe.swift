@@ -2,6 +2,7 @@ import CBPF
 import DNSFlowCore
 import Foundation
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -23,6 +24,7 @@ public final class BPFProbe: @unchecked Sendable {
     private var object: OpaquePointer?
     private var links: [OpaquePointer] = []
     private var ringBuffer: OpaquePointer?
+    private var pump: RingBufferPump?
     private let sink = EventSink()
     private var interfaceNames: [InterfaceID: String] = [:]
     private let possibleCPUs = Int(libbpf_num_possible_cpus())
@@ -62,6 +64,8 @@ public final class BPFProbe: @unchecked Sendable {
 
     /// Detaches every program and frees the maps. Idempotent.
     public func close() {
+        pump?.stop()
+        pump = nil
         if let ringBuffer { ring_buffer__free(ringBuffer) }
         ringBuffer = nil
         for link in links { bpf_link__destroy(link) }
@@ -115,12 +119,12 @@ public final class BPFProbe: @unchecked Sendable {
         }
         let ringFD = bpf_map__fd(map(object, "dns_events"))
         ringBuffer = ring_buffer__new(ringFD, { context, data, size in
-            guard let context, let data, size >= MemoryLayout<dns_event>.size else { return 0 }
-            Unmanaged<EventSink>.fromOpaque(context).takeUnretainedValue().events.append(
-                data.loadUnaligned(as: dns_event.self))
+            guard let context, let data else { return 0 }
+            Unmanaged<EventSink>.fromOpaque(context).takeUnretainedValue().append(UnsafeRawBufferPointer(start: data, count: size))
             return 0
         }, Unmanaged.passUnretained(sink).toOpaque(), nil)
-        guard ringBuffer != nil else { throw ProbeError("Opening the DNS event ring buffer", errno: errno) }
+        guard let ringBuffer else { throw ProbeError("Opening the DNS event ring buffer", errno: errno) }
+        pump = RingBufferPump(ringBuffer: ringBuffer)
         logger.info(
             "BPF program attached",
             metadata: [
@@ -186,20 +190,20 @@ public final class BPFProbe: @unchecked Sendable {
 
     // MARK: Reading
 
-    /// Moves the DNS events waiting in the ring buffer into user space. Cheap; call it often so
-    /// the ring never fills.
-    @discardableResult
-    public func drainEvents() -> Int {
-        guard let ringBuffer else { return 0 }
-        return Int(max(ring_buffer__consume(ringBuffer), 0))
+    /// DNS events dropped in user space because the evictor fell behind the pump.
+    public var droppedEvents: Int { sink.dropped }
+
+    /// Waits until the pump has drained what the ring holds now; at shutdown, so that the last
+    /// responses make it into the final records.
+    public func drainEvents() {
+        pump?.drainOnce()
     }
 
-    /// The DNS views drained since the last call.
+    /// The DNS views drained since the last call. A thread of its own drains the ring buffer, so a
+    /// busy evictor never lets the kernel side fill it.
     public func takeViews() -> [DNSView] {
         let clock = ClockOffset()
-        let events = sink.events
-        sink.events.removeAll(keepingCapacity: true)
-        return events.map { event in
+        return sink.take().map { event in
             let key = event.key
             let server = IPAddress(tuple: key.server_addr, ethType: key.eth_type)
             let client = IPAddress(tuple: key.client_addr, ethType: key.eth_type)
@@ -387,9 +391,66 @@ public struct ProgramStats: Sendable, Hashable {
     public var runCount: UInt64
 }
 
-/// Ring buffer events land here from libbpf's callback, on the thread that consumes.
-private final class EventSink {
-    var events: [dns_event] = []
+/// Ring buffer events land here from libbpf's callback, on the pump's thread. Bounded: past
+/// `capacity` events the newest are dropped and counted (the evictor is far behind).
+private final class EventSink: Sendable {
+    private static let capacity = 1 << 18
+    private let state = Mutex<(events: [dns_event], dropped: Int)>(([], 0))
+
+    func append(_ bytes: UnsafeRawBufferPointer) {
+        // Events carry only the question's bytes: copy them into a zeroed full-size struct.
+        var event = dns_event()
+        withUnsafeMutableBytes(of: &event) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes.prefix($0.count))) }
+        state.withLock { state in
+            if state.events.count < Self.capacity { state.events.append(event) } else { state.dropped += 1 }
+        }
+    }
+
+    func take() -> [dns_event] {
+        state.withLock { state in
+            defer { state.events.removeAll(keepingCapacity: true) }
+            return state.events
+        }
+    }
+
+    var dropped: Int { state.withLock { $0.dropped } }
+}
+
+/// Polls the ring buffer on a dedicated thread: `ring_buffer__poll` blocks in epoll, which must
+/// not happen on Swift's cooperative pool, and a dedicated reader keeps the ring empty however
+/// long an eviction takes.
+private final class RingBufferPump: @unchecked Sendable {
+    private let ringBuffer: OpaquePointer
+    private let stopped = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    /// libbpf's ring_buffer is not safe for two consumers at once.
+    private let consumer = NSLock()
+
+    init(ringBuffer: OpaquePointer) {
+        self.ringBuffer = ringBuffer
+        let thread = Thread { [self] in
+            // 50 ms timeouts: stop() and drainOnce() wait at most that long.
+            while !stopped.load(ordering: .relaxed) {
+                pollOnce()
+            }
+            finished.signal()
+        }
+        thread.name = "dnsflow-ringbuf"
+        thread.start()
+    }
+
+    private func pollOnce() {
+        consumer.withLock { _ = ring_buffer__poll(ringBuffer, 50) }
+    }
+
+    func drainOnce() {
+        consumer.withLock { _ = ring_buffer__consume(ringBuffer) }
+    }
+
+    func stop() {
+        stopped.store(true, ordering: .relaxed)
+        finished.wait()
+    }
 }
 
 private struct InterfaceID: Hashable {

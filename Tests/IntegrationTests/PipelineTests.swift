@@ -148,13 +148,18 @@ struct PipelineTests {
         try await lab.startDNSServer()
         let agent = try await AgentProcess(config: AgentProcess.config(extra: "      tracepoints: classic"))
         #expect(agent.process.stderr.contains("dnsflow.tracepoints=classic"))
+        // This agent's programs, from its file descriptors (other agents may run beside the tests).
+        let ids = try sh("grep -h '^prog_id:' /proc/\(agent.process.pid)/fdinfo/* | awk '{print $2}' | sort -u")
+            .split(separator: "\n").map(String.init)
+        #expect(ids.count >= 4, "the agent holds programs \(ids)")
         let output = try lab.run(lab.client, "dig +tries=1 +time=2 @\(lab.serverAddr) a.example.test A")
         try await Task.sleep(for: .milliseconds(300))
         let records = try await agent.stop()
         let dig = try #require(digHeader(output))
         #expect(records.contains { $0.dnsId == dig.id && $0.dnsLatencyMs != nil && $0.dnsFlagsResponseCode == "NoError" })
-        let programs = try sh("bpftool prog show")
-        #expect(!programs.contains("dnsflow_"), "programs left attached: \(programs)")
+        for id in ids {
+            #expect((try? sh("bpftool prog show id \(id)")) == nil, "program \(id) outlived the agent")
+        }
     }
 
     @Test("a bad config exits 2 with one line naming the key")
