@@ -22,7 +22,7 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, ".build/release/dnsflow")
+BIN = os.environ.get("BENCH_BIN") or os.path.join(ROOT, ".build/release/dnsflow")
 STATE = os.environ.get("BENCH_STATE") or "/tmp/dnsflow-bench"
 BENCH_ID = os.environ.get("BENCH_ID") or f"dfb{os.getpid() % 100000}"
 QUICK = os.environ.get("BENCH_QUICK") == "1"
@@ -342,7 +342,10 @@ def run_case(name, extra, fixed, with_agent, tag, count=True):
         sampler.done.set()
         sampler.join()
         hwm = proc_status_kib(agent.pid, "VmHWM")
-        agent_metrics = http_get("/metrics", AGENT_METRICS_PORT)
+        try:  # the agent's own /metrics (kernel drop counters, exporter drops), where it has one
+            agent_metrics = http_get("/metrics", AGENT_METRICS_PORT, timeout=10)
+        except OSError:
+            agent_metrics = ""
         r = {"dnsperf": perf,
              "agent_cpu_pct": round(100 * (ticks1 - ticks0) / os.sysconf("SC_CLK_TCK") / (t1 - t0), 2),
              "agent_rss_max_mib": round(sampler.max_kib / 1024, 1), "agent_vmhwm_mib": round(hwm / 1024, 1)}
@@ -360,7 +363,7 @@ def run_case(name, extra, fixed, with_agent, tag, count=True):
         rc = stop(agent)  # SIGTERM: the agent flushes its last window and exits 0
         agent = None
         r["agent_exit"] = rc
-        r["agent_counters"] = {
+        r["agent_counters"] = None if "dnsflow_" not in agent_metrics else {
             "kernel_events": {m.group(1): float(m.group(2)) for m in re.finditer(
                 r'^dnsflow_kernel_events\{reason="([^"]+)"\}\s+(\S+)', agent_metrics, re.M)},
             "exporter_sent_before_stop": metric(agent_metrics, "dnsflow_exporter_records_sent_total"),
@@ -500,7 +503,8 @@ def summarize(runs, sample):
             "agent_cpu_pct": med([r["agent_cpu_pct"] for r in wi]),
             "agent_rss_max_mib": med([r["agent_rss_max_mib"] for r in wi]),
             "agent_vmhwm_mib": med([r["agent_vmhwm_mib"] for r in wi]),
-            "exporter_dropped": med([r["agent_counters"]["exporter_dropped_before_stop"] for r in wi]),
+            "exporter_dropped": med([r["agent_counters"]["exporter_dropped_before_stop"] for r in wi
+                                     if r["agent_counters"]]),
             "collector_dropped": med([r["collector"]["dropped"] for r in wi if "collector" in r]),
         }
         if fixed:

@@ -17,7 +17,7 @@ fi
 for tool in ip dnsperf dnsmasq dumpcap tshark bpftool python3 sysctl; do
 	command -v "$tool" >/dev/null || { echo "bench: $tool not found (make deps)" >&2; exit 1; }
 done
-if [ ! -x .build/release/dnsflow ]; then
+if [ ! -x "${BENCH_BIN:-.build/release/dnsflow}" ]; then
 	echo "bench: .build/release/dnsflow missing; run: swift build -c release (or make bench)" >&2
 	exit 1
 fi
