@@ -315,6 +315,36 @@ def bpf_prog_stats(agent_pid):
     return stats
 
 
+# The kernel's drop/anomaly counters (enum dnsflow_counter in bpf/dnsflow.h, in order).
+KERNEL_COUNTERS = ["packets", "not_ip", "truncated_header", "flow_map_full", "dns_short", "dns_bad_qdcount",
+                   "dns_query_map_full", "dns_ringbuf_full", "dns_retransmit", "dns_duplicate", "dns_orphan",
+                   "dns_fragment"]
+
+
+LOSS_COUNTERS = ("flow_map_full", "dns_query_map_full", "dns_ringbuf_full")
+
+
+def kernel_counters(agent_pid):
+    """Sums the agent's per-CPU `counters` map, read straight from the kernel with bpftool."""
+    for m in json.loads(sh("bpftool map show -j")):
+        pids = [x.get("pid") for x in m.get("pids", [])]
+        if m.get("name") != "counters" or (pids and agent_pid not in pids):
+            continue
+        totals = {}
+        for entry in json.loads(sh(f"bpftool map dump id {m['id']} -j")):
+            entry = entry.get("formatted", entry)  # bpftool prints values decoded when the map has BTF
+            key = entry.get("key")
+            key = key if isinstance(key, int) else int.from_bytes(bytes(int(b, 16) for b in key), "little")
+            total = 0
+            for v in entry.get("values", []):
+                v = v.get("value")
+                total += v if isinstance(v, int) else int.from_bytes(bytes(int(b, 16) for b in v), "little")
+            name = KERNEL_COUNTERS[key] if key < len(KERNEL_COUNTERS) else f"counter_{key}"
+            totals[name] = total
+        return totals
+    return None
+
+
 # ---------------------------------------------------------------- one run
 
 
@@ -360,6 +390,7 @@ def run_case(name, extra, fixed, with_agent, tag, count=True):
                         "ns_per_transaction": round(total_ns / max(perf["completed"], 1), 1),
                         "ns_per_run": round(total_ns / max(total_runs, 1), 1),
                         "runs_per_transaction": round(total_runs / max(perf["completed"], 1), 2)}
+        r["kernel_counters"] = kernel_counters(agent.pid)
         rc = stop(agent)  # SIGTERM: the agent flushes its last window and exits 0
         agent = None
         r["agent_exit"] = rc
@@ -417,6 +448,7 @@ def latency_sample():
         time.sleep(0.5)
         stop(dumpcap, signal.SIGINT)
         dumpcap = None
+        kc = kernel_counters(agent.pid)
         stop(agent)
         agent = None
         drain_collector()
@@ -443,7 +475,7 @@ def latency_sample():
             else:
                 diffs.append(abs(float(parts[2]) * 1e6 - got[0] * 1e3))
         diffs.sort()
-        return {"dnsperf": perf, "tshark_responses": len(out.splitlines()), "compared": len(diffs),
+        return {"dnsperf": perf, "kernel_counters": kc, "tshark_responses": len(out.splitlines()), "compared": len(diffs),
                 "unmatched": unmatched, "ambiguous": ambiguous,
                 "records_with_latency_by_netns": {str(k): v for k, v in views.items()},
                 "client_netns": client_ns,
@@ -505,6 +537,10 @@ def summarize(runs, sample):
             "agent_vmhwm_mib": med([r["agent_vmhwm_mib"] for r in wi]),
             "exporter_dropped": med([r["agent_counters"]["exporter_dropped_before_stop"] for r in wi
                                      if r["agent_counters"]]),
+            # Kernel-side losses: a flow or query not tracked, or a transaction lost on a full ring.
+            "kernel_drops": med([sum(r["kernel_counters"].get(k, 0) for k in LOSS_COUNTERS)
+                                 for r in wi if r.get("kernel_counters")]),
+            "kernel_orphans": med([r["kernel_counters"].get("dns_orphan", 0) for r in wi if r.get("kernel_counters")]),
             "collector_dropped": med([r["collector"]["dropped"] for r in wi if "collector" in r]),
         }
         if fixed:
@@ -563,10 +599,11 @@ def report(s, figures, sample):
         print(f"{label:{w[0]}}  {value:{w[1]}}  {goal:{w[2]}}  {netobserv:{w[3]}}  {v}")
     print()
     print(f'{"case":15s} {"qps without":>12s} {"qps with":>10s} {"ratio":>6s} {"lat. ratio":>10s} '
-          f'{"lost w/o":>8s} {"lost w/":>8s} {"exp. drop":>9s} {"coll. drop":>10s}')
+          f'{"lost w/o":>8s} {"lost w/":>8s} {"kern. drop":>10s} {"orphans":>8s} {"exp. drop":>9s} {"coll. drop":>10s}')
     for n, c in s.items():
         print(f'{n:15s} {fmt(c["qps_without"], "12.0f")} {fmt(c["qps_with"], "10.0f")} {fmt(c["qps_ratio"], "6.3f")} '
               f'{fmt(c["avg_latency_ratio"], "10.2f")} {fmt(c["lost_without"], "8.0f")} {fmt(c["lost_with"], "8.0f")} '
+              f'{fmt(c["kernel_drops"], "10.0f")} {fmt(c["kernel_orphans"], "8.0f")} '
               f'{fmt(c["exporter_dropped"], "9.0f")} {fmt(c["collector_dropped"], "10.0f")}')
     print(f'\nlatency sample: {sample["compared"]} responses compared, {sample["unmatched"]} captured but not '
           f'exported, {sample["ambiguous"]} ambiguous; records with latency by netns: '
