@@ -301,16 +301,32 @@ class RSSSampler(threading.Thread):
             self.done.wait(0.1)
 
 
+def owned_bpf_ids(pid, kind):
+    """Ids of the BPF programs (kind "prog") or maps ("map") the process holds file descriptors
+    to. Other dnsflow agents (tests, other benches) may run on the same node with the same program
+    and map names, and this bpftool build does not list owner pids, so ownership comes from
+    /proc/<pid>/fdinfo."""
+    ids = set()
+    fdinfo = f"/proc/{pid}/fdinfo"
+    for fd in os.listdir(fdinfo):
+        try:
+            with open(os.path.join(fdinfo, fd)) as f:
+                for line in f:
+                    if line.startswith(f"{kind}_id:"):
+                        ids.add(int(line.split()[1]))
+        except OSError:
+            pass
+    return ids
+
+
 def bpf_prog_stats(agent_pid):
     """run_time_ns and run_cnt per program, for the agent's programs (names starting dnsflow_)."""
     progs = json.loads(sh("bpftool prog show -j"))
+    mine = owned_bpf_ids(agent_pid, "prog")
     stats = {}
     for p in progs:
-        if not p.get("name", "").startswith("dnsflow_"):
+        if not p.get("name", "").startswith("dnsflow_") or p["id"] not in mine:
             continue
-        pids = [x.get("pid") for x in p.get("pids", [])]
-        if pids and agent_pid not in pids:
-            continue  # another dnsflow agent on this machine
         stats[f'{p["name"]}#{p["id"]}'] = (p.get("run_time_ns", 0), p.get("run_cnt", 0))
     return stats
 
@@ -326,9 +342,9 @@ LOSS_COUNTERS = ("flow_map_full", "dns_query_map_full", "dns_ringbuf_full")
 
 def kernel_counters(agent_pid):
     """Sums the agent's per-CPU `counters` map, read straight from the kernel with bpftool."""
+    mine = owned_bpf_ids(agent_pid, "map")
     for m in json.loads(sh("bpftool map show -j")):
-        pids = [x.get("pid") for x in m.get("pids", [])]
-        if m.get("name") != "counters" or (pids and agent_pid not in pids):
+        if m.get("name") != "counters" or m["id"] not in mine:
             continue
         totals = {}
         for entry in json.loads(sh(f"bpftool map dump id {m['id']} -j")):
@@ -348,11 +364,21 @@ def kernel_counters(agent_pid):
 # ---------------------------------------------------------------- one run
 
 
+def foreign_dnsflow_programs(agent_pid=None):
+    """dnsflow programs loaded by someone else (a test or another bench on this node): they see our
+    packets too, so they add to both sides of the comparison. Recorded with every run."""
+    mine = owned_bpf_ids(agent_pid, "prog") if agent_pid else set()
+    return sum(1 for p in json.loads(sh("bpftool prog show -j"))
+               if p.get("name", "").startswith("dnsflow_") and p["id"] not in mine)
+
+
 def run_case(name, extra, fixed, with_agent, tag, count=True):
     if not with_agent:
+        foreign = foreign_dnsflow_programs()
         perf = dnsperf(extra)
-        note(f"{name:15s} without agent: {perf['qps']:9.0f} qps, {perf['completed']:.0f} completed")
-        return {"dnsperf": perf}
+        note(f"{name:15s} without agent: {perf['qps']:9.0f} qps, {perf['completed']:.0f} completed"
+             + (f" ({foreign} foreign dnsflow programs loaded)" if foreign else ""))
+        return {"dnsperf": perf, "foreign_dnsflow_programs": foreign, "loadavg": os.getloadavg()[0]}
 
     collector = start_collector(tag)
     agent = None
@@ -361,6 +387,7 @@ def run_case(name, extra, fixed, with_agent, tag, count=True):
         time.sleep(1)  # let the first eviction timer and exporter settle
         if fixed:
             set_bpf_stats(True)
+        foreign = foreign_dnsflow_programs(agent.pid)
         before = bpf_prog_stats(agent.pid)
         ticks0, t0 = proc_cpu_ticks(agent.pid), time.time()
         sampler = RSSSampler(agent.pid)
@@ -376,7 +403,7 @@ def run_case(name, extra, fixed, with_agent, tag, count=True):
             agent_metrics = http_get("/metrics", AGENT_METRICS_PORT, timeout=10)
         except OSError:
             agent_metrics = ""
-        r = {"dnsperf": perf,
+        r = {"dnsperf": perf, "foreign_dnsflow_programs": foreign, "loadavg": os.getloadavg()[0],
              "agent_cpu_pct": round(100 * (ticks1 - ticks0) / os.sysconf("SC_CLK_TCK") / (t1 - t0), 2),
              "agent_rss_max_mib": round(sampler.max_kib / 1024, 1), "agent_vmhwm_mib": round(hwm / 1024, 1)}
         if fixed:
