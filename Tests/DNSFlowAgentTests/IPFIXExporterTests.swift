@@ -157,7 +157,14 @@ private final class Forward<Message: Sendable>: ChannelInboundHandler, Sendable 
                 .childChannelInitializer { $0.pipeline.addHandler(Forward(sink)) }
                 .bind(host: "127.0.0.1", port: port).get()
         }
-        var server = try await listen(port: 0)
+        // A port below the ephemeral range (32768+): the exporter's reconnects, which come from
+        // ephemeral ports, can then never self-connect to it while the collector is away.
+        var server = try await {
+            for _ in 0..<20 {
+                if let channel = try? await listen(port: Int.random(in: 10_000...30_000)) { return channel }
+            }
+            return try await listen(port: Int.random(in: 10_000...30_000))
+        }()
         let port = server.localAddress!.port!
         let config = IPFIXExporterConfig(
             targetPort: port, transport: .tcp, maxReconnectDelay: .milliseconds(400))
@@ -192,8 +199,7 @@ private final class Forward<Message: Sendable>: ChannelInboundHandler, Sendable 
             try await Task.sleep(for: .milliseconds(200))
             exporter.enqueue(after)
             try await Task.sleep(for: .milliseconds(300))
-            // The exporter keeps reconnecting meanwhile; a connect to a closed loopback port in the
-            // ephemeral range can briefly hold that very port (TCP self-connect), so retry the bind.
+            // The exporter keeps reconnecting meanwhile; retry the bind in case the old socket lingers.
             server = try await {
                 for _ in 0..<50 {
                     if let channel = try? await listen(port: port) { return channel }
