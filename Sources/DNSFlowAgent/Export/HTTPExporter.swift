@@ -10,7 +10,7 @@ import ServiceLifecycle
 public struct HTTPExporterConfig: Sendable {
     public var url: String
     public var batchSize = 5_000
-    public var bufferSize = 200_000
+    public var bufferSize = 50_000
     public var timeout: Duration = .seconds(10)
     /// Sent as `Authorization: Bearer …`; nil takes `$DNSFLOW_TOKEN`, so the secret stays out of the
     /// config file (the Helm chart passes it from a Secret).
