@@ -78,6 +78,7 @@ final class EvictorMetrics: Sendable {
     private let pendingQueries = Gauge(label: "dnsflow_kernel_dns_pending_queries")
     private let timeouts = Counter(label: "dnsflow_dns_timeouts_total")
     private let orphans = Counter(label: "dnsflow_dns_orphan_responses_total")
+    private let badQuestions = Counter(label: "dnsflow_dns_bad_questions_total")
     private let latency = Timer(label: "dnsflow_dns_latency_seconds", preferredDisplayUnit: .seconds)
     private let transactions: [String: Counter]
     private let kernel: [KernelCounter: Counter]
@@ -98,6 +99,7 @@ final class EvictorMetrics: Sendable {
         flowMapEntries.record(flows)
         pendingQueries.record(probe.pendingQueryCount())
         for view in views {
+            if view.question == nil { badQuestions.increment() }
             switch view.outcome {
             case .answered(let latencyNs):
                 latency.recordNanoseconds(Int64(latencyNs))
