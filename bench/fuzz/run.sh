@@ -10,7 +10,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 time=${FUZZ_TIME:-30}
 out=.build/fuzz
-flags="-sanitize=fuzzer,address -parse-as-library -O -g"
+flags="-sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld"
 mkdir -p "$out"
 
 # DNSFlowCore as a module (the IPFIX sources import it and have their own internal IPAddress).
