@@ -214,27 +214,11 @@ struct ReliabilityTests {
         #expect(orphanView.dnsErrno == 2 && orphanView.dnsLatencyMs == nil && orphanView.dnsName == "o")
     }
 
-    /// IPv6 on the lab's links (fd00:<subnet>:1::/64 client side, :2:: server side).
-    static func addIPv6(_ lab: Lab) throws -> (client: String, server: String) {
-        let n = lab.subnet
-        try sh("""
-            set -e
-            ip -n \(lab.client) -6 addr add fd00:\(n):1::2/64 dev \(lab.id)c0 nodad
-            ip -n \(lab.router) -6 addr add fd00:\(n):1::1/64 dev \(lab.id)r0 nodad
-            ip -n \(lab.router) -6 addr add fd00:\(n):2::1/64 dev \(lab.id)r1 nodad
-            ip -n \(lab.server) -6 addr add fd00:\(n):2::2/64 dev \(lab.id)s0 nodad
-            ip -n \(lab.client) -6 route add default via fd00:\(n):1::1
-            ip -n \(lab.server) -6 route add default via fd00:\(n):2::1
-            ip netns exec \(lab.router) sysctl -qw net.ipv6.conf.all.forwarding=1
-            """)
-        return ("fd00:\(n):1::2", "fd00:\(n):2::2")
-    }
-
     @Test("IPv4 options and IPv6 extension headers still pair; later fragments of a DNS message are counted")
     func optionsExtensionHeadersFragments() async throws {
         let lab = try Lab()
         defer { try? lab.teardown() }
-        let v6 = try Self.addIPv6(lab)
+        let v6 = (client: lab.clientAddr6, server: lab.serverAddr6)
         // An answering server on both families (dnsmasq binds only the lab's IPv4 address).
         let server = try Self.write(lab, "echo", #"""
             import socket, select
