@@ -54,6 +54,23 @@ struct {
 	__type(value, __u64);
 } dns_answered SEC(".maps");
 
+/* A non-first fragment has no transport header, so its ports are unknown: the first fragment of
+ * a DNS message leaves its {addresses, IP id, protocol} here for the later ones to be counted. */
+struct fragment_key {
+	__u8 src_addr[16];
+	__u8 dst_addr[16];
+	__u32 id;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DNSFLOW_MAX_DNS_FRAGMENTED);
+	__type(key, struct fragment_key);
+	__type(value, __u8);
+} dns_fragmented SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 22);
@@ -103,8 +120,10 @@ struct packet {
 	__u32 payload_off;
 	__u32 payload_len;
 	__u32 ip_len;
+	__u32 fragment_id; /* IPv4 id or IPv6 fragment header id */
 	__u16 tcp_flags;
-	__u8 fragment; /* a non-first fragment: no transport header */
+	__u8 fragment;	     /* a non-first fragment: no transport header */
+	__u8 more_fragments; /* MF set: a first fragment when fragment is 0 */
 };
 
 static __always_inline int load(const struct packet *p, enum reader r, __u32 off, void *dst, __u32 len)
@@ -161,6 +180,8 @@ static __always_inline int parse_ip(struct packet *p, enum reader r, __u16 eth_t
 		off = (ip.version_ihl & 0x0f) * 4;
 		p->ip_len = bpf_ntohs(ip.total_len);
 		p->fragment = (bpf_ntohs(ip.frag_off) & 0x1fff) != 0;
+		p->more_fragments = (bpf_ntohs(ip.frag_off) & 0x2000) != 0;
+		p->fragment_id = bpf_ntohs(ip.id);
 	} else if (eth_type == ETH_P_IPV6) {
 		struct ipv6_header ip;
 
@@ -181,6 +202,8 @@ static __always_inline int parse_ip(struct packet *p, enum reader r, __u16 eth_t
 				return -1;
 			if (proto == 44) { /* fragment header: fixed 8 bytes */
 				p->fragment = (bpf_ntohs(*(__u16 *)&ext[2]) & 0xfff8) != 0;
+				p->more_fragments = ext[3] & 0x01;
+				p->fragment_id = bpf_ntohl(*(__u32 *)&ext[4]);
 				off += 8;
 			} else if (proto == 51) { /* AH counts 4-byte words, minus 2 */
 				off += (ext[1] + 2) * 4;
@@ -344,10 +367,6 @@ static __always_inline void track_dns(const struct packet *p, enum reader r, con
 	__u32 dns_len = p->payload_len;
 	struct dns_header h;
 
-	if (p->fragment) {
-		count(DNSFLOW_CTR_DNS_FRAGMENT);
-		return;
-	}
 	if (p->key.proto == PROTO_TCP) {
 		/* RFC 1035 4.2.2: a 2-byte length, then the message. Segments that carry no
 		 * message start (ACKs, continuations) are not DNS headers. */
@@ -469,6 +488,26 @@ short_message:
 	count(DNSFLOW_CTR_DNS_SHORT);
 }
 
+/* The first fragment of a DNS message is remembered; its later fragments, which have no ports
+ * for is_dns to look at, are counted. */
+static __always_inline void note_dns_fragment(const struct packet *p, int dns)
+{
+	struct fragment_key key = {};
+	__u8 seen = 1;
+
+	__builtin_memcpy(key.src_addr, p->key.src_addr, 16);
+	__builtin_memcpy(key.dst_addr, p->key.dst_addr, 16);
+	key.id = p->fragment_id;
+	key.proto = p->key.proto;
+	if (!p->fragment) {
+		if (dns)
+			bpf_map_update_elem(&dns_fragmented, &key, &seen, BPF_ANY);
+		return;
+	}
+	if (bpf_map_lookup_elem(&dns_fragmented, &key))
+		count(DNSFLOW_CTR_DNS_FRAGMENT);
+}
+
 /* The one handler behind every tracepoint flavour. */
 static __always_inline int handle_skb(struct sk_buff *skb, __u8 direction)
 {
@@ -500,6 +539,9 @@ static __always_inline int handle_skb(struct sk_buff *skb, __u8 direction)
 	}
 
 	int dns = is_dns(&p);
+
+	if (settings.dns_tracking && (p.fragment || (dns && p.more_fragments)))
+		note_dns_fragment(&p, dns);
 
 	/* Sampling thins flow accounting only: DNS is always tracked, so latency and timeouts
 	 * stay complete. */

@@ -12,6 +12,9 @@
  * (255 bytes at most, RFC 1035 2.3.4) plus its type. */
 #define DNSFLOW_MAX_QUESTION 260
 #define DNSFLOW_MAX_DNS_PORTS 8
+/* Fragmented DNS messages whose first fragment was seen, remembered so that their later
+ * fragments (which carry no ports) can be counted. */
+#define DNSFLOW_MAX_DNS_FRAGMENTED 1024
 
 /* Settings, written into .rodata before load: the verifier then prunes what they turn off. */
 struct dnsflow_settings {

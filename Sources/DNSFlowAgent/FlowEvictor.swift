@@ -79,6 +79,7 @@ final class EvictorMetrics: Sendable {
     private let timeouts = Counter(label: "dnsflow_dns_timeouts_total")
     private let orphans = Counter(label: "dnsflow_dns_orphan_responses_total")
     private let eventsDropped = Counter(label: "dnsflow_dns_events_dropped_total")
+    private let badQuestions = Counter(label: "dnsflow_dns_bad_questions_total")
     private let latency = Timer(label: "dnsflow_dns_latency_seconds", preferredDisplayUnit: .seconds)
     private let transactions: [String: Counter]
     private let kernel: [KernelCounter: Counter]
@@ -99,6 +100,7 @@ final class EvictorMetrics: Sendable {
         flowMapEntries.record(flows)
         pendingQueries.record(probe.pendingQueryCount())
         for view in views {
+            if view.question == nil { badQuestions.increment() }
             switch view.outcome {
             case .answered(let latencyNs):
                 latency.recordNanoseconds(Int64(latencyNs))

@@ -87,6 +87,8 @@ public struct MetricsEndpoint: Service {
         "dnsflow_dns_timeouts_total": "DNS queries with no response within dnsTracking.timeout.",
         "dnsflow_dns_orphan_responses_total": "DNS responses with no query seen.",
         "dnsflow_dns_events_dropped_total": "DNS events dropped in user space because the evictor fell behind.",
+        "dnsflow_dns_bad_questions_total":
+            "DNS views whose question did not decode (bad label, name over 255, pointer, cut short): no DnsName.",
         "dnsflow_bpf_runs_total": "BPF program runs (kernel.bpf_stats_enabled=1 only).",
         "dnsflow_bpf_run_time_seconds_total": "BPF program run time (kernel.bpf_stats_enabled=1 only).",
     ]

@@ -11,9 +11,9 @@ final class CollectorProcess: @unchecked Sendable {
 
     let token: String?
 
-    init(token: String? = nil) async throws {
+    init(token: String? = nil, httpPort: Int = Int.random(in: 20_000...29_999)) async throws {
         self.token = token
-        httpPort = Int.random(in: 20_000...29_999)
+        self.httpPort = httpPort
         ipfixPort = httpPort + 10_000
         db = "/tmp/dnsflow-test-\(getpid())-\(httpPort).sqlite"
         process = try BackgroundProcess(
