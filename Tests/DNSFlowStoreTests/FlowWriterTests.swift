@@ -33,4 +33,54 @@ import Testing
         #expect(try await t.store.count() == 5)
         #expect(!writer.submit([dnsRecord(id: 6)]), "a stopped writer refuses")
     }
+
+    @Test func coalescedTransactionsWriteEveryRowExactlyOnce() async throws {
+        let t = try TemporaryStore()
+        defer { t.remove() }
+        // A small cap forces many transactions of several batches each, and a batch larger than the cap.
+        let writer = FlowWriter(store: t.store, queueSize: 1000, maxRowsPerTransaction: 40, logger: Logger(label: "test"))
+        var next = 0
+        var expected: Set<Int> = []
+        for size in (0..<120).map({ [1, 7, 13, 55][$0 % 4] }) {
+            let batch = (next..<next + size).map { dnsRecord(id: UInt16($0 % 65536), srcPort: UInt16($0)) }
+            #expect(writer.submit(batch))
+            expected.formUnion(next..<next + size)
+            next += size
+        }
+        let group = ServiceGroup(configuration: .init(services: [writer], logger: Logger(label: "test")))
+        try await withThrowingTaskGroup { tasks in
+            tasks.addTask { try await group.run() }
+            while writer.snapshot.written < next { try await Task.sleep(for: .milliseconds(10)) }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        let page = try await t.store.query(FlowQuery(limit: FlowQuery.maxLimit))
+        #expect(page.total == next)
+        #expect(Set(page.flows.map { Int($0.srcPort) }) == expected)
+        #expect(writer.snapshot == .init(accepted: next, dropped: 0, written: next, failed: 0))
+    }
+}
+
+@Suite struct BatchQueueTests {
+    private func batch(_ size: Int) -> [FlowRecord] { (0..<size).map { dnsRecord(id: UInt16($0)) } }
+
+    @Test func takesOldestBatchesWholeUpToTheRowCap() {
+        var queue = BatchQueue(capacity: 10)
+        for size in [3, 4, 10, 2, 1] { #expect(queue.push(batch(size))) }
+        #expect(queue.take(maxRows: 8).map(\.count) == [3, 4], "the next batch would pass the cap")
+        #expect(queue.take(maxRows: 8).map(\.count) == [10], "a batch over the cap goes alone, unsplit")
+        #expect(queue.take(maxRows: 8).map(\.count) == [2, 1])
+        #expect(queue.take(maxRows: 8).isEmpty)
+    }
+
+    @Test func boundedByBatchCountAndClosable() {
+        var queue = BatchQueue(capacity: 2)
+        #expect(queue.push(batch(1)))
+        #expect(queue.push(batch(1)))
+        #expect(!queue.push(batch(1)), "full")
+        _ = queue.take(maxRows: 1)
+        queue.close()
+        #expect(!queue.push(batch(1)), "closed")
+        #expect(queue.take(maxRows: 100).count == 1, "what was queued before closing is still taken")
+    }
 }
