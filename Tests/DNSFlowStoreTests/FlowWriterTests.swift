@@ -66,21 +66,25 @@ import Testing
 
     @Test func takesOldestBatchesWholeUpToTheRowCap() {
         var queue = BatchQueue(capacity: 10)
-        for size in [3, 4, 10, 2, 1] { #expect(queue.push(batch(size))) }
-        #expect(queue.take(maxRows: 8).map(\.count) == [3, 4], "the next batch would pass the cap")
-        #expect(queue.take(maxRows: 8).map(\.count) == [10], "a batch over the cap goes alone, unsplit")
-        #expect(queue.take(maxRows: 8).map(\.count) == [2, 1])
-        #expect(queue.take(maxRows: 8).isEmpty)
+        // #expect cannot call a mutating method, hence the locals.
+        let pushed = [3, 4, 10, 2, 1].map { queue.push(batch($0)) }
+        #expect(pushed.allSatisfy { $0 })
+        let takes = (0..<4).map { _ in queue.take(maxRows: 8).map(\.count) }
+        #expect(takes[0] == [3, 4], "the next batch would pass the cap")
+        #expect(takes[1] == [10], "a batch over the cap goes alone, unsplit")
+        #expect(takes[2] == [2, 1])
+        #expect(takes[3].isEmpty)
     }
 
     @Test func boundedByBatchCountAndClosable() {
         var queue = BatchQueue(capacity: 2)
-        #expect(queue.push(batch(1)))
-        #expect(queue.push(batch(1)))
-        #expect(!queue.push(batch(1)), "full")
+        let pushed = (0..<3).map { _ in queue.push(batch(1)) }
+        #expect(pushed == [true, true, false], "the third finds the queue full")
         _ = queue.take(maxRows: 1)
         queue.close()
-        #expect(!queue.push(batch(1)), "closed")
-        #expect(queue.take(maxRows: 100).count == 1, "what was queued before closing is still taken")
+        let pushedAfterClose = queue.push(batch(1))
+        #expect(!pushedAfterClose, "closed")
+        let remaining = queue.take(maxRows: 100)
+        #expect(remaining.count == 1, "what was queued before closing is still taken")
     }
 }
