@@ -62,6 +62,8 @@ let package = Package(
             dependencies: [
                 "DNSFlowCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The SQLite C API, to bind inserts without GRDB's per-value boxing.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

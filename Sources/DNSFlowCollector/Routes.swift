@@ -113,7 +113,7 @@ private func ingest(_ request: Request, _ deps: CollectorDependencies) async thr
     }
     let records: [FlowRecord]
     do {
-        records = try JSONDecoder().decode([FlowRecord].self, from: Data(body.readableBytesView))
+        records = try body.withUnsafeReadableBytes { try FlowRecordJSON.decodeArray($0) }
     } catch {
         deps.metrics.rejectedRequests.increment()
         throw APIError.badParameter("body", "expected a JSON array of flow records: \(error)")

@@ -25,6 +25,17 @@ import Testing
         #expect(page.flows == [full, plain])
     }
 
+    @Test func queriesUseTheIndexes() async throws {
+        let t = try TemporaryStore()
+        defer { t.remove() }
+        // The DNS indexes are partial (IS NOT NULL); a filter on the column must still select them.
+        #expect(try await t.store.queryPlan(FlowQuery(dnsId: 4242)).contains("USING INDEX flows_dns_id"))
+        #expect(try await t.store.queryPlan(FlowQuery(dnsName: "api.example.test")).contains("USING INDEX flows_dns_name"))
+        #expect(try await t.store.queryPlan(FlowQuery(dnsName: "api.*")).contains("USING INDEX flows_dns_name"))
+        #expect(try await t.store.queryPlan(FlowQuery(since: 1, until: 2)).contains("USING INDEX flows_time"))
+        #expect(try await t.store.queryPlan(FlowQuery(minLatencyMs: 5, since: 1)).contains("USING INDEX flows_time"))
+    }
+
     @Test func filtersNarrowTheResult() async throws {
         let t = try TemporaryStore()
         defer { t.remove() }

@@ -33,4 +33,58 @@ import Testing
         #expect(try await t.store.count() == 5)
         #expect(!writer.submit([dnsRecord(id: 6)]), "a stopped writer refuses")
     }
+
+    @Test func coalescedTransactionsWriteEveryRowExactlyOnce() async throws {
+        let t = try TemporaryStore()
+        defer { t.remove() }
+        // A small cap forces many transactions of several batches each, and a batch larger than the cap.
+        let writer = FlowWriter(store: t.store, queueSize: 1000, maxRowsPerTransaction: 40, logger: Logger(label: "test"))
+        var next = 0
+        var expected: Set<Int> = []
+        for size in (0..<120).map({ [1, 7, 13, 55][$0 % 4] }) {
+            let batch = (next..<next + size).map { dnsRecord(id: UInt16($0 % 65536), srcPort: UInt16($0)) }
+            #expect(writer.submit(batch))
+            expected.formUnion(next..<next + size)
+            next += size
+        }
+        let group = ServiceGroup(configuration: .init(services: [writer], logger: Logger(label: "test")))
+        try await withThrowingTaskGroup { tasks in
+            tasks.addTask { try await group.run() }
+            while writer.snapshot.written < next { try await Task.sleep(for: .milliseconds(10)) }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        let page = try await t.store.query(FlowQuery(limit: FlowQuery.maxLimit))
+        #expect(page.total == next)
+        #expect(Set(page.flows.map { Int($0.srcPort) }) == expected)
+        #expect(writer.snapshot == .init(accepted: next, dropped: 0, written: next, failed: 0))
+    }
+}
+
+@Suite struct BatchQueueTests {
+    private func batch(_ size: Int) -> [FlowRecord] { (0..<size).map { dnsRecord(id: UInt16($0)) } }
+
+    @Test func takesOldestBatchesWholeUpToTheRowCap() {
+        var queue = BatchQueue(capacity: 10)
+        // #expect cannot call a mutating method, hence the locals.
+        let pushed = [3, 4, 10, 2, 1].map { queue.push(batch($0)) }
+        #expect(pushed.allSatisfy { $0 })
+        let takes = (0..<4).map { _ in queue.take(maxRows: 8).map(\.count) }
+        #expect(takes[0] == [3, 4], "the next batch would pass the cap")
+        #expect(takes[1] == [10], "a batch over the cap goes alone, unsplit")
+        #expect(takes[2] == [2, 1])
+        #expect(takes[3].isEmpty)
+    }
+
+    @Test func boundedByBatchCountAndClosable() {
+        var queue = BatchQueue(capacity: 2)
+        let pushed = (0..<3).map { _ in queue.push(batch(1)) }
+        #expect(pushed == [true, true, false], "the third finds the queue full")
+        _ = queue.take(maxRows: 1)
+        queue.close()
+        let pushedAfterClose = queue.push(batch(1))
+        #expect(!pushedAfterClose, "closed")
+        let remaining = queue.take(maxRows: 100)
+        #expect(remaining.count == 1, "what was queued before closing is still taken")
+    }
 }

@@ -1,0 +1,92 @@
+import DNSFlowCore
+import Foundation
+import Testing
+
+@Suite struct FlowRecordJSONTests {
+    private static let full = FlowRecord(
+        srcAddr: "fd00::2", dstAddr: "fd00::53", srcPort: 65535, dstPort: 53, proto: 6, etype: 0x86DD,
+        bytes: UInt64.max, packets: 1 << 40, timeFlowStartMs: -1, timeFlowEndMs: Int64.max,
+        interfaces: ["eth0", "we\"ird\\if/\u{1}\t", "ü😀"], ifDirections: [0, 1, 255], flags: 0x12, netNs: UInt32.max,
+        nodeName: "node-ü", dnsId: 65535, dnsFlags: 0x8183, dnsFlagsResponseCode: "NXDomain",
+        dnsLatencyMs: 0.213, dnsName: "a.example.test", dnsQType: "AAAA", dnsErrno: 110
+    )
+    private static let plain = FlowRecord(
+        srcAddr: "10.1.1.1", dstAddr: "10.1.1.2", srcPort: 1, dstPort: 2, proto: 17, etype: 0x0800, bytes: 0,
+        packets: 0, timeFlowStartMs: 1, timeFlowEndMs: 2, interfaces: [], ifDirections: [], flags: 0, netNs: 0,
+        nodeName: ""
+    )
+
+    private func decode(_ text: String) throws(FlowJSONError) -> [FlowRecord] {
+        try FlowRecordJSON.decodeArray(Array(text.utf8))
+    }
+
+    @Test func decodesWhatJSONEncoderWrites() throws {
+        let records = [Self.full, Self.plain, Self.full]
+        let data = try JSONEncoder().encode(records)
+        #expect(try FlowRecordJSON.decodeArray(data) == records)
+        #expect(try FlowRecordJSON.decodeArray(data) == JSONDecoder().decode([FlowRecord].self, from: data))
+        #expect(try decode("[]") == [])
+        #expect(try decode(" \n[ ]\t") == [])
+    }
+
+    @Test func acceptsAnyOrderWhitespaceEscapesNullsAndUnknownKeys() throws {
+        let text = """
+             [ {"NodeName":"n\\u00fc\\ud83d\\ude00", "DnsName" : null, "Extra": {"a": [1, -2.5e3, true, false, null, "x"]},
+              "IfDirections":[ 1 , 0 ],"Interfaces":["e\\"th\\\\0", "\\/\\b\\f\\n\\r\\t"],"Flags":18,"NetNs":7,
+              "TimeFlowEndMs":-5,"TimeFlowStartMs":0,"Packets":3,"Bytes":140,"Etype":2048,"Proto":17,
+              "DstPort":53,"SrcPort":4242,"DstAddr":"10.0.0.53","SrcAddr":"10.0.0.2","DnsLatencyMs":1E-3,
+              "DnsId":7,"Dns\\u0049d":8,"DnsErrno":null}
+            ]
+            """
+        let record = try #require(try decode(text).first)
+        #expect(record.nodeName == "nü😀")
+        #expect(record.interfaces == ["e\"th\\0", "/\u{8}\u{c}\n\r\t"])
+        #expect(record.ifDirections == [1, 0])
+        #expect(record.timeFlowEndMs == -5)
+        #expect(record.dnsLatencyMs == 0.001)
+        #expect(record.dnsId == 8, "an escaped key names the same field; the last value wins")
+        #expect(record.dnsName == nil && record.dnsErrno == nil && record.dnsQType == nil)
+        #expect(record.srcAddr == "10.0.0.2" && record.srcPort == 4242 && record.bytes == 140 && record.netNs == 7)
+    }
+
+    static let malformed: [(body: String, reason: String)] = [
+        ("", "unexpected end"),
+        ("{}", "expected '['"),
+        ("[", "unexpected end"),
+        ("[{}", "lacks \"SrcAddr\""),
+        ("[] []", "after the array"),
+        ("[1]", "expected '{'"),
+        (#"[{"SrcAddr":"a",}]"#, "expected a key"),
+        (#"[{"SrcAddr" "a"}]"#, "expected ':'"),
+        (#"[{"SrcAddr":"a"}]"#, "lacks \"DstAddr\""),
+        (#"[{"SrcPort":65536}]"#, "out of range for UInt16"),
+        (#"[{"SrcPort":-1}]"#, "out of range for UInt16"),
+        (#"[{"SrcPort":1.5}]"#, "expected an integer"),
+        (#"[{"SrcPort":"1"}]"#, "expected a number"),
+        (#"[{"SrcPort":01}]"#, "expected a number"),
+        (#"[{"SrcPort":null}]"#, "expected a number"),
+        (#"[{"SrcAddr":null}]"#, "expected a string"),
+        (#"[{"DnsLatencyMs":1.}]"#, "digits after '.'"),
+        (#"[{"DnsLatencyMs":1e999}]"#, "out of range"),
+        (#"[{"DnsLatencyMs":nul}]"#, "expected null"),
+        (#"[{"SrcAddr":"a\q"}]"#, "invalid escape"),
+        (#"[{"SrcAddr":"\ud800x"}]"#, "lone surrogate"),
+        (#"[{"SrcAddr":"\u12"}]"#, "hex digits"),
+        ("[{\"SrcAddr\":\"a\nb\"}]", "control character"),
+        (#"[{"SrcAddr":"abc"#, "unterminated string"),
+        (#"[{"Other":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]"#, "too deep"),
+    ]
+
+    @Test(arguments: malformed) func rejectsMalformedBodies(_ body: String, _ reason: String) {
+        let error = #expect(throws: FlowJSONError.self) { try decode(body) }
+        #expect(error?.reason.contains(reason) == true, "\(String(describing: error))")
+    }
+
+    @Test func rejectsInvalidUTF8AndPointsAtTheOffendingByte() {
+        var body = Array(#"[{"SrcAddr":"a"#.utf8)
+        body += [0xFF] + Array(#""}]"#.utf8)
+        let error = #expect(throws: FlowJSONError.self) { try FlowRecordJSON.decodeArray(body) }
+        #expect(error?.offset == 12, "the opening quote of the string")
+        #expect(error?.reason == "string is not valid UTF-8")
+    }
+}
