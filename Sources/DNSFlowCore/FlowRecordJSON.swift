@@ -112,15 +112,19 @@ extension [UInt8] {
         appendDecimal(value.magnitude)
     }
 
-    /// Digits come out least significant first, so they are reversed in place afterwards.
     fileprivate mutating func appendDecimal(_ value: UInt64) {
-        let start = count
-        var rest = value
-        repeat {
-            append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10))
-            rest /= 10
-        } while rest > 0
-        self[start...].reverse()
+        // Digits come out least significant first, so they fill a stack buffer from its end
+        // (20 places: UInt64.max).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var start = digits.count
+            var rest = value
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest > 0
+            append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+        }
     }
 
     /// A JSON string per RFC 8259: quote, backslash and control characters escaped, all other
