@@ -6,8 +6,11 @@
 public enum FlowRecordJSON {
     /// Appends `records` as one JSON array.
     public static func encode(_ records: some Collection<FlowRecord>, into buffer: inout [UInt8]) {
-        // One growth up front instead of a doubling every few records; a DNS record is about 400 bytes.
-        buffer.reserveCapacity(buffer.count + records.count * 400 + 2)
+        // One growth up front instead of a doubling every few records: it doubled the rate in the benchmark.
+        // A DNS record takes about 400 bytes. At least doubling keeps a caller that appends batch after
+        // batch to one buffer from reallocating for each.
+        let needed = buffer.count + records.count * 400 + 2
+        if needed > buffer.capacity { buffer.reserveCapacity(Swift.max(needed, buffer.capacity * 2)) }
         buffer.append(UInt8(ascii: "["))
         // Reading records in place: a copy of each record retains and releases its six strings.
         if records.withContiguousStorageIfAvailable({ appendObjects($0, to: &buffer) }) == nil {
