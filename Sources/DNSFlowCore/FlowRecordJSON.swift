@@ -12,7 +12,7 @@ public enum FlowRecordJSON {
         let needed = buffer.count + records.count * 400 + 2
         if needed > buffer.capacity { buffer.reserveCapacity(Swift.max(needed, buffer.capacity * 2)) }
         buffer.append(UInt8(ascii: "["))
-        // Reading records in place: a copy of each record retains and releases its six strings.
+        // Reading records in place: a copy of each record retains and releases its strings and arrays.
         if records.withContiguousStorageIfAvailable({ appendObjects($0, to: &buffer) }) == nil {
             Array(records).withUnsafeBufferPointer { appendObjects($0, to: &buffer) }
         }
