@@ -166,16 +166,20 @@ struct FlowRecordJSONTests {
 
     static func randomRecord(using generator: inout some RandomNumberGenerator) -> FlowRecord {
         func text() -> String {
-            let alphabet: [Character] = ["a", "Z", "9", ".", "-", "\"", "\\", "\u{0}", "\n", "\u{1F}", "é", "例", "🦊", "/"]
-            return String((0..<Int.random(in: 0...24, using: &generator)).map { _ in
-                alphabet.randomElement(using: &generator)!
-            })
+            let alphabet: [Character] = [
+                "a", "Z", "9", ".", "-", "\"", "\\", "\u{0}", "\n", "\u{1F}", "é", "例", "🦊", "/",
+            ]
+            return String(
+                (0..<Int.random(in: 0...24, using: &generator)).map { _ in
+                    alphabet.randomElement(using: &generator)!
+                })
         }
         func maybe<T>(_ value: T) -> T? { Bool.random(using: &generator) ? value : nil }
         let interfaceCount = Int.random(in: 0...3, using: &generator)
         return FlowRecord(
             srcAddr: text(), dstAddr: text(), srcPort: .random(in: .min ... .max, using: &generator),
-            dstPort: .random(in: .min ... .max, using: &generator), proto: .random(in: .min ... .max, using: &generator),
+            dstPort: .random(in: .min ... .max, using: &generator),
+            proto: .random(in: .min ... .max, using: &generator),
             etype: .random(in: .min ... .max, using: &generator), bytes: .random(in: .min ... .max, using: &generator),
             packets: .random(in: .min ... .max, using: &generator),
             timeFlowStartMs: .random(in: .min ... .max, using: &generator),
@@ -187,7 +191,8 @@ struct FlowRecordJSONTests {
             dnsFlags: maybe(.random(in: .min ... .max, using: &generator)), dnsFlagsResponseCode: maybe(text()),
             // Microsecond precision, as the probe measures it.
             dnsLatencyMs: maybe(Double(Int.random(in: 0...100_000_000, using: &generator)) / 1_000),
-            dnsName: maybe(text()), dnsQType: maybe(text()), dnsErrno: maybe(.random(in: .min ... .max, using: &generator)))
+            dnsName: maybe(text()), dnsQType: maybe(text()),
+            dnsErrno: maybe(.random(in: .min ... .max, using: &generator)))
     }
 
     /// Records/s of both encoders, printed for comparison; a debug build says little about release speed
@@ -200,7 +205,8 @@ struct FlowRecordJSONTests {
         var data = Data()
         let foundation = try clock.measure { data = try JSONEncoder().encode(records) }
         func rate(_ elapsed: Duration) -> Int {
-            Int(Double(records.count) / (Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)))
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            return Int(Double(records.count) / seconds)
         }
         print("FlowRecordJSON: \(rate(ours)) records/s, JSONEncoder: \(rate(foundation)) records/s (100k records)")
         #expect(buffer.count > 0 && data.count > 0)
