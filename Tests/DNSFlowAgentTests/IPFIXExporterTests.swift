@@ -157,8 +157,8 @@ private final class Forward<Message: Sendable>: ChannelInboundHandler, Sendable 
                 .childChannelInitializer { $0.pipeline.addHandler(Forward(sink)) }
                 .bind(host: "127.0.0.1", port: port).get()
         }
-        // A port below the ephemeral range (32768+) and apart from the other tests. ones: the exporter.s reconnects, which come from
-        // ephemeral ports, can then never self-connect to it while the collector is away.
+        // A port below the ephemeral range (32768+), and apart from the other tests' ports: the
+        // exporter's reconnects come from ephemeral ports, so they can never self-connect to it.
         var server = try await {
             for _ in 0..<20 {
                 if let channel = try? await listen(port: Int.random(in: 10_000...19_999)) { return channel }

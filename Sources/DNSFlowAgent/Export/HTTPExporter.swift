@@ -56,12 +56,11 @@ public struct HTTPExporter: FlowExporter {
     }
 
     public func run() async throws {
-        let encoder = JSONEncoder()
         await withGracefulShutdownHandler {
             var backoff = Backoff(maximum: .seconds(5))
             while await buffer.waitForRecords() {
                 while case let batch = buffer.take(config.batchSize), !batch.isEmpty {
-                    if await send(batch, encoder) {
+                    if await send(batch) {
                         backoff = Backoff(maximum: .seconds(5))
                     } else {
                         counters.drop(buffer.putBack(batch))
@@ -77,7 +76,7 @@ public struct HTTPExporter: FlowExporter {
         // Flush what is left, a few tries at most: shutdown must not hang on a dead receiver.
         var attempts = 0
         while case let batch = buffer.take(config.batchSize), !batch.isEmpty, attempts < 3 {
-            if !(await send(batch, encoder)) {
+            if !(await send(batch)) {
                 counters.drop(buffer.putBack(batch))
                 attempts += 1
             }
@@ -85,13 +84,15 @@ public struct HTTPExporter: FlowExporter {
         counters.drop(buffer.take(Int.max).count)
     }
 
-    private func send(_ batch: [FlowRecord], _ encoder: JSONEncoder) async -> Bool {
+    private func send(_ batch: [FlowRecord]) async -> Bool {
         do {
             var request = HTTPClientRequest(url: config.url)
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
             if let token = config.token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-            request.body = .bytes(ByteBuffer(bytes: try encoder.encode(batch)))
+            var body: [UInt8] = []
+            FlowRecordJSON.encode(batch, into: &body)
+            request.body = .bytes(ByteBuffer(bytes: body))
             let response = try await client.execute(request, timeout: .init(config.timeout))
             _ = try await response.body.collect(upTo: 1 << 20)
             guard (200..<300).contains(response.status.code) else {

@@ -15,25 +15,19 @@ public struct StdoutExporter: FlowExporter {
     }
 
     public func run() async throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         await withGracefulShutdownHandler {
-            while await buffer.waitForRecords() { write(buffer.take(10_000), encoder) }
+            while await buffer.waitForRecords() { write(buffer.take(10_000)) }
         } onGracefulShutdown: { [buffer] in
             buffer.finish()
         }
-        write(buffer.take(Int.max), encoder)
+        write(buffer.take(Int.max))
     }
 
-    private func write(_ records: [FlowRecord], _ encoder: JSONEncoder) {
+    private func write(_ records: [FlowRecord]) {
         guard !records.isEmpty else { return }
-        var out = Data()
-        for record in records {
-            guard let line = try? encoder.encode(record) else { continue }
-            out.append(line)
-            out.append(0x0a)
-        }
-        FileHandle.standardOutput.write(out)
+        var out: [UInt8] = []
+        for record in records { FlowRecordJSON.encodeLine(record, into: &out) }
+        FileHandle.standardOutput.write(Data(out))
         counters.send(records.count)
     }
 }

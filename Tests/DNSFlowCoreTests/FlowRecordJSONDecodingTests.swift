@@ -2,7 +2,7 @@ import DNSFlowCore
 import Foundation
 import Testing
 
-@Suite struct FlowRecordJSONTests {
+@Suite struct FlowRecordJSONDecodingTests {
     private static let full = FlowRecord(
         srcAddr: "fd00::2", dstAddr: "fd00::53", srcPort: 65535, dstPort: 53, proto: 6, etype: 0x86DD,
         bytes: UInt64.max, packets: 1 << 40, timeFlowStartMs: -1, timeFlowEndMs: Int64.max,

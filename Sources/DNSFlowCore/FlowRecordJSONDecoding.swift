@@ -1,0 +1,437 @@
+/// Decodes the ingest body, a JSON array of `FlowRecord`, straight from its UTF-8 bytes.
+///
+/// Foundation's `JSONDecoder` goes through a generic value tree and tops out near 85k records/s; this reads
+/// the one fixed shape in a single pass. It accepts what `JSONDecoder` accepts for `FlowRecord` (any key
+/// order and whitespace, escapes, `null` or an absent key for the DNS fields, unknown keys ignored) and
+/// rejects anything else with the byte offset and what was wrong.
+extension FlowRecordJSON {
+    public static func decodeArray(_ bytes: UnsafeRawBufferPointer) throws(FlowJSONError) -> [FlowRecord] {
+        var reader = JSONReader(bytes)
+        var records: [FlowRecord] = []
+        try reader.expect(UInt8(ascii: "["))
+        if try !reader.consume(UInt8(ascii: "]")) {
+            repeat {
+                records.append(try reader.record())
+            } while try reader.consume(UInt8(ascii: ","))
+            try reader.expect(UInt8(ascii: "]"))
+        }
+        reader.skipWhitespace()
+        guard reader.isAtEnd else { throw reader.error("unexpected data after the array") }
+        return records
+    }
+
+    public static func decodeArray(_ bytes: some Sequence<UInt8>) throws(FlowJSONError) -> [FlowRecord] {
+        // `withUnsafeBytes` rethrows untyped; a `Result` carries the typed error across it.
+        try Array(bytes).withUnsafeBytes { buffer in
+            Result { () throws(FlowJSONError) in try decodeArray(buffer) }
+        }.get()
+    }
+}
+
+/// Malformed ingest JSON: where, and what was expected.
+public struct FlowJSONError: Error, CustomStringConvertible, Hashable {
+    /// Offset of the offending byte in the body.
+    public let offset: Int
+    public let reason: String
+
+    public var description: String { "at byte \(offset): \(reason)" }
+}
+
+/// The record's keys as they appear on the wire; `CodingKeys` stays the single spelling of each.
+private enum Field: Int, CaseIterable {
+    case srcAddr, dstAddr, srcPort, dstPort, proto, etype, bytes, packets, timeFlowStartMs, timeFlowEndMs
+    case interfaces, ifDirections, flags, netNs, nodeName
+    case dnsId, dnsFlags, dnsFlagsResponseCode, dnsLatencyMs, dnsName, dnsQType, dnsErrno
+
+    var key: FlowRecord.CodingKeys {
+        switch self {
+        case .srcAddr: .srcAddr
+        case .dstAddr: .dstAddr
+        case .srcPort: .srcPort
+        case .dstPort: .dstPort
+        case .proto: .proto
+        case .etype: .etype
+        case .bytes: .bytes
+        case .packets: .packets
+        case .timeFlowStartMs: .timeFlowStartMs
+        case .timeFlowEndMs: .timeFlowEndMs
+        case .interfaces: .interfaces
+        case .ifDirections: .ifDirections
+        case .flags: .flags
+        case .netNs: .netNs
+        case .nodeName: .nodeName
+        case .dnsId: .dnsId
+        case .dnsFlags: .dnsFlags
+        case .dnsFlagsResponseCode: .dnsFlagsResponseCode
+        case .dnsLatencyMs: .dnsLatencyMs
+        case .dnsName: .dnsName
+        case .dnsQType: .dnsQType
+        case .dnsErrno: .dnsErrno
+        }
+    }
+
+    /// Every field up to `nodeName` must be present; the DNS fields may be absent.
+    static let requiredMask: UInt32 = (1 << (Field.nodeName.rawValue + 1)) - 1
+
+    private static let names: [[UInt8]] = allCases.map { Array($0.key.rawValue.utf8) }
+    /// Length and first seven bytes of each name: no two fields share both, so a match is one integer compare
+    /// per field, confirmed by one full comparison.
+    private static let signatures: [UInt64] = names.map { name in name.withUnsafeBytes { signature($0) } }
+
+    private static func signature(_ key: UnsafeRawBufferPointer) -> UInt64 {
+        var value = UInt64(truncatingIfNeeded: key.count) << 56
+        for (n, byte) in key.prefix(7).enumerated() { value |= UInt64(byte) << (n * 8) }
+        return value
+    }
+
+    /// Encoders tend to write the keys in declaration order, so the search starts after the previous field.
+    static func named(_ key: UnsafeRawBufferPointer, after previous: Int) -> Field? {
+        let wanted = signature(key)
+        var index = previous
+        for _ in 0..<signatures.count {
+            index = index + 1 == signatures.count ? 0 : index + 1
+            if signatures[index] == wanted, names[index].elementsEqual(key) { return Field(rawValue: index) }
+        }
+        return nil
+    }
+}
+
+/// A cursor over the body; every method skips the whitespace before the token it reads.
+private struct JSONReader {
+    private let bytes: UnsafeRawBufferPointer
+    private var index = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    var isAtEnd: Bool { index == bytes.count }
+
+    func error(_ reason: String) -> FlowJSONError { FlowJSONError(offset: index, reason: reason) }
+
+    mutating func skipWhitespace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x0A, 0x0D, 0x09: index += 1
+            default: return
+            }
+        }
+    }
+
+    private mutating func peek() throws(FlowJSONError) -> UInt8 {
+        skipWhitespace()
+        guard index < bytes.count else { throw error("unexpected end of the body") }
+        return bytes[index]
+    }
+
+    mutating func consume(_ byte: UInt8) throws(FlowJSONError) -> Bool {
+        guard try peek() == byte else { return false }
+        index += 1
+        return true
+    }
+
+    mutating func expect(_ byte: UInt8) throws(FlowJSONError) {
+        guard try consume(byte) else { throw error("expected '\(Character(Unicode.Scalar(byte)))'") }
+    }
+
+    /// Consumes `null` if it comes next.
+    private mutating func consumeNull() throws(FlowJSONError) -> Bool {
+        guard try peek() == UInt8(ascii: "n") else { return false }
+        try literal("null")
+        return true
+    }
+
+    private mutating func literal(_ word: StaticString) throws(FlowJSONError) {
+        let count = word.utf8CodeUnitCount
+        guard index + count <= bytes.count,
+            UnsafeRawBufferPointer(start: word.utf8Start, count: count).elementsEqual(bytes[index..<index + count])
+        else { throw error("expected \(word)") }
+        index += count
+    }
+
+    // MARK: The record
+
+    mutating func record() throws(FlowJSONError) -> FlowRecord {
+        var r = FlowRecord(
+            srcAddr: "", dstAddr: "", srcPort: 0, dstPort: 0, proto: 0, etype: 0, bytes: 0, packets: 0,
+            timeFlowStartMs: 0, timeFlowEndMs: 0, interfaces: [], ifDirections: [], flags: 0, netNs: 0, nodeName: ""
+        )
+        var seen: UInt32 = 0
+        var previous = -1
+        let start = index
+        try expect(UInt8(ascii: "{"))
+        if try !consume(UInt8(ascii: "}")) {
+            repeat {
+                let field = try key(after: previous)
+                try expect(UInt8(ascii: ":"))
+                guard let field else {
+                    try skipValue(depth: 0)
+                    continue
+                }
+                seen |= 1 << field.rawValue
+                previous = field.rawValue
+                try read(field, into: &r)
+            } while try consume(UInt8(ascii: ","))
+            try expect(UInt8(ascii: "}"))
+        }
+        let missing = Field.requiredMask & ~seen
+        if missing != 0, let first = Field(rawValue: missing.trailingZeroBitCount) {
+            throw FlowJSONError(offset: start, reason: "record lacks \"\(first.key.rawValue)\"")
+        }
+        return r
+    }
+
+    /// The next object key, nil for a key the record does not have.
+    private mutating func key(after previous: Int) throws(FlowJSONError) -> Field? {
+        guard try peek() == UInt8(ascii: "\"") else { throw error("expected a key") }
+        if let raw = plainString() { return Field.named(raw, after: previous) }
+        // A key with escapes: decode it, then match (no field name needs one, but JSON allows it).
+        let decoded = try string()
+        return decoded.utf8.withContiguousStorageIfAvailable { Field.named(UnsafeRawBufferPointer($0), after: previous) }
+            ?? nil
+    }
+
+    private mutating func read(_ field: Field, into r: inout FlowRecord) throws(FlowJSONError) {
+        switch field {
+        case .srcAddr: r.srcAddr = try string()
+        case .dstAddr: r.dstAddr = try string()
+        case .srcPort: r.srcPort = try integer()
+        case .dstPort: r.dstPort = try integer()
+        case .proto: r.proto = try integer()
+        case .etype: r.etype = try integer()
+        case .bytes: r.bytes = try integer()
+        case .packets: r.packets = try integer()
+        case .timeFlowStartMs: r.timeFlowStartMs = try integer()
+        case .timeFlowEndMs: r.timeFlowEndMs = try integer()
+        case .interfaces: r.interfaces = try array { (reader) throws(FlowJSONError) in try reader.string() }
+        case .ifDirections: r.ifDirections = try array { (reader) throws(FlowJSONError) in try reader.integer() }
+        case .flags: r.flags = try integer()
+        case .netNs: r.netNs = try integer()
+        case .nodeName: r.nodeName = try string()
+        case .dnsId: r.dnsId = try consumeNull() ? nil : integer()
+        case .dnsFlags: r.dnsFlags = try consumeNull() ? nil : integer()
+        case .dnsFlagsResponseCode: r.dnsFlagsResponseCode = try consumeNull() ? nil : string()
+        case .dnsLatencyMs: r.dnsLatencyMs = try consumeNull() ? nil : double()
+        case .dnsName: r.dnsName = try consumeNull() ? nil : string()
+        case .dnsQType: r.dnsQType = try consumeNull() ? nil : string()
+        case .dnsErrno: r.dnsErrno = try consumeNull() ? nil : integer()
+        }
+    }
+
+    private mutating func array<T>(_ element: (inout JSONReader) throws(FlowJSONError) -> T) throws(FlowJSONError)
+        -> [T]
+    {
+        try expect(UInt8(ascii: "["))
+        var out: [T] = []
+        if try consume(UInt8(ascii: "]")) { return out }
+        repeat {
+            out.append(try element(&self))
+        } while try consume(UInt8(ascii: ","))
+        try expect(UInt8(ascii: "]"))
+        return out
+    }
+
+    // MARK: Strings
+
+    /// The raw bytes of a string with no escapes (the common case), consuming it; nil, consuming nothing, otherwise.
+    private mutating func plainString() -> UnsafeRawBufferPointer? {
+        var end = index + 1
+        while end < bytes.count {
+            switch bytes[end] {
+            case UInt8(ascii: "\""):
+                let raw = UnsafeRawBufferPointer(rebasing: bytes[index + 1..<end])
+                index = end + 1
+                return raw
+            case UInt8(ascii: "\\"), 0..<0x20: return nil
+            default: end += 1
+            }
+        }
+        return nil
+    }
+
+    mutating func string() throws(FlowJSONError) -> String {
+        guard try peek() == UInt8(ascii: "\"") else { throw error("expected a string") }
+        let start = index
+        if let raw = plainString() {
+            // Addresses, names and interfaces are ASCII; only other text pays for UTF-8 validation.
+            if raw.allSatisfy({ $0 < 0x80 }) { return String(decoding: raw, as: UTF8.self) }
+            guard let text = String(validating: raw, as: UTF8.self) else {
+                throw FlowJSONError(offset: start, reason: "string is not valid UTF-8")
+            }
+            return text
+        }
+        return try escapedString()
+    }
+
+    /// The slow path: a string with escapes, or one that is cut off or holds a control character.
+    private mutating func escapedString() throws(FlowJSONError) -> String {
+        let start = index
+        index += 1
+        var utf8: [UInt8] = []
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            switch byte {
+            case UInt8(ascii: "\""):
+                guard let text = String(validating: utf8, as: UTF8.self) else {
+                    throw FlowJSONError(offset: start, reason: "string is not valid UTF-8")
+                }
+                return text
+            case UInt8(ascii: "\\"):
+                try unescape(into: &utf8)
+            case 0..<0x20:
+                index -= 1
+                throw error("control character in a string (escape it)")
+            default:
+                utf8.append(byte)
+            }
+        }
+        throw FlowJSONError(offset: start, reason: "unterminated string")
+    }
+
+    private mutating func unescape(into utf8: inout [UInt8]) throws(FlowJSONError) {
+        guard index < bytes.count else { throw error("unterminated string") }
+        let byte = bytes[index]
+        index += 1
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(byte)
+        case UInt8(ascii: "b"): utf8.append(0x08)
+        case UInt8(ascii: "f"): utf8.append(0x0C)
+        case UInt8(ascii: "n"): utf8.append(0x0A)
+        case UInt8(ascii: "r"): utf8.append(0x0D)
+        case UInt8(ascii: "t"): utf8.append(0x09)
+        case UInt8(ascii: "u"):
+            var scalar = try hex4()
+            if (0xD800..<0xDC00).contains(scalar) {
+                // A high surrogate must be followed by an escaped low one; together they name one scalar.
+                guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+                else { throw error("lone surrogate in \\u escape") }
+                index += 2
+                let low = try hex4()
+                guard (0xDC00..<0xE000).contains(low) else { throw error("lone surrogate in \\u escape") }
+                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+            }
+            guard let unicode = Unicode.Scalar(scalar) else { throw error("lone surrogate in \\u escape") }
+            utf8.append(contentsOf: UTF8.encode(unicode)!)
+        default:
+            index -= 1
+            throw error("invalid escape in a string")
+        }
+    }
+
+    private mutating func hex4() throws(FlowJSONError) -> UInt32 {
+        guard index + 4 <= bytes.count else { throw error("unterminated \\u escape") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let digit: UInt32
+            switch bytes[index] {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(bytes[index] - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(bytes[index] - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(bytes[index] - UInt8(ascii: "A") + 10)
+            default: throw error("expected four hex digits after \\u")
+            }
+            value = value << 4 | digit
+            index += 1
+        }
+        return value
+    }
+
+    // MARK: Numbers
+
+    /// The extent of a JSON number (RFC 8259 grammar), consumed; whether it has a fraction or exponent.
+    private mutating func number() throws(FlowJSONError) -> (range: Range<Int>, isInteger: Bool) {
+        let start = index
+        func digits(_ reader: inout JSONReader) -> Int {
+            let from = reader.index
+            while reader.index < reader.bytes.count, (0x30...0x39).contains(reader.bytes[reader.index]) {
+                reader.index += 1
+            }
+            return reader.index - from
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let intStart = index
+        let intDigits = digits(&self)
+        guard intDigits > 0, !(intDigits > 1 && bytes[intStart] == UInt8(ascii: "0")) else {
+            index = start
+            throw error("expected a number")
+        }
+        var isInteger = true
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            isInteger = false
+            guard digits(&self) > 0 else { throw error("expected digits after '.'") }
+        }
+        if index < bytes.count, bytes[index] | 0x20 == UInt8(ascii: "e") {
+            index += 1
+            isInteger = false
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
+            guard digits(&self) > 0 else { throw error("expected digits in the exponent") }
+        }
+        return (start..<index, isInteger)
+    }
+
+    mutating func integer<T: FixedWidthInteger>() throws(FlowJSONError) -> T {
+        _ = try peek()
+        let (range, isInteger) = try number()
+        guard isInteger else {
+            throw FlowJSONError(offset: range.lowerBound, reason: "expected an integer")
+        }
+        let negative = bytes[range.lowerBound] == UInt8(ascii: "-")
+        var value: T = 0
+        for position in (negative ? range.lowerBound + 1 : range.lowerBound)..<range.upperBound {
+            let digit = T(bytes[position] - UInt8(ascii: "0"))
+            let (shifted, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflow2) =
+                negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
+            guard !overflow1, !overflow2 else {
+                throw FlowJSONError(offset: range.lowerBound, reason: "number out of range for \(T.self)")
+            }
+            value = next
+        }
+        return value
+    }
+
+    private mutating func double() throws(FlowJSONError) -> Double {
+        _ = try peek()
+        let (range, _) = try number()
+        // The grammar is already checked, so the standard parser never sees "inf", "nan" or hex forms.
+        let text = String(decoding: bytes[range], as: UTF8.self)
+        guard let value = Double(text), value.isFinite else {
+            throw FlowJSONError(offset: range.lowerBound, reason: "number out of range")
+        }
+        return value
+    }
+
+    // MARK: Unknown keys
+
+    /// Nesting beyond this is refused rather than risking the stack on hostile input.
+    private static let maxDepth = 64
+
+    private mutating func skipValue(depth: Int) throws(FlowJSONError) {
+        guard depth < Self.maxDepth else { throw error("nesting too deep") }
+        switch try peek() {
+        case UInt8(ascii: "\""): _ = try string()
+        case UInt8(ascii: "{"):
+            index += 1
+            if try consume(UInt8(ascii: "}")) { return }
+            repeat {
+                guard try peek() == UInt8(ascii: "\"") else { throw error("expected a key") }
+                _ = try string()
+                try expect(UInt8(ascii: ":"))
+                try skipValue(depth: depth + 1)
+            } while try consume(UInt8(ascii: ","))
+            try expect(UInt8(ascii: "}"))
+        case UInt8(ascii: "["):
+            index += 1
+            if try consume(UInt8(ascii: "]")) { return }
+            repeat {
+                try skipValue(depth: depth + 1)
+            } while try consume(UInt8(ascii: ","))
+            try expect(UInt8(ascii: "]"))
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        default: _ = try number()
+        }
+    }
+}

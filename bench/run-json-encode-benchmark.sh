@@ -1,0 +1,9 @@
+#!/bin/sh
+# Builds DNSFlowCore and the benchmark with -O (whole module) and runs it on one core.
+set -eu
+cd "$(dirname "$0")/.."
+out=$(mktemp -d)
+swiftc -O -wmo -parse-as-library -emit-module -emit-library -static -module-name DNSFlowCore \
+    -emit-module-path "$out/DNSFlowCore.swiftmodule" -o "$out/libDNSFlowCore.a" Sources/DNSFlowCore/*.swift
+swiftc -O -I "$out" -L "$out" -lDNSFlowCore -o "$out/json-encode-benchmark" bench/FlowRecordJSONBenchmark.swift
+taskset -c 0 "$out/json-encode-benchmark"
