@@ -194,9 +194,12 @@ private final class Forward<Message: Sendable>: ChannelInboundHandler, Sendable 
             #expect(first.records == before)
 
             // The collector goes away; records enqueued meanwhile wait in the buffer.
-            try await server.close()
             try await first.connection.close()
-            try await Task.sleep(for: .milliseconds(200))
+            try await server.close()
+            // IPFIX over TCP has no acknowledgements: a batch written before the exporter has read
+            // the FIN is lost, as with any TCP flow exporter. Give it time to see the close, even
+            // on a loaded machine; then what is enqueued waits in the buffer.
+            try await Task.sleep(for: .seconds(1))
             exporter.enqueue(after)
             try await Task.sleep(for: .milliseconds(300))
             // The exporter keeps reconnecting meanwhile; retry the bind in case the old socket lingers.
