@@ -22,9 +22,11 @@ release: deps
 run: release ## the agent and the collector in one process, with a lab of DNS traffic
 	.build/release/dnsflow up --lab
 
-test: deps chart-test ## unit and integration tests (integration tests need root)
+test: deps chart-test ## unit and integration tests (integration tests need root), then the fuzzers briefly
 	swift build --build-tests
 	swift test --skip-build
+	FUZZ_TIME=20 FUZZ_SEED=1 bash bench/fuzz/run.sh > .build/fuzz.log 2>&1 || { tail -40 .build/fuzz.log; exit 1; }
+	@grep -E '^Done [0-9]+ runs' .build/fuzz.log
 
 chart-test: ## the Helm chart: lint, render, validate against Kubernetes 1.29 and 1.33 (no cluster needed)
 	bash deploy/helm/test.sh

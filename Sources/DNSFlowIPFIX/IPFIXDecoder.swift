@@ -101,7 +101,12 @@ public struct IPFIXDecoder: Sendable {
                             + "arrived before its template; it is dropped until the exporter resends templates")
                 }
                 let minimum = fields.reduce(0) { $0 + ($1.length == IPFIX.variableLength ? 1 : Int($1.length)) }
-                while set.remaining >= max(minimum, 1) {
+                // A template of zero-length fields would decode records of no octets forever (found
+                // by fuzzing): such a set is refused, not looped over.
+                guard minimum > 0 else {
+                    throw IPFIXError(.badTemplate, "template \(setId) from \(exporter) describes records of no octets")
+                }
+                while set.remaining >= minimum {
                     decoded.records.append(try readRecord(&set, fields: fields))
                 }
             default:

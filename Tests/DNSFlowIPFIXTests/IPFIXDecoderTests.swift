@@ -65,6 +65,18 @@ import Testing
         expectError(.truncated) { _ = try decoder.decode(fieldTooLong, exporter: "x") }
     }
 
+    /// Found by fuzzing (bench/fuzz/run.sh): a template whose only field has length 0 made the
+    /// decoder read records of no octets forever.
+    @Test mutating func zeroLengthRecordsAreRefused() {
+        let message: [UInt8] = [
+            0x00, 0x0a, 0x00, 0x24, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // header, 36 octets
+            0x00, 0x02, 0x00, 0x0c, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,  // template 256: one field, length 0
+            0x01, 0x00, 0x00, 0x08, 0xde, 0xad, 0xbe, 0xef,  // a data set for it
+        ]
+        var decoder = IPFIXDecoder()
+        expectError(.badTemplate) { _ = try decoder.decode(message, exporter: "fuzz") }
+    }
+
     @Test func randomGarbageNeverCrashes() {
         var decoder = IPFIXDecoder()
         var generator = SystemRandomNumberGenerator()

@@ -33,6 +33,7 @@ swiftc $flags -module-name FuzzIPFIX -I "$out" -L "$out" -lDNSFlowCore \
 for name in dns_question ipfix; do
     mkdir -p "$out/corpus/$name"
     cp bench/fuzz/seeds/$name/* "$out/corpus/$name/"
-    "$out/$name" -max_total_time="$time" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
+    # FUZZ_SEED fixes the mutation sequence (CI sets it, so a run is repeatable); unset, each run explores anew.
+    "$out/$name" -max_total_time="$time" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 ${FUZZ_SEED:+-seed=$FUZZ_SEED} \
         -artifact_prefix="$out/$name-" "$out/corpus/$name"
 done
