@@ -62,7 +62,10 @@ public struct FlowStore: Sendable {
 
     public func top(_ query: TopQuery) async throws -> [TopEntry] {
         let window = FlowQuery(since: query.since, until: query.until).whereClause()
-        let dnsOnly = window.sql.isEmpty ? "WHERE dns_id IS NOT NULL" : window.sql + " AND dns_id IS NOT NULL"
+        // One row per transaction view: the records that carry its outcome (a response's rcode, or
+        // an errno for timeouts and orphans), not the query-side records that only name it.
+        let outcome = "dns_id IS NOT NULL AND (dns_rcode IS NOT NULL OR dns_errno IS NOT NULL)"
+        let dnsOnly = window.sql.isEmpty ? "WHERE \(outcome)" : window.sql + " AND \(outcome)"
         let key =
             switch query.by {
             case .latency: "\(Self.client) || ' → ' || \(Self.server)"

@@ -28,3 +28,12 @@ func dnsRecord(
         dnsFlagsResponseCode: rcode, dnsLatencyMs: latency, dnsName: name, dnsQType: "A", dnsErrno: errno
     )
 }
+
+/// The query direction's record, as the agent writes it: the id and name, no outcome.
+func queryRecord(id: UInt16, name: String) -> FlowRecord {
+    var record = dnsRecord(id: id, name: name, latency: nil)
+    record.dnsFlagsResponseCode = nil
+    record.dnsFlags = nil
+    record.dnsErrno = nil
+    return record
+}
