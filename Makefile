@@ -24,7 +24,9 @@ run: release ## the agent and the collector in one process, with a lab of DNS tr
 
 test: deps chart-test ## unit and integration tests (integration tests need root), then the fuzzers briefly
 	swift build --build-tests
-	swift test --skip-build
+	swift test --skip-build --skip IntegrationTests
+	# The real-kernel tests one at a time: they time DNS to the microsecond and share the node.
+	swift test --skip-build --filter IntegrationTests --no-parallel
 	FUZZ_TIME=20 FUZZ_SEED=1 bash bench/fuzz/run.sh > .build/fuzz.log 2>&1 || { tail -40 .build/fuzz.log; exit 1; }
 	@grep -E '^Done [0-9]+ runs' .build/fuzz.log
 

@@ -20,7 +20,9 @@ private final class Forward<Message: Sendable>: ChannelInboundHandler, Sendable 
 }
 
 @Suite(.timeLimit(.minutes(1))) struct IPFIXExporterTests {
-    private let group = MultiThreadedEventLoopGroup.singleton
+    /// A group of its own: other suites running in parallel must not delay these channels.
+    private static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+    private let group = Self.eventLoops
     private let logger = Logger(label: "test.ipfix")
 
     private func records(_ count: Int, from port: UInt16) -> [FlowRecord] {
@@ -82,7 +84,7 @@ private final class Forward<Message: Sendable>: ChannelInboundHandler, Sendable 
     @Test func udpResendsTemplatesOnlyAfterTheRefreshInterval() async throws {
         let (server, datagrams) = try await udpCollector()
         let config = IPFIXExporterConfig(
-            targetPort: server.localAddress!.port!, transport: .udp, templateRefresh: .milliseconds(300))
+            targetPort: server.localAddress!.port!, transport: .udp, templateRefresh: .seconds(3))
         try await withExporter(config) { exporter in
             var iterator = datagrams.makeAsyncIterator()
             var decoder = IPFIXDecoder()
@@ -92,7 +94,7 @@ private final class Forward<Message: Sendable>: ChannelInboundHandler, Sendable 
             exporter.enqueue(records(5, from: 100))
             let soon = try await receive(5, from: &iterator, decoder: &decoder)
             #expect(soon.templateIds.allSatisfy { $0.isEmpty })
-            try await Task.sleep(for: .milliseconds(400))
+            try await Task.sleep(for: .milliseconds(3100))
             exporter.enqueue(records(5, from: 200))
             // A collector that just started (fresh decoder) can decode right after the refresh.
             var restarted = IPFIXDecoder()

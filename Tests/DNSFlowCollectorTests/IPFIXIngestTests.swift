@@ -59,7 +59,7 @@ private final class CountingDecoder: IPFIXDecoding {
             let page = try await collector.dependencies.store.query(.init())
             #expect(Set(page.flows.map(\.dnsName)) == ["udp.test", "tcp.test"])
             #expect(Set(page.flows.map(\.dnsId)) == [16, 32])
-            for _ in 0..<200 where decoder.closed.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(10)) }
+            for _ in 0..<1000 where decoder.closed.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(10)) }
             #expect(decoder.closed.withLock { $0.map(\.transport) } == [.tcp])
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Three network namespaces made for one test, client ↔ router ↔ server, torn down afterwards
 /// even when the test fails. Names are unique per process, so parallel and leftover runs never
@@ -15,12 +16,13 @@ final class Lab: @unchecked Sendable {
     let subnet: Int
     private var background: [BackgroundProcess] = []
 
-    private nonisolated(unsafe) static var next = 0
+    /// Labs of suites that run in parallel need distinct names and subnets.
+    private static let next = Atomic<Int>(0)
 
     init() throws {
-        Lab.next += 1
-        subnet = 200 + Lab.next % 50
-        id = "dft\(getpid() % 100000)x\(Lab.next)"
+        let number = Lab.next.add(1, ordering: .relaxed).newValue
+        subnet = 200 + number % 50
+        id = "dft\(getpid() % 100000)x\(number)"
         client = "\(id)c"
         router = "\(id)r"
         server = "\(id)s"

@@ -107,7 +107,8 @@ struct PipelineTests {
         let dir = "/tmp/dnsflow-prom-\(getpid())"
         var prometheus: BackgroundProcess?
         do {
-            let text = try sh("curl -sf http://127.0.0.1:\(port)/metrics")
+            // The endpoint starts beside the evictor, just after the programs attach.
+            let text = try sh("curl -sf --retry 20 --retry-connrefused --retry-delay 0 --retry-max-time 10 http://127.0.0.1:\(port)/metrics")
             #expect(text.contains("dnsflow_dns_latency_seconds_bucket"))
             #expect(text.contains("dnsflow_kernel_events_total{reason=\"flow_map_full\"}"))
             let lint = try sh("curl -sf http://127.0.0.1:\(port)/metrics | promtool check metrics 2>&1; echo status=$?", check: false)
