@@ -7,5 +7,7 @@ swiftc -O -wmo -parse-as-library -emit-module -emit-library -static -module-name
     -emit-module-path "$out/DNSFlowCore.swiftmodule" -o "$out/libDNSFlowCore.a" Sources/DNSFlowCore/*.swift
 swiftc -O -wmo -parse-as-library -emit-module -emit-library -static -module-name DNSFlowIPFIX -I "$out" \
     -emit-module-path "$out/DNSFlowIPFIX.swiftmodule" -o "$out/libDNSFlowIPFIX.a" Sources/DNSFlowIPFIX/*.swift
-swiftc -O -I "$out" -L "$out" -lDNSFlowIPFIX -lDNSFlowCore -o "$out/ipfix-encode-benchmark" bench/IPFIXEncodeBenchmark.swift
+# Top-level code must live in main.swift once a second file joins it.
+cp bench/IPFIXEncodeBenchmark.swift "$out/main.swift"
+swiftc -O -I "$out" -L "$out" -lDNSFlowIPFIX -lDNSFlowCore -o "$out/ipfix-encode-benchmark" "$out/main.swift" bench/BenchmarkRecords.swift
 taskset -c 0 "$out/ipfix-encode-benchmark"
