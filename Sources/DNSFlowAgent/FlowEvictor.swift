@@ -17,6 +17,11 @@ public struct FlowEvictor: Service {
     private let metrics = EvictorMetrics()
     /// Drained events are decoded this often, so they never pile up raw.
     private let drainInterval: Duration = .milliseconds(50)
+    /// Unanswered queries are expired this often, not only at evictions: until a query expires,
+    /// its id and 5-tuple reused are taken for its retransmission and timed from it.
+    private var expiryInterval: Duration {
+        min(max(config.dnsTimeout / 10, .milliseconds(100)), config.cacheActiveTimeout)
+    }
 
     public init(probe: BPFProbe, config: AgentConfig, nodeName: String, exporters: [any FlowExporter], logger: Logger) {
         self.probe = probe
@@ -31,9 +36,14 @@ public struct FlowEvictor: Service {
         let drained = await cancelWhenGracefulShutdown { () async -> [DNSView] in
             let clock = ContinuousClock()
             var nextEviction = clock.now + config.cacheActiveTimeout
+            var nextExpiry = clock.now + expiryInterval
             var views: [DNSView] = []
             while !Task.isCancelled {
                 views.append(contentsOf: probe.takeViews())
+                if clock.now >= nextExpiry {
+                    views.append(contentsOf: probe.expireQueries(timeout: config.dnsTimeout))
+                    nextExpiry = clock.now + expiryInterval
+                }
                 if clock.now >= nextEviction {
                     evict(views)
                     views.removeAll(keepingCapacity: true)
@@ -44,11 +54,11 @@ public struct FlowEvictor: Service {
             return views
         }
         probe.drainEvents()
-        evict(drained + probe.takeViews())
+        evict(drained + probe.takeViews() + probe.expireQueries(timeout: config.dnsTimeout))
         logger.info("Flushed flows on shutdown")
     }
 
-    private func evict(_ drained: [DNSView]) {
+    private func evict(_ views: [DNSView]) {
         let flows: [FlowSample]
         do {
             flows = try probe.evictFlows()
@@ -56,7 +66,6 @@ public struct FlowEvictor: Service {
             logger.error("Evicting flows failed", metadata: ["dnsflow.error": "\(error)"])
             return
         }
-        let views = drained + probe.expireQueries(timeout: config.dnsTimeout)
         var records = assembler.records(flows: flows, views: views)
         if !config.interfaces.isEmpty {
             var verdicts: [String: Bool] = [:]
