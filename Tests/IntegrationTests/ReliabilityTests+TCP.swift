@@ -3,18 +3,10 @@ import Foundation
 import Testing
 
 extension ReliabilityTests {
-    /// Hostile DNS over TCP, one connection each, and what the cgroup_skb programs make of it.
+    /// Hostile DNS over TCP (bench/hostile_dns.py), one connection each, and what the cgroup_skb
+    /// programs make of it.
     enum TCPCase: String, CaseIterable {
-        /// The 2-byte length in a segment of its own, the message 300 ms later.
-        case split
-        /// A length of 5: shorter than a DNS header.
-        case shortLength
-        /// Two whole messages in one segment.
-        case twoInOneSegment
-        /// An HTTP request to port 53.
-        case garbage
-        /// One message in one segment, as dig +tcp sends it.
-        case normal
+        case split, shortLength, twoInOneSegment, garbage, normal
 
         /// The kernel counters the case must raise, per namespace that sees it (client and server:
         /// cgroup_skb runs for local sockets only).
@@ -33,43 +25,6 @@ extension ReliabilityTests {
         }
     }
 
-    static func tcpClient(_ lab: Lab) throws -> String {
-        try write(lab, "tcp", #"""
-            import socket, struct, sys, time
-            def framed(i, name):
-                q = b''.join(bytes([len(l)]) + l.encode() for l in name.split('.')) + b'\x00\x00\x01\x00\x01'
-                m = struct.pack('>HHHHHH', i, 0x0100, 1, 0, 0, 0) + q
-                return struct.pack('>H', len(m)) + m
-            def connect():
-                c = socket.create_connection(('\#(lab.serverAddr)', 53), timeout=3)
-                c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # one send, one segment
-                return c
-            def answer(c):
-                def exactly(n):
-                    b = b''
-                    while len(b) < n:
-                        chunk = c.recv(n - len(b))
-                        if not chunk: raise EOFError
-                        b += chunk
-                    return b
-                m = exactly(struct.unpack('>H', exactly(2))[0])
-                print(hex(m[0] << 8 | m[1]))
-            c = connect()
-            case = sys.argv[1]
-            if case == 'split':
-                f = framed(0x5101, 'a.example.test'); c.send(f[:2]); time.sleep(0.3); c.send(f[2:]); answer(c)
-            elif case == 'shortLength':
-                c.send(b'\x00\x05\x52\x01\x01\x00\x00'); time.sleep(0.3)
-            elif case == 'twoInOneSegment':
-                c.send(framed(0x5301, 'a.example.test') + framed(0x5302, 'b.example.test')); answer(c); answer(c)
-            elif case == 'garbage':
-                c.send(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n'); time.sleep(0.3)
-            elif case == 'normal':
-                c.send(framed(0x5501, 'a.example.test')); answer(c)
-            c.close()
-            """#)
-    }
-
     @Test("hostile DNS over TCP is counted by reason or paired with its own query; never mis-paired; the agent survives")
     func hostileTCP() async throws {
         let lab = try Lab()
@@ -77,11 +32,10 @@ extension ReliabilityTests {
         try await lab.startDNSServer()
         let (agent, port) = try await Self.agent(dnsTimeout: "1s")
         try #require(agent.process.stderr.contains("dnsflow.dns_over_tcp=true"), "no cgroup v2: DNS over TCP is not tracked")
-        let client = try Self.tcpClient(lab)
         var answers: [TCPCase: String] = [:]
         for tcpCase in TCPCase.allCases {
             let before = Dictionary(uniqueKeysWithValues: tcpCase.counted.keys.map { ($0, Self.kernelEvent(port, $0)) })
-            answers[tcpCase] = try lab.run(lab.client, "timeout 10 python3 \(client) \(tcpCase)")
+            answers[tcpCase] = try lab.run(lab.client, "timeout 10 python3 \(Self.hostileDNS) \(lab.serverAddr) tcp \(tcpCase)")
             let wanted = tcpCase.counted.merging(before) { $0 + $1 }
             let seen = await Self.waitForKernelEvents(port, wanted)
             for (reason, minimum) in wanted {

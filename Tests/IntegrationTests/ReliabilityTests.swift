@@ -61,6 +61,10 @@ struct ReliabilityTests {
         return seen
     }
 
+    /// Malformed DNS over UDP and TCP, shared with bench/soak.py.
+    static let hostileDNS = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appending(path: "../../bench/hostile_dns.py").standardized.path
+
     static func write(_ lab: Lab, _ name: String, _ script: String) throws -> String {
         let path = "/tmp/\(lab.id)-\(name).py"
         try script.write(toFile: path, atomically: true, encoding: .utf8)
@@ -75,28 +79,7 @@ struct ReliabilityTests {
         defer { try? lab.teardown() }
         try await lab.startDNSServer()
         let (agent, port) = try await Self.agent(dnsTimeout: "1s")
-        let script = try Self.write(lab, "hostile", #"""
-            import socket, struct, time
-            S = ('\#(lab.serverAddr)', 53)
-            def hdr(i, qd=1): return struct.pack('>HHHHHH', i, 0x0100, qd, 0, 0, 0)
-            q = b'\x01a\x07example\x04test\x00\x00\x01\x00\x01'
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.settimeout(0.2)
-            packets = [
-                hdr(0x1000)[:5],                                          # header cut short
-                hdr(0x1001, 0) + q, hdr(0x1002, 65535) + q,               # qdcount 0 and 65535
-                hdr(0x1003) + b'\x40' + b'x' * 64 + b'\x00\x00\x01\x00\x01',        # label of 64
-                hdr(0x1004) + (b'\x3f' + b'x' * 63) * 5 + b'\x00\x00\x01\x00\x01',  # 320-byte name
-                hdr(0x1005) + b'\xc0\x0c\x00\x01\x00\x01',                # compression pointer
-                hdr(0x1006) + b'\x01a\xc0\x0c\x00\x01\x00\x01',           # pointer loop back to the question
-                b'GET / HTTP/1.1\r\nHost: x\r\n\r\n',                     # not DNS at all
-            ]
-            for p in packets:
-                s.sendto(p, S)
-                try: s.recvfrom(4096)
-                except socket.timeout: pass
-            """#)
-        _ = try lab.run(lab.client, "timeout 10 python3 \(script)")
+        _ = try lab.run(lab.client, "timeout 10 python3 \(Self.hostileDNS) \(lab.serverAddr) udp")
         let counts = await Self.waitForKernelEvents(port, ["dns_short": 1, "dns_bad_qdcount": 3])
         // A normal lookup afterwards is still tracked.
         let output = try lab.run(lab.client, "dig +tries=1 +time=2 @\(lab.serverAddr) a.example.test A")
