@@ -51,7 +51,8 @@ struct {
 	__type(value, struct dns_query);
 } dns_queries SEC(".maps");
 
-/* Responses already reported, so that a duplicated response is not an orphan: a direct-mapped
+/* Responses already reported, so that a second sighting in the same namespace (the other
+ * interface of a forwarding namespace) or a duplicated response is not an orphan: a direct-mapped
  * table indexed by a hash of the key. A slot is overwritten by the next transaction that hashes
  * to it, so a copy that comes after 16k other transactions counts as an orphan; in exchange a
  * response costs one hash and one store, where an LRU hash's insert (its free-list shrinking)
@@ -340,11 +341,7 @@ static __always_inline int same_observation(const struct flow_observation *o, co
 	return o->netns == s->netns && o->ifindex == s->ifindex && o->direction == s->direction;
 }
 
-/* Counts the packet on its flow. Returns 0 when this sighting is the packet crossing a second
- * interface of a namespace it was already seen in (forwarded from a veth to the NIC, or lo's
- * egress then ingress): DNS tracking skips those, since the namespace has paired it already.
- * Returns 1 when it cannot tell (a new or untracked flow). */
-static __always_inline int account_flow(const struct packet *p, const struct sighting *s)
+static __always_inline void account_flow(const struct packet *p, const struct sighting *s)
 {
 	__u64 now = s->now;
 	struct flow_stats *st = bpf_map_lookup_elem(&flows, &p->key);
@@ -355,11 +352,9 @@ static __always_inline int account_flow(const struct packet *p, const struct sig
 			__sync_fetch_and_add(&st->packets, 1);
 			st->last_seen_ns = now;
 			st->tcp_flags |= p->tcp_flags;
-			return 1;
+			return;
 		}
 		/* The same packet on another interface: list it, count it once. */
-		int netns_seen = st->observations[0].netns == s->netns;
-
 		for (int i = 1; i < DNSFLOW_MAX_OBSERVATIONS; i++) {
 			if (i >= st->n_observations) {
 				struct flow_observation *o = &st->observations[i];
@@ -369,20 +364,19 @@ static __always_inline int account_flow(const struct packet *p, const struct sig
 				o->direction = s->direction;
 				read_ifname(s, o->ifname);
 				st->n_observations = i + 1;
-				return !netns_seen;
+				return;
 			}
 			if (same_observation(&st->observations[i], s))
-				return !netns_seen;
-			netns_seen |= st->observations[i].netns == s->netns;
+				return;
 		}
-		return 1;
+		return;
 	}
 
 	__u32 zero = 0;
 	struct scratch *sc = bpf_map_lookup_elem(&scratch_space, &zero);
 
 	if (!sc)
-		return 1;
+		return;
 	struct flow_stats *fresh = &sc->flow;
 
 	__builtin_memset(fresh, 0, sizeof(*fresh));
@@ -402,7 +396,6 @@ static __always_inline int account_flow(const struct packet *p, const struct sig
 
 	if (err && err != -17 /* EEXIST */)
 		count(DNSFLOW_CTR_FLOW_MAP_FULL);
-	return 1;
 }
 
 /* FNV-1a over the key's 32-bit words: the slot of a transaction in dns_answered. */
@@ -653,10 +646,9 @@ static __always_inline int handle_skb(struct sk_buff *skb, __u8 direction, int b
 	s.ifindex = KREAD(btf, dev, ifindex);
 	s.netns = btf ? dev->nd_net.net->ns.inum : BPF_CORE_READ(dev, nd_net.net, ns.inum);
 	s.direction = direction;
-	int first_in_netns = account_flow(&p, &s);
-
+	account_flow(&p, &s);
 	/* TCP payloads are not linear here; cgroup_skb reads those. */
-	if (dns && p.key.proto == PROTO_UDP && first_in_netns)
+	if (dns && p.key.proto == PROTO_UDP)
 		track_dns(&p, READ_KERNEL, &s);
 	return 0;
 }

@@ -84,7 +84,7 @@ public struct HTTPExporter: FlowExporter {
         counters.drop(buffer.take(Int.max).count)
     }
 
-    private func send(_ batch: [FlowRecord]) async -> Bool {
+    private func send(_ batch: ArraySlice<FlowRecord>) async -> Bool {
         do {
             var request = HTTPClientRequest(url: config.url)
             request.method = .POST
