@@ -33,6 +33,7 @@ public struct FlowEvictor: Service {
     }
 
     public func run() async throws {
+        ProcessMemory.limitArenas()
         // What was drained since the last eviction, when shutdown came.
         let drained = await cancelWhenGracefulShutdown { () async -> [DNSView] in
             let clock = ContinuousClock()
@@ -71,6 +72,7 @@ public struct FlowEvictor: Service {
         metrics.record(flows: flows.count, probe: probe)
         logger.debug("Evicted", metadata: ["dnsflow.flows": "\(flows.count)", "dnsflow.dns_views": "\(views.count)"])
         export(assembler.records(flows: flows, views: views))
+        ProcessMemory.trim()
     }
 
     private func export(_ records: [FlowRecord]) {

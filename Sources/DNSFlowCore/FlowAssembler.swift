@@ -32,20 +32,20 @@ public struct FlowAssembler: Sendable {
         var records: [FlowRecord] = []
         records.reserveCapacity(flows.count + views.count)
         var placed = [Bool](repeating: false, count: views.count)
-        var addresses = AddressText()
+        var shared = SharedFields()
         for flow in flows {
-            let plain = record(flow, &addresses)
+            let plain = record(flow, &shared)
             if let answered = responseViews[flow.key] {
-                split(plain, answered, of: views, side: .response, into: &records)
+                split(plain, answered, of: views, side: .response, into: &records, &shared)
                 for index in answered { placed[index] = true }
             } else if let asked = queryViews[flow.key] {
-                split(plain, asked, of: views, side: .query, into: &records)
+                split(plain, asked, of: views, side: .query, into: &records, &shared)
             } else {
                 records.append(plain)
             }
         }
         for index in views.indices where !placed[index] {
-            var alone = record(views[index], &addresses)
+            var alone = record(views[index], &shared)
             apply(views[index], to: &alone, side: views[index].outcome == .timedOut ? .query : .response)
             records.append(alone)
         }
@@ -58,18 +58,18 @@ public struct FlowAssembler: Sendable {
     public func records(views: [DNSView]) -> [FlowRecord] {
         var records: [FlowRecord] = []
         records.reserveCapacity(2 * views.count)
-        var addresses = AddressText()
+        var shared = SharedFields()
         for index in views.indices {
             if views[index].outcome == .timedOut {
-                var query = record(views[index], &addresses)
+                var query = record(views[index], &shared)
                 apply(views[index], to: &query, side: .query)
                 records.append(query)
                 continue
             }
-            var response = record(views[index], &addresses)
+            var response = record(views[index], &shared)
             apply(views[index], to: &response, side: .response)
             records.append(response)
-            var query = record(views[index], &addresses, key: views[index].key.reversed)
+            var query = record(views[index], &shared, key: views[index].key.reversed)
             apply(views[index], to: &query, side: .query)
             records.append(query)
         }
@@ -78,7 +78,10 @@ public struct FlowAssembler: Sendable {
 
     private enum Side { case query, response }
 
-    private func split(_ flow: FlowRecord, _ indices: [Int], of views: [DNSView], side: Side, into records: inout [FlowRecord]) {
+    private func split(
+        _ flow: FlowRecord, _ indices: [Int], of views: [DNSView], side: Side, into records: inout [FlowRecord],
+        _ shared: inout SharedFields
+    ) {
         for (order, index) in indices.sorted(by: { views[$0].endNs < views[$1].endNs }).enumerated() {
             var record = flow
             if order > 0 {
@@ -86,8 +89,7 @@ public struct FlowAssembler: Sendable {
                 record.packets = 0
             }
             record.netNs = views[index].observation.netNs
-            record.interfaces = [views[index].observation.interface]
-            record.ifDirections = [views[index].observation.direction]
+            (record.interfaces, record.ifDirections) = shared.sighting(views[index].observation)
             apply(views[index], to: &record, side: side)
             records.append(record)
         }
@@ -116,9 +118,9 @@ public struct FlowAssembler: Sendable {
         }
     }
 
-    private func record(_ flow: FlowSample, _ addresses: inout AddressText) -> FlowRecord {
+    private func record(_ flow: FlowSample, _ shared: inout SharedFields) -> FlowRecord {
         FlowRecord(
-            srcAddr: addresses[flow.key.srcAddr], dstAddr: addresses[flow.key.dstAddr],
+            srcAddr: shared.text(flow.key.srcAddr), dstAddr: shared.text(flow.key.dstAddr),
             srcPort: flow.key.srcPort, dstPort: flow.key.dstPort, proto: flow.key.proto, etype: flow.key.etype,
             bytes: flow.bytes, packets: flow.packets,
             timeFlowStartMs: flow.startNs / 1_000_000, timeFlowEndMs: flow.endNs / 1_000_000,
@@ -127,29 +129,38 @@ public struct FlowAssembler: Sendable {
         )
     }
 
-    private func record(_ view: DNSView, _ addresses: inout AddressText, key: FlowKey? = nil) -> FlowRecord {
+    private func record(_ view: DNSView, _ shared: inout SharedFields, key: FlowKey? = nil) -> FlowRecord {
         let key = key ?? view.key
+        let sighting = shared.sighting(view.observation)
         return FlowRecord(
-            srcAddr: addresses[key.srcAddr], dstAddr: addresses[key.dstAddr],
+            srcAddr: shared.text(key.srcAddr), dstAddr: shared.text(key.dstAddr),
             srcPort: key.srcPort, dstPort: key.dstPort, proto: key.proto, etype: key.etype,
             bytes: 0, packets: 0,
             timeFlowStartMs: view.startNs / 1_000_000, timeFlowEndMs: view.endNs / 1_000_000,
-            interfaces: [view.observation.interface], ifDirections: [view.observation.direction],
+            interfaces: sighting.interfaces, ifDirections: sighting.directions,
             flags: 0, netNs: view.observation.netNs, nodeName: nodeName
         )
     }
 }
 
-/// Address text formatted once per window: a busy resolver's address is in most records.
-private struct AddressText {
-    private var text: [IPAddress: String] = [:]
+/// Fields shared by the records of one call: a busy resolver's address and a namespace's
+/// interface are in most records, and shared storage costs a retain where a new string or array
+/// costs an allocation (and its memory while the record waits in an exporter's buffer).
+private struct SharedFields {
+    private var addresses: [IPAddress: String] = [:]
+    private var sightings: [Observation: (interfaces: [String], directions: [UInt8])] = [:]
 
-    subscript(address: IPAddress) -> String {
-        mutating get {
-            if let known = text[address] { return known }
-            let formatted = address.description
-            text[address] = formatted
-            return formatted
-        }
+    mutating func text(_ address: IPAddress) -> String {
+        if let known = addresses[address] { return known }
+        let formatted = address.description
+        addresses[address] = formatted
+        return formatted
+    }
+
+    mutating func sighting(_ observation: Observation) -> (interfaces: [String], directions: [UInt8]) {
+        if let known = sightings[observation] { return known }
+        let fields = (interfaces: [observation.interface], directions: [observation.direction])
+        sightings[observation] = fields
+        return fields
     }
 }

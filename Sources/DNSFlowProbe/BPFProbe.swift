@@ -34,7 +34,7 @@ public final class BPFProbe: @unchecked Sendable {
         self.logger = logger
         self.tracepoints = settings.tracepoints
         self.tracksTCP = false
-        self.sink = EventSink(interfaceNames: interfaceNames)
+        self.sink = EventSink(decoder: DNSEventDecoder(interfaceNames: interfaceNames))
         LibbpfLog.install()
         let cgroupRoot = settings.dnsTracking ? (settings.cgroupRoot ?? Self.findCgroup2Root()) : nil
         if settings.dnsTracking && cgroupRoot == nil {
@@ -362,23 +362,48 @@ public struct ProgramStats: Sendable, Hashable {
 private final class EventSink: Sendable {
     private static let capacity = 1 << 16
     private let state = Mutex<(views: [DNSView], dropped: Int)>(([], 0))
-    private let interfaceNames: InterfaceNames
+    private let decoder: DNSEventDecoder
 
-    init(interfaceNames: InterfaceNames) {
-        self.interfaceNames = interfaceNames
+    init(decoder: DNSEventDecoder) {
+        self.decoder = decoder
     }
 
     func append(_ bytes: UnsafeRawBufferPointer) {
-        // Events carry only the question's bytes: copy them into a zeroed full-size struct.
-        var event = dns_event()
-        withUnsafeMutableBytes(of: &event) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes.prefix($0.count))) }
-        let view = view(of: event, clock: ClockOffset())
+        let view = decoder.view(of: bytes)
         state.withLock { state in
             if state.views.count < Self.capacity { state.views.append(view) } else { state.dropped += 1 }
         }
     }
 
-    private func view(of event: dns_event, clock: ClockOffset) -> DNSView {
+    func take() -> [DNSView] {
+        state.withLock { state in
+            defer { state.views.removeAll(keepingCapacity: true) }
+            return state.views
+        }
+    }
+
+    var dropped: Int { state.withLock { $0.dropped } }
+}
+
+/// Turns one ring buffer record (`struct dns_event` of bpf/dnsflow.h, cut after its question) into
+/// the view it reports. Public for the micro-benchmarks (bench/).
+public struct DNSEventDecoder: Sendable {
+    let interfaceNames: InterfaceNames
+
+    init(interfaceNames: InterfaceNames) {
+        self.interfaceNames = interfaceNames
+    }
+
+    /// A decoder with no interface names learnt yet (events that carry no name get "if<index>").
+    public init() {
+        self.init(interfaceNames: InterfaceNames())
+    }
+
+    public func view(of bytes: UnsafeRawBufferPointer) -> DNSView {
+        // Events carry only the question's bytes: copy them into a zeroed full-size struct.
+        var event = dns_event()
+        withUnsafeMutableBytes(of: &event) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes.prefix($0.count))) }
+        let clock = ClockOffset()
         let key = event.key
         let server = IPAddress(tuple: key.server_addr, ethType: key.eth_type)
         let client = IPAddress(tuple: key.client_addr, ethType: key.eth_type)
@@ -396,20 +421,11 @@ private final class EventSink: Sendable {
             startNs: clock.epochNs(event.query_ns == 0 ? event.response_ns : event.query_ns),
             endNs: clock.epochNs(event.response_ns))
     }
-
-    func take() -> [DNSView] {
-        state.withLock { state in
-            defer { state.views.removeAll(keepingCapacity: true) }
-            return state.views
-        }
-    }
-
-    var dropped: Int { state.withLock { $0.dropped } }
 }
 
 /// Interface names by (namespace, ifindex). cgroup_skb programs see an ifindex but no device
 /// name; the flows seen at the tracepoints name it. Written by the evictor, read by the pump.
-private final class InterfaceNames: Sendable {
+final class InterfaceNames: Sendable {
     private let names = Mutex<[InterfaceID: String]>([:])
 
     func learn(netNs: UInt32, ifindex: UInt32, name: String) {
@@ -467,7 +483,7 @@ private final class RingBufferPump: @unchecked Sendable {
     }
 }
 
-private struct InterfaceID: Hashable {
+struct InterfaceID: Hashable {
     var netNs: UInt32
     var ifindex: UInt32
 }
