@@ -23,6 +23,11 @@ public struct FlowEvictor: Service {
     private let drainInterval: Duration = .milliseconds(50)
     /// ~2.5 MB of views: at 20k DNS transactions/s seen in two namespaces, ~400 ms of them.
     public static let maxViewsPerWindow = 16_384
+    /// Unanswered queries are expired this often, not only at evictions: until a query expires,
+    /// its id and 5-tuple reused are taken for its retransmission and timed from it.
+    private var expiryInterval: Duration {
+        min(max(config.dnsTimeout / 10, .milliseconds(100)), config.cacheActiveTimeout)
+    }
 
     public init(probe: BPFProbe, config: AgentConfig, nodeName: String, exporters: [any FlowExporter], logger: Logger) {
         self.probe = probe
@@ -38,9 +43,14 @@ public struct FlowEvictor: Service {
         let drained = await cancelWhenGracefulShutdown { () async -> [DNSView] in
             let clock = ContinuousClock()
             var nextEviction = clock.now + config.cacheActiveTimeout
+            var nextExpiry = clock.now + expiryInterval
             var views: [DNSView] = []
             while !Task.isCancelled {
                 views.append(contentsOf: probe.takeViews())
+                if clock.now >= nextExpiry {
+                    views.append(contentsOf: probe.expireQueries(timeout: config.dnsTimeout))
+                    nextExpiry = clock.now + expiryInterval
+                }
                 if views.count >= Self.maxViewsPerWindow && clock.now < nextEviction {
                     metrics.record(views: views)
                     export(assembler.records(views: views))
@@ -55,11 +65,11 @@ public struct FlowEvictor: Service {
             return views
         }
         probe.drainEvents()
-        evict(drained + probe.takeViews())
+        evict(drained + probe.takeViews() + probe.expireQueries(timeout: config.dnsTimeout))
         logger.info("Flushed flows on shutdown")
     }
 
-    private func evict(_ drained: [DNSView]) {
+    private func evict(_ views: [DNSView]) {
         let flows: [FlowSample]
         do {
             flows = try probe.evictFlows()
@@ -67,7 +77,6 @@ public struct FlowEvictor: Service {
             logger.error("Evicting flows failed", metadata: ["dnsflow.error": "\(error)"])
             return
         }
-        let views = drained + probe.expireQueries(timeout: config.dnsTimeout)
         metrics.record(views: views)
         metrics.record(flows: flows.count, probe: probe)
         logger.debug("Evicted", metadata: ["dnsflow.flows": "\(flows.count)", "dnsflow.dns_views": "\(views.count)"])

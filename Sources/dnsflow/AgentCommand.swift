@@ -50,6 +50,10 @@ func loadAgentConfig(path: String) throws -> AgentConfig {
 
 func startAgent(config: AgentConfig, nodeName: String?, extraExporters: [any FlowExporter] = [], logger: Logger) throws -> Agent {
     let node = nodeName ?? ProcessInfo.processInfo.environment["NODE_NAME"] ?? ProcessInfo.processInfo.hostName
+    // DNS over TCP attaches cgroup_skb programs, which takes CAP_NET_ADMIN.
+    if let refusal = Capabilities.current().refusal(attachesCgroup: config.features.contains(.dnsTracking)) {
+        throw CLIError(status: 1, message: "dnsflow agent: \(refusal)")
+    }
     do {
         return try Agent(
             config: config, nodeName: node, extraExporters: extraExporters, metrics: bootstrapAgentMetrics(), logger: logger)

@@ -16,7 +16,10 @@ final class AgentProcess: @unchecked Sendable {
         return "dnsflow"
     }
 
-    static func config(activeTimeout: String = "1s", dnsTimeout: String = "2s", extra: String = "", exporters: String = "    - type: Stdout") -> String {
+    static func config(
+        activeTimeout: String = "1s", dnsTimeout: String = "2s", maxPending: Int = 16_384, extra: String = "",
+        exporters: String = "    - type: Stdout"
+    ) -> String {
         """
         apiVersion: dnsflow.io/v1alpha1
         kind: FlowCollector
@@ -25,7 +28,7 @@ final class AgentProcess: @unchecked Sendable {
             ebpf:
               cacheActiveTimeout: \(activeTimeout)
               features: [DNSTracking]
-              dnsTracking: {ports: [53, 5353], timeout: \(dnsTimeout)}
+              dnsTracking: {ports: [53, 5353], timeout: \(dnsTimeout), maxPending: \(maxPending)}
         \(extra.contains("metrics:") ? extra : extra + "\n    metrics: {port: \(Int.random(in: 40_000...49_999))}")
           exporters:
         \(exporters)

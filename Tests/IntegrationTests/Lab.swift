@@ -86,10 +86,10 @@ final class Lab: @unchecked Sendable {
         try sh("ip netns exec \(namespace) \(command)")
     }
 
-    /// Starts a process in a namespace; it is killed at teardown.
+    /// Starts a process in a namespace (nil: the host's); it is killed at teardown.
     @discardableResult
-    func start(_ namespace: String, _ command: String) throws -> BackgroundProcess {
-        let process = try BackgroundProcess("ip netns exec \(namespace) \(command)")
+    func start(_ namespace: String?, _ command: String) throws -> BackgroundProcess {
+        let process = try BackgroundProcess(namespace.map { "ip netns exec \($0) \(command)" } ?? command)
         background.append(process)
         return process
     }
@@ -104,6 +104,27 @@ final class Lab: @unchecked Sendable {
             --pid-file= --log-facility=- --cache-size=1000
             """)
         try await waitForPort(server, 53, process: process)
+    }
+
+    struct DNSPerfReport {
+        let sent: Int
+        let completed: Int
+        let lost: Int
+        let text: String
+    }
+
+    /// dnsperf from the client to the lab's DNS server over UDP (`arguments` set the load): asks
+    /// a.example.test, and one name in five that is NXDOMAIN.
+    func dnsperf(_ arguments: String) throws -> DNSPerfReport {
+        let queries = "/tmp/\(id)-queries.txt"
+        try (0..<1000).map { $0 % 5 == 0 ? "n\($0).example.test A" : "a.example.test A" }.joined(separator: "\n")
+            .write(toFile: queries, atomically: true, encoding: .utf8)
+        let text = try run(client, "dnsperf -s \(serverAddr) -d \(queries) -t 5 \(arguments)")
+        func count(_ label: String) -> Int {
+            let line = text.split(separator: "\n").first { $0.contains(label) } ?? ""
+            return line.split(separator: " ").compactMap { Int($0) }.first ?? -1
+        }
+        return DNSPerfReport(sent: count("Queries sent:"), completed: count("Queries completed:"), lost: count("Queries lost:"), text: text)
     }
 
     /// A DNS server that waits `delay` before answering every query (UDP), answering NXDOMAIN.

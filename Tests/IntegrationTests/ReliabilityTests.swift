@@ -12,26 +12,35 @@ struct ReliabilityTests {
 
     /// An agent with /metrics on a random port.
     static func agent(extra: String = "", ebpf: String = "", activeTimeout: String = "500ms", dnsTimeout: String = "2s",
-                      exporters: String = "    - type: Stdout") async throws -> (AgentProcess, Int) {
+                      maxPending: Int = 16_384, exporters: String = "    - type: Stdout") async throws -> (AgentProcess, Int) {
         let port = Int.random(in: 40_000...49_999)
         var lines = "    metrics: {port: \(port)}"
         if !ebpf.isEmpty { lines = ebpf + "\n" + lines }
         if !extra.isEmpty { lines += "\n" + extra }
         let agent = try await AgentProcess(
-            config: AgentProcess.config(activeTimeout: activeTimeout, dnsTimeout: dnsTimeout, extra: lines, exporters: exporters))
+            config: AgentProcess.config(
+                activeTimeout: activeTimeout, dnsTimeout: dnsTimeout, maxPending: maxPending, extra: lines, exporters: exporters))
         return (agent, port)
     }
 
     /// The values of one metric family, by label text (`reason="dns_short"`), or "" without labels.
     static func metrics(_ port: Int, _ family: String) -> [String: Double] {
+        metrics(port, [family])[family] ?? [:]
+    }
+
+    /// Several families from one scrape, so that their values are read at the same moment.
+    static func metrics(_ port: Int, _ families: [String]) -> [String: [String: Double]] {
         guard let text = try? sh("curl -sf http://127.0.0.1:\(port)/metrics") else { return [:] }
-        var values: [String: Double] = [:]
-        for line in text.split(separator: "\n") where line.hasPrefix(family + "{") || line.hasPrefix(family + " ") {
+        var values: [String: [String: Double]] = [:]
+        for line in text.split(separator: "\n") {
             let parts = line.split(separator: " ")
             guard parts.count >= 2, let value = Double(parts[1]) else { continue }
             let name = parts[0]
-            let labels = name.firstIndex(of: "{").map { String(name[name.index(after: $0)..<name.index(before: name.endIndex)]) } ?? ""
-            values[labels] = value
+            let brace = name.firstIndex(of: "{")
+            let family = String(name[..<(brace ?? name.endIndex)])
+            guard families.contains(family) else { continue }
+            let labels = brace.map { String(name[name.index(after: $0)..<name.index(before: name.endIndex)]) } ?? ""
+            values[family, default: [:]][labels] = value
         }
         return values
     }
@@ -52,6 +61,10 @@ struct ReliabilityTests {
         return seen
     }
 
+    /// Malformed DNS over UDP and TCP, shared with bench/soak.py.
+    static let hostileDNS = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appending(path: "../../bench/hostile_dns.py").standardized.path
+
     static func write(_ lab: Lab, _ name: String, _ script: String) throws -> String {
         let path = "/tmp/\(lab.id)-\(name).py"
         try script.write(toFile: path, atomically: true, encoding: .utf8)
@@ -66,28 +79,7 @@ struct ReliabilityTests {
         defer { try? lab.teardown() }
         try await lab.startDNSServer()
         let (agent, port) = try await Self.agent(dnsTimeout: "1s")
-        let script = try Self.write(lab, "hostile", #"""
-            import socket, struct, time
-            S = ('\#(lab.serverAddr)', 53)
-            def hdr(i, qd=1): return struct.pack('>HHHHHH', i, 0x0100, qd, 0, 0, 0)
-            q = b'\x01a\x07example\x04test\x00\x00\x01\x00\x01'
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.settimeout(0.2)
-            packets = [
-                hdr(0x1000)[:5],                                          # header cut short
-                hdr(0x1001, 0) + q, hdr(0x1002, 65535) + q,               # qdcount 0 and 65535
-                hdr(0x1003) + b'\x40' + b'x' * 64 + b'\x00\x00\x01\x00\x01',        # label of 64
-                hdr(0x1004) + (b'\x3f' + b'x' * 63) * 5 + b'\x00\x00\x01\x00\x01',  # 320-byte name
-                hdr(0x1005) + b'\xc0\x0c\x00\x01\x00\x01',                # compression pointer
-                hdr(0x1006) + b'\x01a\xc0\x0c\x00\x01\x00\x01',           # pointer loop back to the question
-                b'GET / HTTP/1.1\r\nHost: x\r\n\r\n',                     # not DNS at all
-            ]
-            for p in packets:
-                s.sendto(p, S)
-                try: s.recvfrom(4096)
-                except socket.timeout: pass
-            """#)
-        _ = try lab.run(lab.client, "timeout 10 python3 \(script)")
+        _ = try lab.run(lab.client, "timeout 10 python3 \(Self.hostileDNS) \(lab.serverAddr) udp")
         let counts = await Self.waitForKernelEvents(port, ["dns_short": 1, "dns_bad_qdcount": 3])
         // A normal lookup afterwards is still tracked.
         let output = try lab.run(lab.client, "dig +tries=1 +time=2 @\(lab.serverAddr) a.example.test A")
@@ -111,15 +103,17 @@ struct ReliabilityTests {
     }
 
     /// A UDP DNS "server" with misbehaviours chosen by the query id: 0xAAAA is answered twice;
-    /// 0x7777 is ignored the first time; every other query waits for a second one, which is then
-    /// answered at once and the first 40 ms later (reordered responses).
+    /// 0x7777 is ignored the first time; 0x7171's first answer leaves with a TTL of 1, so the
+    /// router drops it; every other query waits for a second one, which is then answered at once
+    /// and the first 40 ms later (reordered responses).
     static func startTrickyServer(_ lab: Lab) async throws {
         let script = try write(lab, "tricky", #"""
             import socket, time
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.bind(('\#(lab.serverAddr)', 53))
-            def answer(q, peer):
+            def answer(q, peer, ttl=64):
                 r = bytearray(q[:12]); r[2] = 0x81; r[3] = 0x80
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
                 s.sendto(bytes(r) + q[12:], peer)
             held, seen = None, set()
             while True:
@@ -129,6 +123,9 @@ struct ReliabilityTests {
                     answer(q, peer); answer(q, peer)
                 elif i == 0x7777:
                     if i in seen: answer(q, peer)
+                    seen.add(i)
+                elif i == 0x7171:
+                    answer(q, peer, 64 if i in seen else 1)
                     seen.add(i)
                 elif held is None:
                     held = (q, peer)
@@ -166,9 +163,6 @@ struct ReliabilityTests {
             c1, c2 = sock(41001), sock(41002)
             c1.sendto(query(0xC0C0, 'one.example.test'), S); time.sleep(0.01); c2.sendto(query(0xC0C0, 'two.example.test'), S)
             c2.recvfrom(512); c1.recvfrom(512)
-            # The same id again after the first query timed out (timeout 1 s, eviction every 500 ms).
-            t = sock(41003); t.sendto(query(0x7777, 'late.example.test'), S); time.sleep(2.2)
-            t.sendto(query(0x7777, 'late.example.test'), S); t.recvfrom(512)
             print('ok')
             """#)
         let orphan = try Self.write(lab, "orphan", #"""
@@ -204,14 +198,43 @@ struct ReliabilityTests {
         let two = try #require(same.first { $0.dstPort == 41002 }?.dnsLatencyMs)
         #expect(same.count == 2 && one >= 40 && two < 40, "41001: \(one) ms, 41002: \(two) ms")
         #expect(same.allSatisfy { $0.dnsErrno == 0 })
-        // Id reused after a timeout: one timeout on the query side, then a fresh, short latency.
-        let reused = records.filter { $0.dnsId == 0x7777 && $0.netNs == client }
-        #expect(reused.contains { $0.dnsErrno == 110 && $0.srcPort == 41003 }, "\(reused)")
-        let late = try #require(reused.first { $0.dnsErrno == 0 }?.dnsLatencyMs)
-        #expect(late < 40, "the reused id's latency counted from the first query: \(late) ms")
         // Orphan: reported with errno 2 and no latency.
         let orphanView = try #require(responses(0xD00D).first, "\(records.filter { $0.dnsId == 0xD00D })")
         #expect(orphanView.dnsErrno == 2 && orphanView.dnsLatencyMs == nil && orphanView.dnsName == "o")
+    }
+
+    @Test("an id and 5-tuple reused after the query timed out, before the next eviction, is a new transaction")
+    func idReusedAfterTimeout() async throws {
+        let lab = try Lab()
+        defer { try? lab.teardown() }
+        try await Self.startTrickyServer(lab)
+        // Evictions every 3 s: the reuse 1.5 s after the first query falls between two.
+        let (agent, _) = try await Self.agent(activeTimeout: "3s", dnsTimeout: "1s")
+        let script = try Self.write(lab, "reuse", #"""
+            import socket, struct, time
+            def query(i):
+                return struct.pack('>HHHHHH', i, 0x0100, 1, 0, 0, 0) + b'\x04late\x07example\x04test\x00\x00\x01\x00\x01'
+            socks = {}
+            for i, port in ((0x7777, 41003), (0x7171, 41005)):  # never answered; answer lost on the way
+                socks[i] = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); socks[i].settimeout(2); socks[i].bind(('', port))
+                socks[i].sendto(query(i), ('\#(lab.serverAddr)', 53))
+            time.sleep(1.5)
+            for i, s in socks.items():
+                s.sendto(query(i), ('\#(lab.serverAddr)', 53)); s.recvfrom(512)
+            print('ok')
+            """#)
+        #expect(try lab.run(lab.client, "timeout 10 python3 \(script)") == "ok\n")
+        let records = try await agent.stop()
+        let client = try lab.inode(lab.client)
+        for id: UInt16 in [0x7777, 0x7171] {
+            let views = records.filter { $0.dnsId == id && $0.netNs == client }
+            #expect(views.contains { $0.dnsErrno == 110 && $0.srcAddr == lab.clientAddr }, "id \(id): no timeout reported: \(views)")
+            let answered = views.filter { $0.dnsErrno == 0 && $0.dnsLatencyMs != nil }
+            #expect(answered.count == 1 && answered.allSatisfy { $0.dnsLatencyMs! < 40 }, "id \(id) timed from the first query: \(answered)")
+        }
+        // The router saw the first 0x7171 answered before dropping it: two transactions there, each timed on its own.
+        let router = records.filter { $0.dnsId == 0x7171 && $0.netNs == (try? lab.inode(lab.router)) && $0.dnsLatencyMs != nil }
+        #expect(router.count == 2 && router.allSatisfy { $0.dnsLatencyMs! < 40 }, "\(router)")
     }
 
     @Test("IPv4 options and IPv6 extension headers still pair; later fragments of a DNS message are counted")
@@ -345,6 +368,41 @@ struct ReliabilityTests {
         await collector.stop()
         #expect(missing.isEmpty, "ids sent while the collector was down never arrived: \(missing)")
         #expect(dropped.values.allSatisfy { $0 == 0 } && droppedAfter.values.allSatisfy { $0 == 0 }, "\(dropped) \(droppedAfter)")
+    }
+
+    @Test("a collector answering 500, then too slowly, for 10 s: records wait, are retried with backoff and arrive once")
+    func collectorFailing() async throws {
+        let lab = try Lab()
+        defer { try? lab.teardown() }
+        try await lab.startDNSServer()
+        let collector = try await FakeCollector(lab, verdict: "return (0, 500) if elapsed < 5 else (3, 500) if elapsed < 10 else (0, 200)")
+        let (agent, port) = try await Self.agent(exporters: "    - {type: HTTP, http: {url: '\(collector.url)', timeout: 1s}}")
+        var ids: [UInt16] = []
+        for i in 0..<5 {
+            let output = try lab.run(lab.client, "dig +tries=1 +time=2 @\(lab.serverAddr) n\(i).example.test A")
+            ids.append(try #require(digHeader(output)).id)
+            try await Task.sleep(for: .seconds(1))
+        }
+        let client = try lab.inode(lab.client)
+        let decoder = JSONDecoder()
+        func delivered() -> [FlowRecord] {
+            collector.stored.compactMap { try? decoder.decode(FlowRecord.self, from: Data($0.utf8)) }
+                .filter { ids.contains($0.dnsId ?? 0) && $0.netNs == client && $0.dnsLatencyMs != nil }
+        }
+        let deadline = ContinuousClock.now + .seconds(20)  // good from 10 s; the backoff is at most 5 s
+        while Set(delivered().compactMap(\.dnsId)).count < ids.count && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let dropped = Self.metrics(port, "dnsflow_exporter_records_dropped_total")["exporter=\"http\""]
+        _ = try await agent.stop()
+
+        #expect(delivered().compactMap(\.dnsId).sorted() == ids.sorted(), "each dig's view once: \(delivered())")
+        let stored = collector.stored
+        #expect(Set(stored).count == stored.count, "\(stored.count - Set(stored).count) records delivered twice")
+        #expect(dropped == 0)
+        // Doubling waits from 100 ms: a handful of attempts in 10 s, not a tight loop; some timed out.
+        let failed = collector.requests.filter { $0.status != 200 }
+        #expect((3...20).contains(failed.count) && failed.contains { $0.elapsed >= 5 }, "\(failed)")
     }
 
     // MARK: 4. SIGKILL
