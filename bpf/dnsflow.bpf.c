@@ -26,6 +26,13 @@
 #define NO_HEADER 0xffff /* skb->*_header when unset */
 #define MAX_IPV6_EXT_HEADERS 6
 #define DNS_EVENT_HEADER_LEN __builtin_offsetof(struct dns_event, question)
+/* Bytes read at once from the IP header at the tracepoints: an IPv6 header, a UDP header and a
+ * DNS header (60), or IPv4/IPv6 with a TCP header. One read instead of three; the skb's head
+ * buffer always extends past them (skb_shared_info follows), so the read never faults. */
+#define HEAD_BYTES 64
+/* The ring buffer wakes its reader only once this much is waiting; otherwise the reader polls.
+ * A wakeup per event costs an IPI in the program (µs on a VM) and a context switch per event. */
+#define RINGBUF_WAKEUP_BYTES (64 * 1024)
 
 const volatile struct dnsflow_settings settings = {};
 
@@ -45,13 +52,21 @@ struct {
 } dns_queries SEC(".maps");
 
 /* Responses already reported, so that a second sighting in the same namespace (the other
- * interface of a forwarding namespace) is not an orphan. LRU: entries only need to outlive the
- * few microseconds between sightings, and need no sweeping. */
+ * interface of a forwarding namespace) or a duplicated response is not an orphan: a direct-mapped
+ * table indexed by a hash of the key. A slot is overwritten by the next transaction that hashes
+ * to it, so a copy that comes after 16k other transactions counts as an orphan; in exchange a
+ * response costs one hash and one store, where an LRU hash's insert (its free-list shrinking)
+ * cost more than the rest of the response's handling. */
+struct answered_slot {
+	struct dns_key key;
+	__u64 response_ns;
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1);
-	__type(key, struct dns_key);
-	__type(value, __u64);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, DNSFLOW_ANSWERED_SLOTS);
+	__type(key, __u32);
+	__type(value, struct answered_slot);
 } dns_answered SEC(".maps");
 
 /* A non-first fragment has no transport header, so its ports are unknown: the first fragment of
@@ -113,6 +128,15 @@ enum reader {
 	READ_SKB,
 };
 
+struct dns_header {
+	__u16 id;
+	__u16 flags;
+	__u16 qdcount;
+	__u16 ancount;
+	__u16 nscount;
+	__u16 arcount;
+};
+
 struct packet {
 	struct flow_key key;
 	const void *ctx; /* ip header address (READ_KERNEL) or struct __sk_buff * (READ_SKB) */
@@ -124,6 +148,9 @@ struct packet {
 	__u16 tcp_flags;
 	__u8 fragment;	     /* a non-first fragment: no transport header */
 	__u8 more_fragments; /* MF set: a first fragment when fragment is 0 */
+	__u8 has_dns_header; /* dns_header was read with the IP header (UDP, no options) */
+	struct dns_header dns_header;
+	__u8 head[HEAD_BYTES]; /* READ_KERNEL: the first bytes from the IP header */
 };
 
 static __always_inline int load(const struct packet *p, enum reader r, __u32 off, void *dst, __u32 len)
@@ -169,10 +196,16 @@ static __always_inline int parse_ip(struct packet *p, enum reader r, __u16 eth_t
 	__u8 proto;
 	__u32 off;
 
+	/* At the tracepoints one read brings the IP header and, without options or extension
+	 * headers, the transport and DNS headers: the fixed offsets below are read from it. */
+	if (r == READ_KERNEL && bpf_probe_read_kernel(p->head, HEAD_BYTES, p->ctx))
+		return -1;
 	if (eth_type == ETH_P_IP) {
 		struct ipv4_header ip;
 
-		if (load(p, r, 0, &ip, sizeof(ip)))
+		if (r == READ_KERNEL)
+			__builtin_memcpy(&ip, p->head, sizeof(ip));
+		else if (load(p, r, 0, &ip, sizeof(ip)))
 			return -1;
 		map_v4(p->key.src_addr, ip.saddr);
 		map_v4(p->key.dst_addr, ip.daddr);
@@ -185,7 +218,9 @@ static __always_inline int parse_ip(struct packet *p, enum reader r, __u16 eth_t
 	} else if (eth_type == ETH_P_IPV6) {
 		struct ipv6_header ip;
 
-		if (load(p, r, 0, &ip, sizeof(ip)))
+		if (r == READ_KERNEL)
+			__builtin_memcpy(&ip, p->head, sizeof(ip));
+		else if (load(p, r, 0, &ip, sizeof(ip)))
 			return -1;
 		__builtin_memcpy(p->key.src_addr, ip.saddr, 16);
 		__builtin_memcpy(p->key.dst_addr, ip.daddr, 16);
@@ -222,10 +257,18 @@ static __always_inline int parse_ip(struct packet *p, enum reader r, __u16 eth_t
 	if (p->fragment)
 		return 0;
 
+	/* The common layouts: no IPv4 options, no IPv6 extension headers. */
+	int v4_plain = eth_type == ETH_P_IP && off == 20;
+	int v6_plain = eth_type == ETH_P_IPV6 && off == 40;
+
 	if (proto == PROTO_TCP) {
 		__u8 tcp[14];
 
-		if (load(p, r, off, tcp, sizeof(tcp)))
+		if (r == READ_KERNEL && v4_plain)
+			__builtin_memcpy(tcp, p->head + 20, sizeof(tcp));
+		else if (r == READ_KERNEL && v6_plain)
+			__builtin_memcpy(tcp, p->head + 40, sizeof(tcp));
+		else if (load(p, r, off, tcp, sizeof(tcp)))
 			return -1;
 		p->key.src_port = (tcp[0] << 8) | tcp[1];
 		p->key.dst_port = (tcp[2] << 8) | tcp[3];
@@ -234,8 +277,17 @@ static __always_inline int parse_ip(struct packet *p, enum reader r, __u16 eth_t
 	} else if (proto == PROTO_UDP) {
 		__u8 udp[4];
 
-		if (load(p, r, off, udp, sizeof(udp)))
+		if (r == READ_KERNEL && v4_plain) {
+			__builtin_memcpy(udp, p->head + 20, sizeof(udp));
+			__builtin_memcpy(&p->dns_header, p->head + 28, sizeof(p->dns_header));
+			p->has_dns_header = 1;
+		} else if (r == READ_KERNEL && v6_plain) {
+			__builtin_memcpy(udp, p->head + 40, sizeof(udp));
+			__builtin_memcpy(&p->dns_header, p->head + 48, sizeof(p->dns_header));
+			p->has_dns_header = 1;
+		} else if (load(p, r, off, udp, sizeof(udp))) {
 			return -1;
+		}
 		p->key.src_port = (udp[0] << 8) | udp[1];
 		p->key.dst_port = (udp[2] << 8) | udp[3];
 		p->payload_off = off + 8;
@@ -263,9 +315,11 @@ static __always_inline int is_dns(const struct packet *p)
 }
 
 struct sighting {
+	__u64 now; /* bpf_ktime_get_ns(), read once per packet */
 	__u32 netns;
 	__u32 ifindex;
 	__u8 direction;
+	__u8 btf;		/* dev is a BTF pointer (tp_btf): plain loads, no helper calls */
 	struct net_device *dev; /* for the name, read only when needed */
 	const char *name;	/* or the name itself, where there is no device (cgroup_skb) */
 };
@@ -274,7 +328,9 @@ static __always_inline void read_ifname(const struct sighting *s, char *dst)
 {
 	struct net_device *dev = s->dev;
 
-	if (dev)
+	if (dev && s->btf)
+		__builtin_memcpy(dst, dev->name, DNSFLOW_IFNAMSIZ);
+	else if (dev)
 		bpf_core_read(dst, DNSFLOW_IFNAMSIZ, &dev->name);
 	else if (s->name)
 		__builtin_memcpy(dst, s->name, DNSFLOW_IFNAMSIZ);
@@ -287,7 +343,7 @@ static __always_inline int same_observation(const struct flow_observation *o, co
 
 static __always_inline void account_flow(const struct packet *p, const struct sighting *s)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = s->now;
 	struct flow_stats *st = bpf_map_lookup_elem(&flows, &p->key);
 
 	if (st) {
@@ -342,14 +398,28 @@ static __always_inline void account_flow(const struct packet *p, const struct si
 		count(DNSFLOW_CTR_FLOW_MAP_FULL);
 }
 
-struct dns_header {
-	__u16 id;
-	__u16 flags;
-	__u16 qdcount;
-	__u16 ancount;
-	__u16 nscount;
-	__u16 arcount;
-};
+/* FNV-1a over the key's 32-bit words: the slot of a transaction in dns_answered. */
+static __always_inline __u32 answered_slot_of(const struct dns_key *key)
+{
+	const __u32 *words = (const __u32 *)key;
+	__u32 hash = 2166136261u;
+
+	for (int i = 0; i < sizeof(*key) / 4; i++) {
+		hash ^= words[i];
+		hash *= 16777619u;
+	}
+	return hash & (DNSFLOW_ANSWERED_SLOTS - 1);
+}
+
+static __always_inline int same_dns_key(const struct dns_key *a, const struct dns_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	for (int i = 0; i < sizeof(*a) / 8; i++)
+		if (x[i] != y[i])
+			return 0;
+	return 1;
+}
 
 static __always_inline __u32 question_len(__u32 dns_len)
 {
@@ -384,7 +454,11 @@ static __always_inline void track_dns(const struct packet *p, enum reader r, con
 		if (dns_len > msg_len)
 			dns_len = msg_len;
 	}
-	if (dns_len < DNS_HEADER_LEN || load(p, r, off, &h, sizeof(h)))
+	if (dns_len < DNS_HEADER_LEN)
+		goto short_message;
+	if (p->has_dns_header)
+		h = p->dns_header;
+	else if (load(p, r, off, &h, sizeof(h)))
 		goto short_message;
 	if (bpf_ntohs(h.qdcount) != 1) {
 		count(DNSFLOW_CTR_DNS_BAD_QDCOUNT);
@@ -411,7 +485,7 @@ static __always_inline void track_dns(const struct packet *p, enum reader r, con
 	key.eth_type = p->key.eth_type;
 	key.proto = p->key.proto;
 
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = s->now;
 	__u32 qlen = question_len(dns_len);
 
 	if (!response) {
@@ -445,18 +519,22 @@ static __always_inline void track_dns(const struct packet *p, enum reader r, con
 
 	__u64 query_ns = 0;
 	struct dns_query *pending = bpf_map_lookup_elem(&dns_queries, &key);
+	__u32 slot_index = answered_slot_of(&key);
+	struct answered_slot *slot = bpf_map_lookup_elem(&dns_answered, &slot_index);
 
+	if (!slot)
+		return;
 	if (pending) {
 		query_ns = pending->query_ns;
-	} else if (bpf_map_lookup_elem(&dns_answered, &key)) {
+		bpf_map_delete_elem(&dns_queries, &key);
+	} else if (same_dns_key(&slot->key, &key)) {
 		count(DNSFLOW_CTR_DNS_DUPLICATE);
 		return;
 	} else {
 		count(DNSFLOW_CTR_DNS_ORPHAN);
 	}
-	bpf_map_update_elem(&dns_answered, &key, &now, BPF_ANY);
-	if (pending)
-		bpf_map_delete_elem(&dns_queries, &key);
+	slot->key = key;
+	slot->response_ns = now;
 
 	__u32 zero = 0;
 	struct scratch *sc = bpf_map_lookup_elem(&scratch_space, &zero);
@@ -480,7 +558,14 @@ static __always_inline void track_dns(const struct packet *p, enum reader r, con
 		sent = qlen;
 	e->question_len = sent;
 	/* Only the question's bytes go out: most names are short, so the ring holds ~3x more. */
-	if (bpf_ringbuf_output(&dns_events, e, DNS_EVENT_HEADER_LEN + sent, 0))
+	__u32 len = DNS_EVENT_HEADER_LEN + sent;
+	__u64 waiting = bpf_ringbuf_query(&dns_events, BPF_RB_AVAIL_DATA);
+	/* Only the event that crosses the mark wakes the reader; the others leave it polling. */
+	__u64 wakeup = waiting < RINGBUF_WAKEUP_BYTES && waiting + len >= RINGBUF_WAKEUP_BYTES
+			       ? BPF_RB_FORCE_WAKEUP
+			       : BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_output(&dns_events, e, len, wakeup))
 		count(DNSFLOW_CTR_DNS_RINGBUF_FULL);
 	return;
 
@@ -508,12 +593,17 @@ static __always_inline void note_dns_fragment(const struct packet *p, int dns)
 		count(DNSFLOW_CTR_DNS_FRAGMENT);
 }
 
+/* Reads through a kernel pointer: a plain load at tp_btf, where the verifier knows the pointer's
+ * type (no helper call); a CO-RE probe read at the classic tracepoints. btf is a constant, so
+ * each program keeps one branch. */
+#define KREAD(btf, src, a) ((btf) ? (src)->a : BPF_CORE_READ(src, a))
+
 /* The one handler behind every tracepoint flavour. */
-static __always_inline int handle_skb(struct sk_buff *skb, __u8 direction)
+static __always_inline int handle_skb(struct sk_buff *skb, __u8 direction, int btf)
 {
 	struct packet p = {};
 	struct sighting s = {};
-	__u16 eth_type = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	__u16 eth_type = bpf_ntohs(KREAD(btf, skb, protocol));
 
 	count(DNSFLOW_CTR_PACKETS);
 	if (eth_type != ETH_P_IP && eth_type != ETH_P_IPV6) {
@@ -521,17 +611,17 @@ static __always_inline int handle_skb(struct sk_buff *skb, __u8 direction)
 		return 0;
 	}
 	if (direction == DNSFLOW_EGRESS) {
-		__u16 nh = BPF_CORE_READ(skb, network_header);
+		__u16 nh = KREAD(btf, skb, network_header);
 
 		if (nh == NO_HEADER) {
 			count(DNSFLOW_CTR_TRUNCATED_HEADER);
 			return 0;
 		}
-		p.ctx = BPF_CORE_READ(skb, head) + nh;
+		p.ctx = KREAD(btf, skb, head) + nh;
 	} else {
 		/* netif_receive_skb fires before the network header offset is reset; the link
 		 * layer header has been pulled, so data is the IP header. */
-		p.ctx = BPF_CORE_READ(skb, data);
+		p.ctx = KREAD(btf, skb, data);
 	}
 	if (parse_ip(&p, READ_KERNEL, eth_type)) {
 		count(DNSFLOW_CTR_TRUNCATED_HEADER);
@@ -548,11 +638,13 @@ static __always_inline int handle_skb(struct sk_buff *skb, __u8 direction)
 	if (!dns && settings.sampling > 1 && bpf_get_prandom_u32() % settings.sampling)
 		return 0;
 
-	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	struct net_device *dev = KREAD(btf, skb, dev);
 
 	s.dev = dev;
-	s.ifindex = BPF_CORE_READ(dev, ifindex);
-	s.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	s.now = bpf_ktime_get_ns();
+	s.btf = btf;
+	s.ifindex = KREAD(btf, dev, ifindex);
+	s.netns = btf ? dev->nd_net.net->ns.inum : BPF_CORE_READ(dev, nd_net.net, ns.inum);
 	s.direction = direction;
 	account_flow(&p, &s);
 	/* TCP payloads are not linear here; cgroup_skb reads those. */
@@ -564,48 +656,48 @@ static __always_inline int handle_skb(struct sk_buff *skb, __u8 direction)
 SEC("tp_btf/net_dev_queue")
 int BPF_PROG(dnsflow_egress_btf, struct sk_buff *skb)
 {
-	return handle_skb(skb, DNSFLOW_EGRESS);
+	return handle_skb(skb, DNSFLOW_EGRESS, 1);
 }
 
 SEC("tp_btf/netif_receive_skb")
 int BPF_PROG(dnsflow_ingress_btf, struct sk_buff *skb)
 {
-	return handle_skb(skb, DNSFLOW_INGRESS);
+	return handle_skb(skb, DNSFLOW_INGRESS, 1);
 }
 
 SEC("tracepoint/net/net_dev_queue")
 int dnsflow_egress_tp(struct trace_event_raw_net_dev_template *ctx)
 {
-	return handle_skb(ctx->skbaddr, DNSFLOW_EGRESS);
+	return handle_skb(ctx->skbaddr, DNSFLOW_EGRESS, 0);
 }
 
 SEC("tracepoint/net/netif_receive_skb")
 int dnsflow_ingress_tp(struct trace_event_raw_net_dev_template *ctx)
 {
-	return handle_skb(ctx->skbaddr, DNSFLOW_INGRESS);
+	return handle_skb(ctx->skbaddr, DNSFLOW_INGRESS, 0);
 }
 
 /* DNS over TCP, for the local sockets of every namespace. Always lets the packet through. */
 static __always_inline void handle_cgroup_skb(struct __sk_buff *skb, __u8 direction)
 {
-	struct packet p = {.ctx = skb};
-	struct sighting s = {};
 	__u16 eth_type = bpf_ntohs(skb->protocol);
-
-	if (!settings.dns_tracking || (eth_type != ETH_P_IP && eth_type != ETH_P_IPV6))
-		return;
-	if (parse_ip(&p, READ_SKB, eth_type) || p.key.proto != PROTO_TCP || !is_dns(&p))
-		return;
-
 	struct bpf_sock *sk = skb->sk;
 
-	if (!sk)
+	/* Most packets are not TCP: leave before reading a byte of them (this runs for every
+	 * packet of every local socket). */
+	if (!settings.dns_tracking || !sk)
 		return;
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
 
-	if (!tp)
+	if (!tp || (eth_type != ETH_P_IP && eth_type != ETH_P_IPV6))
+		return;
+	struct packet p = {.ctx = skb};
+	struct sighting s = {};
+
+	if (parse_ip(&p, READ_SKB, eth_type) || p.key.proto != PROTO_TCP || !is_dns(&p))
 		return;
 	s.netns = BPF_CORE_READ((struct sock *)tp, __sk_common.skc_net.net, ns.inum);
+	s.now = bpf_ktime_get_ns();
 	s.ifindex = skb->ifindex;
 	s.direction = direction;
 	/* cgroup_skb has no device to name; the tracepoints saw this flow on it already (ingress

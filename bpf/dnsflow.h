@@ -15,6 +15,8 @@
 /* Fragmented DNS messages whose first fragment was seen, remembered so that their later
  * fragments (which carry no ports) can be counted. */
 #define DNSFLOW_MAX_DNS_FRAGMENTED 1024
+/* Slots of the table of answered transactions (a power of two). */
+#define DNSFLOW_ANSWERED_SLOTS 16384
 
 /* Settings, written into .rodata before load: the verifier then prunes what they turn off. */
 struct dnsflow_settings {

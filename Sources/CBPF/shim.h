@@ -1,6 +1,7 @@
 #ifndef DNSFLOW_CBPF_SHIM_H
 #define DNSFLOW_CBPF_SHIM_H
 #include <errno.h>
+#include <malloc.h> /* mallopt, malloc_trim: the agent keeps its RSS down (ProcessMemory.swift) */
 #include <string.h>
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>

@@ -94,7 +94,7 @@ public final class IPFIXExporter: FlowExporter, Sendable {
 
     private func deliverBuffered(over link: inout Link) async {
         while true {
-            let records = buffer.take(Self.batchSize)
+            let records = Array(buffer.take(Self.batchSize))
             if records.isEmpty { return }
             await send(records, over: &link)
         }

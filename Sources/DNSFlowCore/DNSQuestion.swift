@@ -26,8 +26,12 @@ public struct DNSQuestion: Hashable, Sendable {
     ///
     /// A question is the first thing after the header, so no earlier name can be pointed to:
     /// a compression pointer there is an error, which also rules out pointer loops.
+    /// Inlinable so that callers in other modules (the ring-buffer reader, for every DNS event)
+    /// get a version specialized to their byte collection.
+    @inlinable
     public static func decode(_ bytes: some Collection<UInt8>) throws(DecodingError) -> DNSQuestion {
-        var name = ""
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
         var wireLength = 1
         var index = bytes.startIndex
         while true {
@@ -47,31 +51,30 @@ public struct DNSQuestion: Hashable, Sendable {
                 throw DecodingError(reason: .truncated)
             }
             let end = bytes.index(index, offsetBy: length)
-            if !name.isEmpty { name.append(".") }
-            name.append(contentsOf: escaped(bytes[index..<end]))
+            if !text.isEmpty { text.append(UInt8(ascii: ".")) }
+            for byte in bytes[index..<end] { appendEscaped(byte, to: &text) }
             index = end
         }
         guard bytes.distance(from: index, to: bytes.endIndex) >= 2 else { throw DecodingError(reason: .truncated) }
         let type = UInt16(bytes[index]) << 8 | UInt16(bytes[bytes.index(after: index)])
-        return DNSQuestion(name: name.isEmpty ? "." : name, type: type)
+        return DNSQuestion(name: text.isEmpty ? "." : String(decoding: text, as: UTF8.self), type: type)
     }
 
-    /// Label bytes as text; dots inside a label and bytes that are not printable ASCII are
+    /// A label byte as text; dots inside a label and bytes that are not printable ASCII are
     /// escaped the way dig prints them (RFC 4343 2.1).
-    private static func escaped(_ label: some Collection<UInt8>) -> String {
-        var text = ""
-        for byte in label {
-            switch byte {
-            case UInt8(ascii: "."), UInt8(ascii: "\\"):
-                text.append("\\")
-                text.append(Character(Unicode.Scalar(byte)))
-            case 0x21...0x7e:
-                text.append(Character(Unicode.Scalar(byte)))
-            default:
-                let digits = String(byte)
-                text.append("\\" + String(repeating: "0", count: 3 - digits.count) + digits)
-            }
+    @usableFromInline
+    static func appendEscaped(_ byte: UInt8, to text: inout [UInt8]) {
+        switch byte {
+        case UInt8(ascii: "."), UInt8(ascii: "\\"):
+            text.append(UInt8(ascii: "\\"))
+            text.append(byte)
+        case 0x21...0x7e:
+            text.append(byte)
+        default:
+            text.append(UInt8(ascii: "\\"))
+            text.append(UInt8(ascii: "0") + byte / 100)
+            text.append(UInt8(ascii: "0") + byte / 10 % 10)
+            text.append(UInt8(ascii: "0") + byte % 10)
         }
-        return text
     }
 }

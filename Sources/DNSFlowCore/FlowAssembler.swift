@@ -14,13 +14,16 @@ public struct FlowAssembler: Sendable {
     }
 
     public func records(flows: [FlowSample], views: [DNSView]) -> [FlowRecord] {
-        var responseViews: [FlowKey: [DNSView]] = [:]
-        var queryViews: [FlowKey: [DNSView]] = [:]
-        for view in views {
-            switch view.outcome {
+        // Views by the flow they belong to, as indices: views are large, and hashing them whole
+        // (names and all) cost more than the rest of the window.
+        var responseViews: [FlowKey: [Int]] = [:]
+        var queryViews: [FlowKey: [Int]] = [:]
+        // Views are read in place (views[index].field): a copy retains and releases its strings.
+        for index in views.indices {
+            switch views[index].outcome {
             case .answered, .orphan:
-                responseViews[view.key, default: []].append(view)
-                queryViews[view.key.reversed, default: []].append(view)
+                responseViews[views[index].key, default: []].append(index)
+                queryViews[views[index].key.reversed, default: []].append(index)
             case .timedOut:
                 break  // the query's flow went out in an earlier window
             }
@@ -28,40 +31,67 @@ public struct FlowAssembler: Sendable {
 
         var records: [FlowRecord] = []
         records.reserveCapacity(flows.count + views.count)
-        var placed = Set<DNSView>()
+        var placed = [Bool](repeating: false, count: views.count)
+        var shared = SharedFields()
         for flow in flows {
-            let plain = record(flow)
+            let plain = record(flow, &shared)
             if let answered = responseViews[flow.key] {
-                records.append(contentsOf: split(plain, answered, side: .response))
-                placed.formUnion(answered)
+                split(plain, answered, of: views, side: .response, into: &records, &shared)
+                for index in answered { placed[index] = true }
             } else if let asked = queryViews[flow.key] {
-                records.append(contentsOf: split(plain, asked, side: .query))
+                split(plain, asked, of: views, side: .query, into: &records, &shared)
             } else {
                 records.append(plain)
             }
         }
-        for view in views where !placed.contains(view) {
-            var alone = record(view)
-            apply(view, to: &alone, side: view.outcome == .timedOut ? .query : .response)
+        for index in views.indices where !placed[index] {
+            var alone = record(views[index], &shared)
+            apply(views[index], to: &alone, side: views[index].outcome == .timedOut ? .query : .response)
             records.append(alone)
+        }
+        return records
+    }
+
+    /// Views without their flows, when a window has more than can wait for them: each answered
+    /// or orphan view gives its response's record and its query's (id, name and type, as a flow
+    /// record would), a timeout its query's; all with zero counters.
+    public func records(views: [DNSView]) -> [FlowRecord] {
+        var records: [FlowRecord] = []
+        records.reserveCapacity(2 * views.count)
+        var shared = SharedFields()
+        for index in views.indices {
+            if views[index].outcome == .timedOut {
+                var query = record(views[index], &shared)
+                apply(views[index], to: &query, side: .query)
+                records.append(query)
+                continue
+            }
+            var response = record(views[index], &shared)
+            apply(views[index], to: &response, side: .response)
+            records.append(response)
+            var query = record(views[index], &shared, key: views[index].key.reversed)
+            apply(views[index], to: &query, side: .query)
+            records.append(query)
         }
         return records
     }
 
     private enum Side { case query, response }
 
-    private func split(_ flow: FlowRecord, _ views: [DNSView], side: Side) -> [FlowRecord] {
-        views.sorted { $0.endNs < $1.endNs }.enumerated().map { index, view in
+    private func split(
+        _ flow: FlowRecord, _ indices: [Int], of views: [DNSView], side: Side, into records: inout [FlowRecord],
+        _ shared: inout SharedFields
+    ) {
+        for (order, index) in indices.sorted(by: { views[$0].endNs < views[$1].endNs }).enumerated() {
             var record = flow
-            if index > 0 {
+            if order > 0 {
                 record.bytes = 0
                 record.packets = 0
             }
-            record.netNs = view.observation.netNs
-            record.interfaces = [view.observation.interface]
-            record.ifDirections = [view.observation.direction]
-            apply(view, to: &record, side: side)
-            return record
+            record.netNs = views[index].observation.netNs
+            (record.interfaces, record.ifDirections) = shared.sighting(views[index].observation)
+            apply(views[index], to: &record, side: side)
+            records.append(record)
         }
     }
 
@@ -88,9 +118,9 @@ public struct FlowAssembler: Sendable {
         }
     }
 
-    private func record(_ flow: FlowSample) -> FlowRecord {
+    private func record(_ flow: FlowSample, _ shared: inout SharedFields) -> FlowRecord {
         FlowRecord(
-            srcAddr: flow.key.srcAddr.description, dstAddr: flow.key.dstAddr.description,
+            srcAddr: shared.text(flow.key.srcAddr), dstAddr: shared.text(flow.key.dstAddr),
             srcPort: flow.key.srcPort, dstPort: flow.key.dstPort, proto: flow.key.proto, etype: flow.key.etype,
             bytes: flow.bytes, packets: flow.packets,
             timeFlowStartMs: flow.startNs / 1_000_000, timeFlowEndMs: flow.endNs / 1_000_000,
@@ -99,14 +129,38 @@ public struct FlowAssembler: Sendable {
         )
     }
 
-    private func record(_ view: DNSView) -> FlowRecord {
-        FlowRecord(
-            srcAddr: view.key.srcAddr.description, dstAddr: view.key.dstAddr.description,
-            srcPort: view.key.srcPort, dstPort: view.key.dstPort, proto: view.key.proto, etype: view.key.etype,
+    private func record(_ view: DNSView, _ shared: inout SharedFields, key: FlowKey? = nil) -> FlowRecord {
+        let key = key ?? view.key
+        let sighting = shared.sighting(view.observation)
+        return FlowRecord(
+            srcAddr: shared.text(key.srcAddr), dstAddr: shared.text(key.dstAddr),
+            srcPort: key.srcPort, dstPort: key.dstPort, proto: key.proto, etype: key.etype,
             bytes: 0, packets: 0,
             timeFlowStartMs: view.startNs / 1_000_000, timeFlowEndMs: view.endNs / 1_000_000,
-            interfaces: [view.observation.interface], ifDirections: [view.observation.direction],
+            interfaces: sighting.interfaces, ifDirections: sighting.directions,
             flags: 0, netNs: view.observation.netNs, nodeName: nodeName
         )
+    }
+}
+
+/// Fields shared by the records of one call: a busy resolver's address and a namespace's
+/// interface are in most records, and shared storage costs a retain where a new string or array
+/// costs an allocation (and its memory while the record waits in an exporter's buffer).
+private struct SharedFields {
+    private var addresses: [IPAddress: String] = [:]
+    private var sightings: [Observation: (interfaces: [String], directions: [UInt8])] = [:]
+
+    mutating func text(_ address: IPAddress) -> String {
+        if let known = addresses[address] { return known }
+        let formatted = address.description
+        addresses[address] = formatted
+        return formatted
+    }
+
+    mutating func sighting(_ observation: Observation) -> (interfaces: [String], directions: [UInt8]) {
+        if let known = sightings[observation] { return known }
+        let fields = (interfaces: [observation.interface], directions: [observation.direction])
+        sightings[observation] = fields
+        return fields
     }
 }

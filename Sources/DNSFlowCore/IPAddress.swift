@@ -10,12 +10,16 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// The kernel side's 16 bytes: IPv4 stored v4-mapped (::ffff:a.b.c.d), told apart by the
     /// packet's ethernet type rather than the prefix, so a real IPv6 ::ffff: address stays IPv6.
+    /// Inlinable: the map and ring-buffer readers call it for every record.
+    @inlinable
     public init(kernelBytes bytes: some Collection<UInt8>, ipv4: Bool) {
         precondition(bytes.count == 16, "the kernel stores 16 bytes per address")
         var high: UInt64 = 0
         var low: UInt64 = 0
-        for (i, b) in bytes.enumerated() {
+        var i = 0
+        for b in bytes {
             if i < 8 { high = high << 8 | UInt64(b) } else { low = low << 8 | UInt64(b) }
+            i += 1
         }
         self = ipv4 ? .v4(UInt32(truncatingIfNeeded: low)) : .v6(high: high, low: low)
     }

@@ -25,8 +25,8 @@ public final class BPFProbe: @unchecked Sendable {
     private var links: [OpaquePointer] = []
     private var ringBuffer: OpaquePointer?
     private var pump: RingBufferPump?
-    private let sink = EventSink()
-    private var interfaceNames: [InterfaceID: String] = [:]
+    private let interfaceNames = InterfaceNames()
+    private let sink: EventSink
     private let possibleCPUs = Int(libbpf_num_possible_cpus())
 
     public init(settings: ProbeSettings, logger: Logger) throws {
@@ -34,6 +34,7 @@ public final class BPFProbe: @unchecked Sendable {
         self.logger = logger
         self.tracepoints = settings.tracepoints
         self.tracksTCP = false
+        self.sink = EventSink(decoder: DNSEventDecoder(interfaceNames: interfaceNames))
         LibbpfLog.install()
         let cgroupRoot = settings.dnsTracking ? (settings.cgroupRoot ?? Self.findCgroup2Root()) : nil
         if settings.dnsTracking && cgroupRoot == nil {
@@ -144,7 +145,7 @@ public final class BPFProbe: @unchecked Sendable {
         }
         for (name, entries) in [
             ("flows", settings.maxFlows), ("dns_queries", settings.maxPendingQueries),
-            ("dns_answered", settings.maxPendingQueries), ("dns_events", settings.ringBufferBytes),
+            ("dns_events", settings.ringBufferBytes),
         ] {
             let err = bpf_map__set_max_entries(map(object, name), entries)
             guard err == 0 else { throw ProbeError("Sizing map \(name) to \(entries)", errno: err) }
@@ -199,30 +200,10 @@ public final class BPFProbe: @unchecked Sendable {
         pump?.drainOnce()
     }
 
-    /// The DNS views drained since the last call. A thread of its own drains the ring buffer, so a
-    /// busy evictor never lets the kernel side fill it.
+    /// The DNS views drained since the last call. A thread of its own drains the ring buffer and
+    /// decodes each event as it comes, so a busy evictor never lets the kernel side fill it.
     public func takeViews() -> [DNSView] {
-        let clock = ClockOffset()
-        return sink.take().map { event in
-            let key = event.key
-            let server = IPAddress(tuple: key.server_addr, ethType: key.eth_type)
-            let client = IPAddress(tuple: key.client_addr, ethType: key.eth_type)
-            let outcome: DNSView.Outcome =
-                event.query_ns == 0 ? .orphan : .answered(latencyNs: event.response_ns &- event.query_ns)
-            return DNSView(
-                outcome: outcome,
-                key: FlowKey(
-                    srcAddr: server, dstAddr: client, srcPort: key.server_port, dstPort: key.client_port,
-                    proto: key.proto, etype: key.eth_type),
-                observation: Observation(
-                    netNs: key.netns,
-                    interface: interfaceName(netNs: key.netns, ifindex: event.ifindex, name: event.ifname),
-                    direction: event.direction),
-                id: key.id, flags: event.flags,
-                question: Self.question(event.question, length: event.question_len),
-                startNs: clock.epochNs(event.query_ns == 0 ? event.response_ns : event.query_ns),
-                endNs: clock.epochNs(event.response_ns))
-        }
+        sink.take()
     }
 
     /// Removes every flow from the kernel map, in batches, and returns them.
@@ -283,10 +264,10 @@ public final class BPFProbe: @unchecked Sendable {
                     srcPort: key.client_port, dstPort: key.server_port, proto: key.proto, etype: key.eth_type),
                 observation: Observation(
                     netNs: key.netns,
-                    interface: interfaceName(netNs: key.netns, ifindex: query.ifindex, name: query.ifname),
+                    interface: interfaceNames.name(netNs: key.netns, ifindex: query.ifindex, kernelName: query.ifname),
                     direction: query.direction),
                 id: key.id, flags: query.flags,
-                question: Self.question(query.question, length: query.question_len),
+                question: DNSQuestion(kernelBytes: query.question, length: query.question_len),
                 startNs: clock.epochNs(query.query_ns),
                 endNs: clock.epochNs(query.query_ns &+ timeoutNs))
         }
@@ -346,8 +327,8 @@ public final class BPFProbe: @unchecked Sendable {
         let count = min(Int(stats.n_observations), Int(DNSFLOW_MAX_OBSERVATIONS))
         let observations = withUnsafeBytes(of: stats.observations) { raw in
             raw.bindMemory(to: flow_observation.self).prefix(count).map { o in
-                let name = Self.string(o.ifname)
-                interfaceNames[InterfaceID(netNs: o.netns, ifindex: o.ifindex)] = name
+                let name = String(kernelName: o.ifname)
+                interfaceNames.learn(netNs: o.netns, ifindex: o.ifindex, name: name)
                 return Observation(netNs: o.netns, interface: name, direction: o.direction)
             }
         }
@@ -359,22 +340,6 @@ public final class BPFProbe: @unchecked Sendable {
             bytes: stats.bytes, packets: stats.packets,
             startNs: clock.epochNs(stats.first_seen_ns), endNs: clock.epochNs(stats.last_seen_ns),
             tcpFlags: stats.tcp_flags, observations: observations)
-    }
-
-    /// cgroup_skb programs see an ifindex but no device name; the flows seen at the tracepoints
-    /// name it.
-    private func interfaceName<T>(netNs: UInt32, ifindex: UInt32, name: T) -> String {
-        let direct = Self.string(name)
-        if !direct.isEmpty { return direct }
-        return interfaceNames[InterfaceID(netNs: netNs, ifindex: ifindex)] ?? "if\(ifindex)"
-    }
-
-    private static func string<T>(_ tuple: T) -> String {
-        withUnsafeBytes(of: tuple) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
-    }
-
-    private static func question<T>(_ tuple: T, length: UInt16) -> DNSQuestion? {
-        withUnsafeBytes(of: tuple) { raw in try? DNSQuestion.decode(raw.prefix(Int(length))) }
     }
 
     static func findCgroup2Root() -> String? {
@@ -393,29 +358,90 @@ public struct ProgramStats: Sendable, Hashable {
     public var runCount: UInt64
 }
 
-/// Ring buffer events land here from libbpf's callback, on the pump's thread. Bounded: past
-/// `capacity` events the newest are dropped and counted (the evictor is far behind).
+/// Ring buffer events land here from libbpf's callback, on the pump's thread, and are decoded at
+/// once: a view is a fraction of the raw event's 380 bytes. Bounded: past `capacity` views the
+/// newest are dropped and counted (the evictor is far behind; it takes them every 50 ms).
 private final class EventSink: Sendable {
-    private static let capacity = 1 << 18
-    private let state = Mutex<(events: [dns_event], dropped: Int)>(([], 0))
+    private static let capacity = 1 << 16
+    private let state = Mutex<(views: [DNSView], dropped: Int)>(([], 0))
+    private let decoder: DNSEventDecoder
+
+    init(decoder: DNSEventDecoder) {
+        self.decoder = decoder
+    }
 
     func append(_ bytes: UnsafeRawBufferPointer) {
-        // Events carry only the question's bytes: copy them into a zeroed full-size struct.
-        var event = dns_event()
-        withUnsafeMutableBytes(of: &event) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes.prefix($0.count))) }
+        let view = decoder.view(of: bytes)
         state.withLock { state in
-            if state.events.count < Self.capacity { state.events.append(event) } else { state.dropped += 1 }
+            if state.views.count < Self.capacity { state.views.append(view) } else { state.dropped += 1 }
         }
     }
 
-    func take() -> [dns_event] {
+    func take() -> [DNSView] {
         state.withLock { state in
-            defer { state.events.removeAll(keepingCapacity: true) }
-            return state.events
+            defer { state.views.removeAll(keepingCapacity: true) }
+            return state.views
         }
     }
 
     var dropped: Int { state.withLock { $0.dropped } }
+}
+
+/// Turns one ring buffer record (`struct dns_event` of bpf/dnsflow.h, cut after its question) into
+/// the view it reports. Public for the micro-benchmarks (bench/).
+public struct DNSEventDecoder: Sendable {
+    let interfaceNames: InterfaceNames
+
+    init(interfaceNames: InterfaceNames) {
+        self.interfaceNames = interfaceNames
+    }
+
+    /// A decoder with no interface names learnt yet (events that carry no name get "if<index>").
+    public init() {
+        self.init(interfaceNames: InterfaceNames())
+    }
+
+    public func view(of bytes: UnsafeRawBufferPointer) -> DNSView {
+        // Events carry only the question's bytes: copy them into a zeroed full-size struct.
+        var event = dns_event()
+        withUnsafeMutableBytes(of: &event) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes.prefix($0.count))) }
+        let clock = ClockOffset()
+        let key = event.key
+        let server = IPAddress(tuple: key.server_addr, ethType: key.eth_type)
+        let client = IPAddress(tuple: key.client_addr, ethType: key.eth_type)
+        return DNSView(
+            outcome: event.query_ns == 0 ? .orphan : .answered(latencyNs: event.response_ns &- event.query_ns),
+            key: FlowKey(
+                srcAddr: server, dstAddr: client, srcPort: key.server_port, dstPort: key.client_port,
+                proto: key.proto, etype: key.eth_type),
+            observation: Observation(
+                netNs: key.netns,
+                interface: interfaceNames.name(netNs: key.netns, ifindex: event.ifindex, kernelName: event.ifname),
+                direction: event.direction),
+            id: key.id, flags: event.flags,
+            question: DNSQuestion(kernelBytes: event.question, length: event.question_len),
+            startNs: clock.epochNs(event.query_ns == 0 ? event.response_ns : event.query_ns),
+            endNs: clock.epochNs(event.response_ns))
+    }
+}
+
+/// Interface names by (namespace, ifindex). cgroup_skb programs see an ifindex but no device
+/// name; the flows seen at the tracepoints name it. Written by the evictor, read by the pump.
+final class InterfaceNames: Sendable {
+    private let names = Mutex<[InterfaceID: String]>([:])
+
+    func learn(netNs: UInt32, ifindex: UInt32, name: String) {
+        let id = InterfaceID(netNs: netNs, ifindex: ifindex)
+        names.withLock { names in
+            if names[id] != name { names[id] = name }
+        }
+    }
+
+    func name<T>(netNs: UInt32, ifindex: UInt32, kernelName: T) -> String {
+        let direct = String(kernelName: kernelName)
+        if !direct.isEmpty { return direct }
+        return names.withLock { $0[InterfaceID(netNs: netNs, ifindex: ifindex)] } ?? "if\(ifindex)"
+    }
 }
 
 /// Polls the ring buffer on a dedicated thread: `ring_buffer__poll` blocks in epoll, which must
@@ -431,7 +457,6 @@ private final class RingBufferPump: @unchecked Sendable {
     init(ringBuffer: OpaquePointer) {
         self.ringBuffer = ringBuffer
         let thread = Thread { [self] in
-            // 50 ms timeouts: stop() and drainOnce() wait at most that long.
             while !stopped.load(ordering: .relaxed) {
                 pollOnce()
             }
@@ -441,8 +466,13 @@ private final class RingBufferPump: @unchecked Sendable {
         thread.start()
     }
 
+    /// The kernel side wakes this thread only once 64 KiB of events wait (a wakeup per event
+    /// costs the packet path an interrupt): under that, the poll times out and a consume reads
+    /// what came meanwhile. The 20 ms timeout also bounds how long stop() and drainOnce() wait.
     private func pollOnce() {
-        consumer.withLock { _ = ring_buffer__poll(ringBuffer, 50) }
+        consumer.withLock {
+            if ring_buffer__poll(ringBuffer, 20) == 0 { _ = ring_buffer__consume(ringBuffer) }
+        }
     }
 
     func drainOnce() {
@@ -455,7 +485,7 @@ private final class RingBufferPump: @unchecked Sendable {
     }
 }
 
-private struct InterfaceID: Hashable {
+struct InterfaceID: Hashable {
     var netNs: UInt32
     var ifindex: UInt32
 }
@@ -463,6 +493,22 @@ private struct InterfaceID: Hashable {
 extension IPAddress {
     init<T>(tuple: T, ethType: UInt16) {
         self = withUnsafeBytes(of: tuple) { IPAddress(kernelBytes: $0, ipv4: ethType == 0x0800) }
+    }
+}
+
+extension String {
+    /// A NUL-padded C char array from a kernel struct.
+    init<T>(kernelName tuple: T) {
+        self = withUnsafeBytes(of: tuple) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+}
+
+extension DNSQuestion {
+    /// Nil when the question could not be decoded (counted as a bad question by the evictor).
+    init?<T>(kernelBytes tuple: T, length: UInt16) {
+        guard let question = withUnsafeBytes(of: tuple, { raw in try? DNSQuestion.decode(raw.prefix(Int(length))) })
+        else { return nil }
+        self = question
     }
 }
 

@@ -22,7 +22,7 @@ public struct ProbeSettings: Sendable, Hashable {
 
     public init(
         sampling: UInt32 = 1, dnsTracking: Bool = true, dnsPorts: [UInt16] = [53], maxFlows: UInt32 = 100_000,
-        maxPendingQueries: UInt32 = 16_384, ringBufferBytes: UInt32 = 1 << 22, tracepoints: Tracepoints = .auto,
+        maxPendingQueries: UInt32 = 16_384, ringBufferBytes: UInt32 = 1 << 21, tracepoints: Tracepoints = .auto,
         cgroupRoot: String? = nil
     ) {
         self.sampling = sampling

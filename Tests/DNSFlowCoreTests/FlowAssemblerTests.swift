@@ -43,6 +43,20 @@ struct FlowAssemblerTests {
         #expect(queries.allSatisfy { $0.dnsName == "x.example.test" && $0.dnsLatencyMs == nil })
     }
 
+    @Test func viewsWithoutTheirFlowsKeepBothSides() {
+        let records = assembler.records(views: [view(3, .answered(latencyNs: 250_000)), view(4, .timedOut)])
+        // The answered view: its response's record with the latency, its query's with id and name.
+        let three = records.filter { $0.dnsId == 3 }
+        #expect(three.count == 2)
+        let response = three.first { $0.srcAddr == "10.0.0.53" }
+        #expect(response?.dnsLatencyMs == 0.25 && response?.dnsFlagsResponseCode == "NXDomain" && response?.srcPort == 53)
+        let query = three.first { $0.srcAddr == "10.0.0.2" }
+        #expect(query?.dnsName == "x.example.test" && query?.dnsLatencyMs == nil && query?.dstPort == 53)
+        // The timeout: its query's record only. Counters zero everywhere: the flows carry them.
+        #expect(records.filter { $0.dnsId == 4 }.map(\.dnsErrno) == [DNSErrno.timedOut])
+        #expect(records.allSatisfy { $0.bytes == 0 && $0.packets == 0 && $0.netNs == 1 })
+    }
+
     @Test func oneViewPerNamespace() {
         let views = [view(7, .answered(latencyNs: 500_000), netNs: 1), view(7, .answered(latencyNs: 300_000), netNs: 2)]
         let records = assembler.records(flows: [flow(query.reversed)], views: views)

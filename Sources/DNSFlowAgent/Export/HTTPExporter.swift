@@ -30,9 +30,12 @@ public struct HTTPExporterConfig: Sendable {
     }
 }
 
-/// POSTs JSON arrays of records. A batch that fails is retried with backoff; meanwhile new
-/// records wait in the bounded buffer, which drops the oldest when full.
+/// POSTs JSON arrays of records, two requests in flight so that encoding the next batch overlaps
+/// the receiver's work on the last. A batch that fails goes back to the front of the buffer and
+/// the exporter backs off; meanwhile new records wait in the bounded buffer, which drops the
+/// oldest when full.
 public struct HTTPExporter: FlowExporter {
+    static let requestsInFlight = 2
     public let name = "http"
     public let config: HTTPExporterConfig
     private let buffer: RecordBuffer
@@ -57,18 +60,32 @@ public struct HTTPExporter: FlowExporter {
 
     public func run() async throws {
         await withGracefulShutdownHandler {
-            var backoff = Backoff(maximum: .seconds(5))
-            while await buffer.waitForRecords() {
-                while case let batch = buffer.take(config.batchSize), !batch.isEmpty {
-                    if await send(batch) {
+            await withTaskGroup(of: Bool.self) { requests in
+                var backoff = Backoff(maximum: .seconds(5))
+                var inFlight = 0
+                func settle() async {
+                    guard let delivered = await requests.next() else { return }
+                    inFlight -= 1
+                    if delivered {
                         backoff = Backoff(maximum: .seconds(5))
                     } else {
-                        counters.drop(buffer.putBack(batch))
                         let delay = backoff.next()
                         try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
-                        if Task.isShuttingDownGracefully { break }
                     }
                 }
+                // At shutdown the loop ends with records left: the flush below sends them.
+                while !Task.isShuttingDownGracefully, await buffer.waitForRecords() {
+                    while !Task.isShuttingDownGracefully, case let batch = buffer.take(config.batchSize), !batch.isEmpty {
+                        requests.addTask {
+                            let delivered = await send(batch)
+                            if !delivered { counters.drop(buffer.putBack(batch)) }
+                            return delivered
+                        }
+                        inFlight += 1
+                        if inFlight == Self.requestsInFlight { await settle() }
+                    }
+                }
+                while inFlight > 0 { await settle() }
             }
         } onGracefulShutdown: { [buffer] in
             buffer.finish()
@@ -84,7 +101,7 @@ public struct HTTPExporter: FlowExporter {
         counters.drop(buffer.take(Int.max).count)
     }
 
-    private func send(_ batch: [FlowRecord]) async -> Bool {
+    private func send(_ batch: ArraySlice<FlowRecord>) async -> Bool {
         do {
             var request = HTTPClientRequest(url: config.url)
             request.method = .POST

@@ -4,11 +4,33 @@ import NIOCore
 
 /// A bounded buffer between the evictor and one exporter. `append` never waits: past the bound
 /// the oldest records are dropped, so a slow receiver costs records, never the node.
+///
+/// Records are kept as the slices of the arrays the evictor handed over: appending and taking
+/// move slices, never records, so a record is not copied (each copy retains and releases its
+/// strings) between the evictor and the encoder.
 public final class RecordBuffer: Sendable {
     public let capacity: Int
-    private let records = NIOLockedValueBox(CircularBuffer<FlowRecord>(initialCapacity: 1024))
+    private let state = NIOLockedValueBox(Chunks())
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
+
+    private struct Chunks {
+        var chunks = CircularBuffer<ArraySlice<FlowRecord>>(initialCapacity: 16)
+        var count = 0
+
+        /// Drops the oldest records beyond `capacity`; returns how many.
+        mutating func trim(to capacity: Int) -> Int {
+            var dropped = 0
+            while count > capacity, var oldest = chunks.popFirst() {
+                let excess = min(count - capacity, oldest.count)
+                oldest = oldest.dropFirst(excess)
+                count -= excess
+                dropped += excess
+                if !oldest.isEmpty { chunks.prepend(oldest) }
+            }
+            return dropped
+        }
+    }
 
     public init(capacity: Int) {
         self.capacity = capacity
@@ -19,36 +41,40 @@ public final class RecordBuffer: Sendable {
     @discardableResult
     public func append(_ batch: [FlowRecord]) -> Int {
         guard !batch.isEmpty else { return 0 }
-        let dropped = records.withLockedValue { records in
-            records.append(contentsOf: batch)
-            let excess = max(records.count - capacity, 0)
-            records.removeFirst(excess)
-            return excess
+        let dropped = state.withLockedValue { state in
+            state.chunks.append(batch[...])
+            state.count += batch.count
+            return state.trim(to: capacity)
         }
         wake.yield()
         return dropped
     }
 
     /// Up to `limit` of the oldest records.
-    public func take(_ limit: Int) -> [FlowRecord] {
-        records.withLockedValue { records in
-            let batch = Array(records.prefix(limit))
-            records.removeFirst(batch.count)
-            return batch
+    public func take(_ limit: Int) -> ArraySlice<FlowRecord> {
+        state.withLockedValue { state in
+            guard var first = state.chunks.popFirst() else { return [] }
+            if first.count > limit {
+                state.chunks.prepend(first.dropFirst(limit))
+                first = first.prefix(limit)
+            }
+            state.count -= first.count
+            return first
         }
     }
 
     /// Puts a batch that could not be delivered back in front; returns how many did not fit.
     @discardableResult
-    public func putBack(_ batch: [FlowRecord]) -> Int {
-        records.withLockedValue { records in
-            let kept = batch.suffix(max(capacity - records.count, 0))
-            records.prepend(contentsOf: kept)
+    public func putBack(_ batch: ArraySlice<FlowRecord>) -> Int {
+        state.withLockedValue { state in
+            let kept = batch.suffix(max(capacity - state.count, 0))
+            if !kept.isEmpty { state.chunks.prepend(kept) }
+            state.count += kept.count
             return batch.count - kept.count
         }
     }
 
-    public var count: Int { records.withLockedValue { $0.count } }
+    public var count: Int { state.withLockedValue { $0.count } }
 
     /// Waits until records are waiting (true), or the buffer is finished (false).
     public func waitForRecords() async -> Bool {
@@ -62,11 +88,5 @@ public final class RecordBuffer: Sendable {
     /// Ends `waitForRecords()` for good; the exporter then flushes what is left.
     public func finish() {
         wake.finish()
-    }
-}
-
-extension CircularBuffer {
-    mutating func prepend(contentsOf elements: some BidirectionalCollection<Element>) {
-        for element in elements.reversed() { prepend(element) }
     }
 }

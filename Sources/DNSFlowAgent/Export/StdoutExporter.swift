@@ -23,7 +23,7 @@ public struct StdoutExporter: FlowExporter {
         write(buffer.take(Int.max))
     }
 
-    private func write(_ records: [FlowRecord]) {
+    private func write(_ records: ArraySlice<FlowRecord>) {
         guard !records.isEmpty else { return }
         var out: [UInt8] = []
         for record in records { FlowRecordJSON.encodeLine(record, into: &out) }
