@@ -1,10 +1,10 @@
 # dnsflow: `make run` brings it up on this machine, `make test` runs every test. Both as root.
 SHELL := /bin/bash
 APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libsqlite3-dev iproute2 bpftool curl dnsmasq bind9-dnsutils \
-	tshark dnsperf python3 python3-pip chromium prometheus
+	tshark dnsperf python3 python3-pip chromium prometheus libcap2-bin
 PIP_PACKAGES := ipfix
 
-.PHONY: deps build release run test chart-test bench clean
+.PHONY: deps build release run test chart-test bench soak clean
 
 deps: ## system packages the build and the tests need (Debian 12)
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
@@ -27,6 +27,8 @@ test: deps chart-test ## unit and integration tests (integration tests need root
 	swift test --skip-build --skip IntegrationTests
 	# The real-kernel tests one at a time: they time DNS to the microsecond and share the node.
 	swift test --skip-build --filter IntegrationTests --no-parallel
+	# A 30 s soak: drops all explained, every transaction exported (bench/soak.sh runs 10 min).
+	SOAK_SECONDS=30 SOAK_SAMPLE=5 SOAK_HOSTILE_EVERY=5 SOAK_RESULTS=.build/soak BENCH_BIN=.build/debug/dnsflow bash bench/soak.sh
 	FUZZ_TIME=20 FUZZ_SEED=1 bash bench/fuzz/run.sh > .build/fuzz.log 2>&1 || { tail -40 .build/fuzz.log; exit 1; }
 	@grep -E '^Done [0-9]+ runs' .build/fuzz.log
 
@@ -35,6 +37,9 @@ chart-test: ## the Helm chart: lint, render, validate against Kubernetes 1.29 an
 
 bench: release
 	bench/run.sh
+
+soak: release ## 10 minutes of mixed and hostile DNS: memory flat, drops explained, everything exported
+	bench/soak.sh
 
 clean:
 	rm -rf .build

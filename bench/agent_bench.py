@@ -241,7 +241,8 @@ def flows_total(**filters):
     return json.loads(http_get(f"/api/v1/flows?{q}", COLLECTOR_PORT, timeout=120))
 
 
-def start_agent(tag):
+def start_agent(tag, interfaces=()):
+    """`interfaces` limits the exported records to those (the soak's own, on a shared node)."""
     cfg = log_path("agent.yaml")
     with open(cfg, "w") as f:
         # The shipped example (config/flowcollector.yaml), with this run's ports.
@@ -255,6 +256,7 @@ spec:
       sampling: 1
       cacheActiveTimeout: 5s
       cacheMaxFlows: 100000
+      interfaces: [{", ".join(interfaces)}]
       features: [DNSTracking]
       dnsTracking: {{ports: [53], timeout: 5s, maxPending: 16384}}
     metrics: {{port: {AGENT_METRICS_PORT}}}

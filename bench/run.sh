@@ -3,6 +3,7 @@
 #
 #   bench/run.sh                  full run: 20 s cases, REPEATS (default 3) interleaved repeats
 #   BENCH_QUICK=1 bench/run.sh    smoke run for CI: 2 s cases at 2,000 qps, 1 repeat
+#   BENCH_SCRIPT=soak.py          another script on the same lab and clean-up (bench/soak.sh)
 #
 # The work is done by bench/agent_bench.py; this wrapper checks the prerequisites and, whatever
 # happens to the Python process (even kill -9), removes the namespaces, kills the processes it
@@ -49,4 +50,4 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-python3 bench/agent_bench.py "$@"
+python3 "bench/${BENCH_SCRIPT:-agent_bench.py}" "$@"

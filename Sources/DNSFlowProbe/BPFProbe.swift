@@ -245,15 +245,17 @@ public final class BPFProbe: @unchecked Sendable {
         var started = false
         while (started ? bpf_map_get_next_key(mapFD, &key, &next) : bpf_map_get_next_key(mapFD, nil, &next)) == 0 {
             var value = dns_query()
-            if bpf_map_lookup_elem(mapFD, &next, &value) == 0, clock.monotonicNowNs &- value.query_ns > timeoutNs {
+            // A query made during the walk is newer than `clock`: it must not wrap around to "old".
+            if bpf_map_lookup_elem(mapFD, &next, &value) == 0, value.query_ns &+ timeoutNs < clock.monotonicNowNs {
                 expired.append((next, value))
             }
             key = next
             started = true
         }
-        return expired.map { key, query in
+        return expired.compactMap { key, query in
             var key = key
-            bpf_map_delete_elem(mapFD, &key)
+            // Gone already: its response came after the walk, and the kernel side reported it.
+            guard bpf_map_delete_elem(mapFD, &key) == 0 else { return nil }
             return DNSView(
                 outcome: .timedOut,
                 key: FlowKey(

@@ -46,8 +46,8 @@ extension ReliabilityTests {
         defer { try? lab.teardown() }
         try await lab.startDNSServer()
         let (agent, port) = try await Self.agent(activeTimeout: "1s")
-        // Nothing drains the 4 MiB ring (~35,000 events; each transaction is seen in three
-        // namespaces) while the agent is stopped: 15,000 transactions overflow it.
+        // Nothing drains the 2 MiB ring while the agent is stopped: 15,000 transactions, each
+        // seen in three namespaces, overflow it.
         kill(agent.process.pid, SIGSTOP)
         let report = Result { try lab.dnsperf("-c 4 -Q 3000 -l 5") }
         kill(agent.process.pid, SIGCONT)

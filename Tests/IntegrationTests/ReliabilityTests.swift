@@ -237,6 +237,25 @@ struct ReliabilityTests {
         #expect(router.count == 2 && router.allSatisfy { $0.dnsLatencyMs! < 40 }, "\(router)")
     }
 
+    @Test("under steady load, queries answered within the timeout are never expired early, nor their answers orphaned")
+    func expiryUnderLoad() async throws {
+        let lab = try Lab()
+        defer { try? lab.teardown() }
+        try await lab.startDNSServer()
+        // Expiry walks the pending map every 100 ms while queries arrive every 0.5 ms: a query
+        // inserted during a walk must not be taken for an old one.
+        let (agent, _) = try await Self.agent(activeTimeout: "1s", dnsTimeout: "500ms")
+        let perf = try lab.dnsperf("-c 1 -Q 2000 -l 5")
+        try await Task.sleep(for: .milliseconds(1500))
+        let records = try await agent.stop()
+        let namespaces = try [lab.client, lab.router, lab.server].map(lab.inode)
+        let ours = records.filter { namespaces.contains($0.netNs) && $0.dnsId != nil }
+        #expect(perf.lost == 0, "\(perf.text)")
+        let failed = ours.filter { ($0.dnsErrno ?? 0) != 0 }
+        #expect(failed.isEmpty, "\(failed.count) views reported as timeouts or orphans, e.g. \(failed.prefix(4))")
+        #expect(ours.filter { $0.dnsLatencyMs != nil }.count == 3 * perf.completed)
+    }
+
     @Test("IPv4 options and IPv6 extension headers still pair; later fragments of a DNS message are counted")
     func optionsExtensionHeadersFragments() async throws {
         let lab = try Lab()
