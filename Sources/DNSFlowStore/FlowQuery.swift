@@ -49,7 +49,13 @@ public struct FlowQuery: Sendable, Hashable {
         self.limit = min(max(limit, 1), Self.maxLimit)
     }
 
-    /// The WHERE clause (empty when unfiltered) and its arguments, values always bound, never spliced.
+    /// True when the only filters are `since` and `until`: a partition inside the window then matches whole.
+    var isTimeWindowOnly: Bool {
+        self == FlowQuery(since: since, until: until, limit: limit)
+    }
+
+    /// The WHERE clause (empty when unfiltered) and its arguments, values always bound, never spliced. It applies
+    /// to every partition alike.
     func whereClause() -> (sql: String, arguments: StatementArguments) {
         var terms: [String] = []
         var args: [(any DatabaseValueConvertible)?] = []
@@ -62,7 +68,8 @@ public struct FlowQuery: Sendable, Hashable {
             if dnsName.contains("*") {
                 add("dns_name LIKE ? ESCAPE '\\'", Self.likePattern(glob: dnsName))
             } else {
-                add("dns_name = ?", dnsName)
+                // The index holds hashes; the name itself rules out collisions.
+                add("dns_name_hash = ? AND dns_name = ?", FlowRow.nameHash(dnsName), dnsName)
             }
         }
         if let rcode { add("dns_rcode = ?", DNSResponseCode.name(rcode)) }
@@ -73,8 +80,9 @@ public struct FlowQuery: Sendable, Hashable {
         if let dstAddr { add("dst_addr = ?", dstAddr) }
         if let port { add("(src_port = ? OR dst_port = ?)", Int64(port), Int64(port)) }
         if let node { add("node_name = ?", node) }
-        if let since { add("time_flow_end_ms >= ?", since) }
-        if let until { add("time_flow_end_ms < ?", until) }
+        // On the row id, which leads with the end time: a range of the table's own B-tree.
+        if let since { add("id >= ?", FlowRowID.lowerBound(since)) }
+        if let until { add("id < ?", FlowRowID.lowerBound(until)) }
         return (terms.isEmpty ? "" : "WHERE " + terms.joined(separator: " AND "), StatementArguments(args))
     }
 

@@ -3,78 +3,109 @@ import Foundation
 import GRDB
 import GRDBSQLite
 
-/// How a `FlowRecord` maps onto the `flows` table: one column per field, the two arrays as JSON text.
-struct FlowRow {
-    static let table = "flows"
-
+/// How a `FlowRecord` maps onto a partition's row: one column per field, the two arrays as JSON text, the end time
+/// folded into the row id (`FlowRowID`), and a hash of the name for the name index.
+enum FlowRow {
+    /// In binding order; `selection` reads the same order back, without the hash.
     static let columns = [
-        "src_addr", "dst_addr", "src_port", "dst_port", "proto", "etype", "bytes", "packets",
-        "time_flow_start_ms", "time_flow_end_ms", "interfaces", "if_directions", "flags", "net_ns", "node_name",
-        "dns_id", "dns_flags", "dns_rcode", "dns_latency_ms", "dns_name", "dns_qtype", "dns_errno", "received_at",
+        "id", "src_addr", "dst_addr", "src_port", "dst_port", "proto", "etype", "bytes", "packets",
+        "time_flow_start_ms", "interfaces", "if_directions", "flags", "net_ns", "node_name", "dns_id", "dns_flags",
+        "dns_rcode", "dns_latency_ms", "dns_name", "dns_qtype", "dns_errno", "dns_name_hash",
     ]
 
     static let selection = columns.dropLast().joined(separator: ", ")
+    static let selectedColumns = columns.count - 1
 
-    static let insertSQL =
-        "INSERT INTO flows (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
+    static func createTableSQL(_ table: String) -> String {
+        """
+        CREATE TABLE IF NOT EXISTS \(table) (
+          id INTEGER PRIMARY KEY, src_addr TEXT NOT NULL, dst_addr TEXT NOT NULL, src_port INTEGER NOT NULL,
+          dst_port INTEGER NOT NULL, proto INTEGER NOT NULL, etype INTEGER NOT NULL, bytes INTEGER NOT NULL,
+          packets INTEGER NOT NULL, time_flow_start_ms INTEGER NOT NULL, interfaces TEXT NOT NULL,
+          if_directions TEXT NOT NULL, flags INTEGER NOT NULL, net_ns INTEGER NOT NULL, node_name TEXT NOT NULL,
+          dns_id INTEGER, dns_flags INTEGER, dns_rcode TEXT, dns_latency_ms REAL,
+          -- NOCASE: DNS names compare case-insensitively.
+          dns_name TEXT COLLATE NOCASE, dns_qtype TEXT, dns_errno INTEGER, dns_name_hash INTEGER)
+        """
+    }
 
-    /// Inserts `records` with `statement`, prepared from `insertSQL`, binding through SQLite's C API.
+    static func insertSQL(_ table: String) -> String {
+        "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
+    }
+
+    /// The single table of schema v1, which migration v2 moves into partitions.
+    static let createTableV1SQL = """
+        CREATE TABLE flows (
+          id INTEGER PRIMARY KEY, src_addr TEXT NOT NULL, dst_addr TEXT NOT NULL, src_port INTEGER NOT NULL,
+          dst_port INTEGER NOT NULL, proto INTEGER NOT NULL, etype INTEGER NOT NULL, bytes INTEGER NOT NULL,
+          packets INTEGER NOT NULL, time_flow_start_ms INTEGER NOT NULL, time_flow_end_ms INTEGER NOT NULL,
+          interfaces TEXT NOT NULL, if_directions TEXT NOT NULL, flags INTEGER NOT NULL, net_ns INTEGER NOT NULL,
+          node_name TEXT NOT NULL, dns_id INTEGER, dns_flags INTEGER, dns_rcode TEXT, dns_latency_ms DOUBLE,
+          dns_name TEXT COLLATE NOCASE, dns_qtype TEXT, dns_errno INTEGER, received_at INTEGER NOT NULL)
+        """
+
+    /// v1's columns in the order of `selection`, its end time as a row id.
+    static let selectionFromV1 = (["MIN(MAX(time_flow_end_ms, 0), \(FlowRowID.maxTimeMs)) << \(FlowRowID.sequenceBits)"]
+        + columns.dropFirst().dropLast()).joined(separator: ", ")
+
+    /// Inserts `records` into their partitions, creating those that do not exist yet, and counts them in
+    /// `flow_partitions`. Runs inside the caller's transaction.
     ///
-    /// GRDB's `StatementArguments` box and validate all 23 values of every row, which costs more than SQLite's
-    /// own insert; binding each field in place keeps a row free of allocations of its own.
-    static func insert(_ records: some Sequence<FlowRecord>, receivedAt: Int64, with statement: Statement) throws {
-        let handle = statement.sqliteStatement
-        var row = RowBinding(handle)
-        defer {
-            // Leave the cached statement as GRDB expects it: reset, holding no values.
-            sqlite3_reset(handle)
-            sqlite3_clear_bindings(handle)
-        }
-        for r in records {
-            row.start()
-            row.text(r.srcAddr)
-            row.text(r.dstAddr)
-            row.integer(r.srcPort)
-            row.integer(r.dstPort)
-            row.integer(r.proto)
-            row.integer(r.etype)
-            row.integer(Int64(bitPattern: r.bytes))
-            row.integer(Int64(bitPattern: r.packets))
-            row.integer(r.timeFlowStartMs)
-            row.integer(r.timeFlowEndMs)
-            row.json(strings: r.interfaces)
-            row.json(numbers: r.ifDirections)
-            row.integer(r.flags)
-            row.integer(r.netNs)
-            row.text(r.nodeName)
-            row.integer(r.dnsId)
-            row.integer(r.dnsFlags)
-            row.text(r.dnsFlagsResponseCode)
-            row.double(r.dnsLatencyMs)
-            row.text(r.dnsName)
-            row.text(r.dnsQType)
-            row.integer(r.dnsErrno)
-            row.integer(receivedAt)
-            assert(Int(row.column) == columns.count, "one binding per column, in the order of `columns`")
-            let code = row.failure ?? sqlite3_step(handle)
-            guard code == SQLITE_DONE else {
-                throw DatabaseError(
-                    resultCode: ResultCode(rawValue: code),
-                    message: String(cString: sqlite3_errmsg(sqlite3_db_handle(handle))), sql: insertSQL
-                )
+    /// `sequence` numbers the rows (the low bits of their ids) and carries on from one call to the next. Two
+    /// flows that ended in the same millisecond with the same sequence modulo 2^20 collide; the second takes
+    /// the next number.
+    static func insert(_ records: some Sequence<FlowRecord>, into db: Database, sequence: inout Int64) throws {
+        var counts: [FlowPartition: Int] = [:]
+        // Rows of one batch almost always share a partition: the dictionary is consulted when the hour changes.
+        var bindings: [FlowPartition: RowBinding] = [:]
+        var current: (partition: FlowPartition, row: RowBinding)?
+        for record in records {
+            let partition = FlowPartition(containing: record.timeFlowEndMs)
+            if current?.partition != partition {
+                if let current { bindings[current.partition] = current.row }
+                current = (partition, try bindings[partition] ?? RowBinding(prepare(partition, in: db)))
             }
+            try current!.row.insert(record, sequence: &sequence)
+            counts[partition, default: 0] += 1
         }
+        for (partition, count) in counts {
+            try db.execute(
+                sql: """
+                    INSERT INTO \(FlowSchema.partitions) (hour, rows) VALUES (?, ?)
+                    ON CONFLICT (hour) DO UPDATE SET rows = rows + excluded.rows
+                    """,
+                arguments: [partition.hour, count]
+            )
+        }
+    }
+
+    private static func prepare(_ partition: FlowPartition, in db: Database) throws -> Statement {
+        let known = try Bool.fetchOne(
+            db, sql: "SELECT 1 FROM \(FlowSchema.partitions) WHERE hour = ?", arguments: [partition.hour]) ?? false
+        if !known { try partition.create(db) }
+        // Not cached: a statement per partition would outlive the partition's table in GRDB's cache.
+        return try db.makeStatement(sql: insertSQL(partition.table))
+    }
+
+    /// FNV-1a over the name's bytes, ASCII letters lowercased as NOCASE compares them.
+    static func nameHash(_ name: String) -> Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.utf8 {
+            let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            hash = (hash ^ UInt64(folded)) &* 0x100_0000_01b3
+        }
+        return Int64(bitPattern: hash)
     }
 
     /// Decodes a row selected with `selection`, by position: faster than by name on large pages.
     static func record(_ row: Row) -> FlowRecord {
         FlowRecord(
-            srcAddr: row[0], dstAddr: row[1], srcPort: row[2], dstPort: row[3], proto: row[4], etype: row[5],
-            bytes: UInt64(bitPattern: row[6]), packets: UInt64(bitPattern: row[7]), timeFlowStartMs: row[8],
-            timeFlowEndMs: row[9], interfaces: fromJSON(row[10]) ?? [], ifDirections: fromJSON(row[11]) ?? [],
-            flags: row[12], netNs: row[13], nodeName: row[14], dnsId: row[15], dnsFlags: row[16],
-            dnsFlagsResponseCode: row[17], dnsLatencyMs: row[18], dnsName: row[19], dnsQType: row[20],
-            dnsErrno: row[21]
+            srcAddr: row[1], dstAddr: row[2], srcPort: row[3], dstPort: row[4], proto: row[5], etype: row[6],
+            bytes: UInt64(bitPattern: row[7]), packets: UInt64(bitPattern: row[8]), timeFlowStartMs: row[9],
+            timeFlowEndMs: FlowRowID.timeMs(row[0]), interfaces: fromJSON(row[10]) ?? [],
+            ifDirections: fromJSON(row[11]) ?? [], flags: row[12], netNs: row[13], nodeName: row[14], dnsId: row[15],
+            dnsFlags: row[16], dnsFlagsResponseCode: row[17], dnsLatencyMs: row[18], dnsName: row[19],
+            dnsQType: row[20], dnsErrno: row[21]
         )
     }
 
@@ -83,63 +114,15 @@ struct FlowRow {
     }
 }
 
-enum FlowSchema {
-    static func migrator() -> DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1 flows") { db in
-            try db.create(table: FlowRow.table) { t in
-                // A plain rowid alias, not AUTOINCREMENT: no sqlite_sequence update on every insert.
-                t.primaryKey("id", .integer)
-                t.column("src_addr", .text).notNull()
-                t.column("dst_addr", .text).notNull()
-                t.column("src_port", .integer).notNull()
-                t.column("dst_port", .integer).notNull()
-                t.column("proto", .integer).notNull()
-                t.column("etype", .integer).notNull()
-                t.column("bytes", .integer).notNull()
-                t.column("packets", .integer).notNull()
-                t.column("time_flow_start_ms", .integer).notNull()
-                t.column("time_flow_end_ms", .integer).notNull()
-                t.column("interfaces", .text).notNull()
-                t.column("if_directions", .text).notNull()
-                t.column("flags", .integer).notNull()
-                t.column("net_ns", .integer).notNull()
-                t.column("node_name", .text).notNull()
-                t.column("dns_id", .integer)
-                t.column("dns_flags", .integer)
-                t.column("dns_rcode", .text)
-                t.column("dns_latency_ms", .double)
-                // NOCASE: DNS names compare case-insensitively, and LIKE can then use the index for prefixes.
-                t.column("dns_name", .text).collate(.nocase)
-                t.column("dns_qtype", .text)
-                t.column("dns_errno", .integer)
-                t.column("received_at", .integer).notNull()
-            }
-            // Each index ends with the sort key so "newest first" within a filter needs no sort step. The DNS
-            // ones are partial: most flows are not DNS, and a row outside an index costs nothing to insert.
-            // `dns_id = ?` and `dns_name = ?`/`LIKE ?` imply IS NOT NULL, so SQLite still picks them.
-            try db.create(
-                index: "flows_dns_id", on: FlowRow.table, columns: ["dns_id", "time_flow_end_ms"],
-                condition: Column("dns_id") != nil
-            )
-            try db.create(
-                index: "flows_dns_name", on: FlowRow.table, columns: ["dns_name", "time_flow_end_ms"],
-                condition: Column("dns_name") != nil
-            )
-            // Serves the time window of every query, retention and newest-first paging. Latency has no index of
-            // its own: latency filters, the top list and the histogram all read within a time window.
-            try db.create(index: "flows_time", on: FlowRow.table, columns: ["time_flow_end_ms"])
-        }
-        return migrator
-    }
-}
-
-/// Binds one row's values to consecutive parameters of a prepared statement.
+/// Binds one row's values to consecutive parameters of a partition's insert statement, through SQLite's C API:
+/// GRDB's `StatementArguments` box and validate every value of every row, which costs more than SQLite's own insert.
 private struct RowBinding {
     // SQLITE_TRANSIENT: SQLite copies the value, so Swift's buffers need only live through the bind call.
     private static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
     private static let hex = Array("0123456789abcdef".utf8)
 
+    /// Kept alive here: the statement is finalized with its last binding.
+    private let owner: Statement
     private let statement: OpaquePointer
     private(set) var column: CInt = 0
     /// The first bind error of the row; binds only fail on misuse or an out-of-memory, never on a value.
@@ -147,12 +130,54 @@ private struct RowBinding {
     /// Reused for the JSON columns, so encoding them allocates nothing once it has grown.
     private var json: [UInt8] = []
 
-    init(_ statement: OpaquePointer) { self.statement = statement }
+    init(_ statement: Statement) {
+        owner = statement
+        self.statement = statement.sqliteStatement
+    }
 
-    mutating func start() {
+    mutating func insert(_ r: FlowRecord, sequence: inout Int64) throws {
         sqlite3_reset(statement)
         column = 0
         failure = nil
+        integer(FlowRowID.make(timeMs: r.timeFlowEndMs, sequence: sequence))
+        text(r.srcAddr)
+        text(r.dstAddr)
+        integer(r.srcPort)
+        integer(r.dstPort)
+        integer(r.proto)
+        integer(r.etype)
+        integer(Int64(bitPattern: r.bytes))
+        integer(Int64(bitPattern: r.packets))
+        integer(r.timeFlowStartMs)
+        json(strings: r.interfaces)
+        json(numbers: r.ifDirections)
+        integer(r.flags)
+        integer(r.netNs)
+        text(r.nodeName)
+        integer(r.dnsId)
+        integer(r.dnsFlags)
+        text(r.dnsFlagsResponseCode)
+        double(r.dnsLatencyMs)
+        text(r.dnsName)
+        text(r.dnsQType)
+        integer(r.dnsErrno)
+        integer(r.dnsName.map(FlowRow.nameHash))
+        assert(Int(column) == FlowRow.columns.count, "one binding per column, in the order of `FlowRow.columns`")
+        var code = SQLITE_OK
+        // Only the id can collide (the other constraints are NOT NULLs, which hold): then the next sequence.
+        for _ in 0...FlowRowID.sequenceMask {
+            sequence += 1
+            code = failure ?? sqlite3_step(statement)
+            guard code & 0xFF == SQLITE_CONSTRAINT else { break }
+            sqlite3_reset(statement)
+            check(sqlite3_bind_int64(statement, 1, FlowRowID.make(timeMs: r.timeFlowEndMs, sequence: sequence)))
+        }
+        guard code == SQLITE_DONE else {
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: code),
+                message: String(cString: sqlite3_errmsg(sqlite3_db_handle(statement))), sql: owner.sql
+            )
+        }
     }
 
     private mutating func check(_ code: CInt) {

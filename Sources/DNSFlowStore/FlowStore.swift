@@ -1,10 +1,14 @@
 import DNSFlowCore
 import Foundation
 import GRDB
+import Synchronization
 
-/// The SQLite flow store: a WAL database pool, so queries read while the single writer inserts.
+/// The SQLite flow store: a WAL database pool, so queries read while the single writer inserts, with flows in one
+/// table per hour (`FlowPartition`).
 public struct FlowStore: Sendable {
     private let pool: DatabasePool
+    /// The low bits of row ids, carried from one insert to the next; the pool serializes writes.
+    private let sequence = RowSequence()
 
     /// Opens (creating if needed) the database at `path` and migrates it.
     public init(path: String) throws(StoreError) {
@@ -13,10 +17,11 @@ public struct FlowStore: Sendable {
             // The writer and the retention task share one connection; wait for each other rather than fail.
             config.busyMode = .timeout(5)
             config.prepareDatabase { db in
-                // Durable enough for telemetry: a crash can lose the last transactions, never corrupt the file.
+                // A commit is written to the WAL but not synced: a killed process loses nothing it committed (the
+                // OS has the pages); a power loss can lose the last transactions, never corrupt the file.
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
-                // 64 MiB per connection (default 2 MiB): the name and id indexes take inserts at random
-                // positions, and a small cache turns each into disk reads once the table outgrows it.
+                // 64 MiB per connection (default 2 MiB): the DNS indexes take inserts at random positions, and a
+                // small cache turns each into a read once the hour's index outgrows it.
                 try db.execute(sql: "PRAGMA cache_size = -65536")
                 // Checkpoint every 64 MiB of WAL rather than 4 MiB: the hot index pages an ingest rewrites over and
                 // over reach the database file once per checkpoint, and the writer pays for each checkpoint.
@@ -34,30 +39,44 @@ public struct FlowStore: Sendable {
     }
 
     /// Inserts all records in one transaction; the writer passes several queued batches joined.
-    public func insert(_ records: some Collection<FlowRecord> & Sendable, receivedAt: Int64 = Self.nowMs())
-        async throws
-    {
+    public func insert(_ records: some Collection<FlowRecord> & Sendable) async throws {
         guard !records.isEmpty else { return }
         try await pool.write { db in
-            try FlowRow.insert(records, receivedAt: receivedAt, with: db.cachedStatement(sql: FlowRow.insertSQL))
+            try sequence.next.withLock { try FlowRow.insert(records, into: db, sequence: &$0) }
         }
     }
 
     public func query(_ query: FlowQuery) async throws -> FlowPage {
         let (filter, arguments) = query.whereClause()
         return try await pool.read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: Self.pageSQL(filter),
-                arguments: arguments + [query.limit]
-            )
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM flows \(filter)", arguments: arguments) ?? 0
-            return FlowPage(flows: rows.map(FlowRow.record), total: total)
+            var flows: [FlowRecord] = []
+            var total = 0
+            // Partitions are disjoint hours: newest first across them is each one's newest first, in turn.
+            for partition in try FlowPartition.newestFirst(db, since: query.since, until: query.until) {
+                if flows.count < query.limit {
+                    flows += try Row.fetchAll(
+                        db, sql: Self.pageSQL(partition, filter), arguments: arguments + [query.limit - flows.count]
+                    ).map(FlowRow.record)
+                }
+                total += try Self.count(partition, query, in: db)
+            }
+            return FlowPage(flows: flows, total: total)
         }
     }
 
-    private static func pageSQL(_ filter: String) -> String {
-        "SELECT \(FlowRow.selection) FROM flows \(filter) ORDER BY time_flow_end_ms DESC, id DESC LIMIT ?"
+    private static func pageSQL(_ partition: FlowPartition, _ filter: String) -> String {
+        "SELECT \(FlowRow.selection) FROM \(partition.table) \(filter) ORDER BY id DESC LIMIT ?"
+    }
+
+    /// The partition's matches; read from `flow_partitions` when the query's window covers the whole hour.
+    private static func count(_ partition: FlowPartition, _ query: FlowQuery, in db: Database) throws -> Int {
+        if query.isTimeWindowOnly && partition.isWithin(since: query.since, until: query.until) {
+            return try Int.fetchOne(
+                db, sql: "SELECT rows FROM \(FlowSchema.partitions) WHERE hour = ?", arguments: [partition.hour]
+            ) ?? 0
+        }
+        let (filter, arguments) = query.whereClause()
+        return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(partition.table) \(filter)", arguments: arguments) ?? 0
     }
 
     public func top(_ query: TopQuery) async throws -> [TopEntry] {
@@ -74,14 +93,17 @@ public struct FlowStore: Sendable {
             case .client: Self.client
             }
         let samples = try await pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \(key), dns_latency_ms FROM flows \(dnsOnly)
-                    ORDER BY time_flow_end_ms DESC LIMIT \(TopQuery.maxWindowRows)
-                    """,
-                arguments: window.arguments
-            ).map { row -> (key: String, latency: Double?) in (row[0], row[1]) }
+            var samples: [(key: String, latency: Double?)] = []
+            for partition in try FlowPartition.newestFirst(db, since: query.since, until: query.until) {
+                let room = TopQuery.maxWindowRows - samples.count
+                guard room > 0 else { break }
+                samples += try Row.fetchAll(
+                    db,
+                    sql: "SELECT \(key), dns_latency_ms FROM \(partition.table) \(dnsOnly) ORDER BY id DESC LIMIT \(room)",
+                    arguments: window.arguments
+                ).map { row -> (key: String, latency: Double?) in (row[0], row[1]) }
+            }
+            return samples
         }
         return TopRanking.rank(samples, query: query)
     }
@@ -92,53 +114,64 @@ public struct FlowStore: Sendable {
             window.sql.isEmpty ? "WHERE dns_latency_ms IS NOT NULL" : window.sql + " AND dns_latency_ms IS NOT NULL"
         let bucket = LatencyBucket.bounds.enumerated().map { "WHEN dns_latency_ms < \($1) THEN \($0)" }
         let counts = try await pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT CASE \(bucket.joined(separator: " ")) ELSE \(LatencyBucket.bounds.count) END AS b, COUNT(*)
-                    FROM flows \(withLatency) GROUP BY b
-                    """,
-                arguments: window.arguments
-            ).reduce(into: [Int: Int]()) { $0[$1[0]] = $1[1] }
+            var counts: [Int: Int] = [:]
+            for partition in try FlowPartition.newestFirst(db, since: since, until: until) {
+                for row in try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT CASE \(bucket.joined(separator: " ")) ELSE \(LatencyBucket.bounds.count) END AS b, COUNT(*)
+                        FROM \(partition.table) \(withLatency) GROUP BY b
+                        """,
+                    arguments: window.arguments
+                ) {
+                    counts[row[0], default: 0] += row[1]
+                }
+            }
+            return counts
         }
         let uppers = LatencyBucket.bounds.map(Optional.some) + [nil]
         return uppers.enumerated().map { LatencyBucket(upperMs: $1, count: counts[$0] ?? 0) }
     }
 
-    /// Deletes flows that ended before `cutoffMs`, in chunks so the writer is never locked out for long.
+    /// Drops the partitions whose hour ended at or before `cutoffMs`; returns the flows they held. A flow is thus
+    /// kept until its whole hour has passed the cutoff: up to one hour longer than the retention.
     @discardableResult
-    public func deleteFlows(endedBefore cutoffMs: Int64, chunk: Int = 10_000) async throws -> Int {
-        var deleted = 0
-        while true {
-            let n = try await pool.write { db in
-                try db.execute(
-                    sql: """
-                        DELETE FROM flows WHERE id IN
-                        (SELECT id FROM flows WHERE time_flow_end_ms < ? LIMIT ?)
-                        """,
-                    arguments: [cutoffMs, chunk]
-                )
-                return db.changesCount
+    public func dropPartitions(endedBefore cutoffMs: Int64) async throws -> Int {
+        try await pool.write { db in
+            // An hour ends at or before the cutoff exactly when it comes before the cutoff's own hour.
+            let expired = try Row.fetchAll(
+                db, sql: "SELECT hour, rows FROM \(FlowSchema.partitions) WHERE hour < ?",
+                arguments: [FlowPartition(containing: cutoffMs).hour]
+            )
+            var dropped = 0
+            for row in expired {
+                let partition = FlowPartition(hour: row["hour"])
+                try db.execute(sql: "DROP TABLE IF EXISTS \(partition.table)")
+                try db.execute(sql: "DELETE FROM \(FlowSchema.partitions) WHERE hour = ?", arguments: [partition.hour])
+                dropped += row["rows"] as Int
             }
-            deleted += n
-            if n < chunk { return deleted }
+            return dropped
         }
     }
 
-    /// SQLite's plan for `query`'s page, one step per line; tests check it still uses the indexes.
+    /// SQLite's plan for `query`'s page in each partition it reads, one step per line; tests check it still uses
+    /// the indexes.
     func queryPlan(_ query: FlowQuery) async throws -> String {
         let (filter, arguments) = query.whereClause()
         return try await pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: "EXPLAIN QUERY PLAN " + Self.pageSQL(filter),
-                arguments: arguments + [query.limit]
-            ).map { row -> String in row["detail"] }.joined(separator: "\n")
+            try FlowPartition.newestFirst(db, since: query.since, until: query.until).flatMap { partition in
+                try Row.fetchAll(
+                    db, sql: "EXPLAIN QUERY PLAN " + Self.pageSQL(partition, filter), arguments: arguments + [query.limit]
+                ).map { row -> String in row["detail"] }
+            }.joined(separator: "\n")
         }
     }
 
+    /// Every stored flow, from the per-partition counts: no scan.
     public func count() async throws -> Int {
-        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM flows") ?? 0 }
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(rows), 0) FROM \(FlowSchema.partitions)") ?? 0
+        }
     }
 
     public static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -146,6 +179,11 @@ public struct FlowStore: Sendable {
     // The client is the side that is not the DNS server port.
     private static let client = "(CASE WHEN dst_port = 53 THEN src_addr ELSE dst_addr END)"
     private static let server = "(CASE WHEN dst_port = 53 THEN dst_addr ELSE src_addr END)"
+}
+
+/// The next row sequence, behind a lock only so the store stays `Sendable`: the pool serializes its writes anyway.
+private final class RowSequence: Sendable {
+    let next = Mutex<Int64>(0)
 }
 
 /// A store failure with what to check.
