@@ -36,18 +36,16 @@ struct FlowPartition: Hashable, Comparable {
         ).map(FlowPartition.init(hour:))
     }
 
-    /// Creates the table and its indexes unless they exist; the caller records the partition in `flow_partitions`.
+    /// Creates the table and its posting lists unless they exist; the caller counts the partition in
+    /// `flow_partitions`.
     func create(_ db: Database) throws {
         try db.execute(sql: FlowRow.createTableSQL(table))
-        // Each index ends, implicitly, with the row id, which is in time order: "newest first" within one DNS id
-        // or name is a backward walk of the index, no sort. Partial: most flows are not DNS, and a row outside an
-        // index costs nothing to insert.
-        try db.execute(
-            sql: "CREATE INDEX IF NOT EXISTS \(table)_dns_id ON \(table) (dns_id) WHERE dns_id IS NOT NULL")
-        // The name index holds a 64-bit hash of the lowercased name rather than the name: an integer key costs a
-        // fraction of a NOCASE text key to insert. Exact-name queries check the name itself too (collisions).
-        try db.execute(
-            sql: "CREATE INDEX IF NOT EXISTS \(table)_dns_name ON \(table) (dns_name_hash) WHERE dns_name_hash IS NOT NULL")
+        for postings in FlowPostings.allCases { try db.execute(sql: postings.createSQL(self)) }
+    }
+
+    func drop(_ db: Database) throws {
+        for postings in FlowPostings.allCases { try db.execute(sql: "DROP TABLE IF EXISTS \(postings.table(self))") }
+        try db.execute(sql: "DROP TABLE IF EXISTS \(table)")
     }
 }
 
@@ -72,38 +70,4 @@ enum FlowRowID {
     static func lowerBound(_ timeMs: Int64) -> Int64 { clamp(timeMs) << sequenceBits }
 
     static func timeMs(_ id: Int64) -> Int64 { id >> sequenceBits }
-}
-
-enum FlowSchema {
-    /// One row per partition: its hour and row count, kept in the inserting transaction so that counting the
-    /// store, or a partition a query window covers whole, needs no scan.
-    static let partitions = "flow_partitions"
-
-    static func migrator() -> DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1 flows") { db in
-            try db.execute(sql: FlowRow.createTableV1SQL)
-        }
-        migrator.registerMigration("v2 hourly partitions") { db in
-            try db.execute(sql: "CREATE TABLE \(partitions) (hour INTEGER PRIMARY KEY, rows INTEGER NOT NULL)")
-            try moveV1Rows(db)
-            try db.execute(sql: "DROP TABLE flows")
-        }
-        return migrator
-    }
-
-    /// Copies v1's single table into partitions, in chunks so a large store is never all in memory.
-    private static func moveV1Rows(_ db: Database) throws {
-        var sequence: Int64 = 0
-        var last: Int64 = .min
-        while true {
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT \(FlowRow.selectionFromV1), id FROM flows WHERE id > ? ORDER BY id LIMIT 10000",
-                arguments: [last]
-            )
-            guard let end = rows.last else { return }
-            last = end[FlowRow.selectedColumns]
-            try FlowRow.insert(rows.map(FlowRow.record), into: db, sequence: &sequence)
-        }
-    }
 }

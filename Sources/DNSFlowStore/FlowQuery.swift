@@ -54,22 +54,28 @@ public struct FlowQuery: Sendable, Hashable {
         self == FlowQuery(since: since, until: until, limit: limit)
     }
 
-    /// The WHERE clause (empty when unfiltered) and its arguments, values always bound, never spliced. It applies
-    /// to every partition alike.
-    func whereClause() -> (sql: String, arguments: StatementArguments) {
-        var terms: [String] = []
+    /// The WHERE clause over `partition`'s table (empty when unfiltered) and its arguments, values always bound,
+    /// never spliced; `condition`, a fixed SQL term, narrows it further.
+    func whereClause(in partition: FlowPartition, and condition: String? = nil)
+        -> (sql: String, arguments: StatementArguments)
+    {
+        var terms = condition.map { [$0] } ?? []
         var args: [(any DatabaseValueConvertible)?] = []
         func add(_ term: String, _ values: any DatabaseValueConvertible...) {
             terms.append(term)
             args.append(contentsOf: values)
         }
-        if let dnsId { add("dns_id = ?", Int64(dnsId)) }
+        // The posting lists give the rows of an id or a name; SQLite then reads only those.
+        if let dnsId { add("id IN (\(FlowPostings.dnsId.rowIDsSQL(partition)))", Int64(dnsId)) }
         if let dnsName {
             if dnsName.contains("*") {
                 add("dns_name LIKE ? ESCAPE '\\'", Self.likePattern(glob: dnsName))
             } else {
-                // The index holds hashes; the name itself rules out collisions.
-                add("dns_name_hash = ? AND dns_name = ?", FlowRow.nameHash(dnsName), dnsName)
+                // The lists are keyed by a hash; the name itself rules out collisions.
+                add(
+                    "dns_name = ? AND id IN (\(FlowPostings.dnsName.rowIDsSQL(partition)))", dnsName,
+                    FlowPostings.nameHash(dnsName)
+                )
             }
         }
         if let rcode { add("dns_rcode = ?", DNSResponseCode.name(rcode)) }

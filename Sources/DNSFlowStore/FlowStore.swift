@@ -42,17 +42,17 @@ public struct FlowStore: Sendable {
     public func insert(_ records: some Collection<FlowRecord> & Sendable) async throws {
         guard !records.isEmpty else { return }
         try await pool.write { db in
-            try sequence.next.withLock { try FlowRow.insert(records, into: db, sequence: &$0) }
+            try sequence.next.withLock { try FlowInsert.run(records, in: db, sequence: &$0) }
         }
     }
 
     public func query(_ query: FlowQuery) async throws -> FlowPage {
-        let (filter, arguments) = query.whereClause()
-        return try await pool.read { db in
+        try await pool.read { db in
             var flows: [FlowRecord] = []
             var total = 0
             // Partitions are disjoint hours: newest first across them is each one's newest first, in turn.
             for partition in try FlowPartition.newestFirst(db, since: query.since, until: query.until) {
+                let (filter, arguments) = query.whereClause(in: partition)
                 if flows.count < query.limit {
                     flows += try Row.fetchAll(
                         db, sql: Self.pageSQL(partition, filter), arguments: arguments + [query.limit - flows.count]
@@ -75,16 +75,15 @@ public struct FlowStore: Sendable {
                 db, sql: "SELECT rows FROM \(FlowSchema.partitions) WHERE hour = ?", arguments: [partition.hour]
             ) ?? 0
         }
-        let (filter, arguments) = query.whereClause()
+        let (filter, arguments) = query.whereClause(in: partition)
         return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(partition.table) \(filter)", arguments: arguments) ?? 0
     }
 
     public func top(_ query: TopQuery) async throws -> [TopEntry] {
-        let window = FlowQuery(since: query.since, until: query.until).whereClause()
+        let window = FlowQuery(since: query.since, until: query.until)
         // One row per transaction view: the records that carry its outcome (a response's rcode, or
         // an errno for timeouts and orphans), not the query-side records that only name it.
         let outcome = "dns_id IS NOT NULL AND (dns_rcode IS NOT NULL OR dns_errno IS NOT NULL)"
-        let dnsOnly = window.sql.isEmpty ? "WHERE \(outcome)" : window.sql + " AND \(outcome)"
         let key =
             switch query.by {
             case .latency: "\(Self.client) || ' → ' || \(Self.server)"
@@ -97,10 +96,11 @@ public struct FlowStore: Sendable {
             for partition in try FlowPartition.newestFirst(db, since: query.since, until: query.until) {
                 let room = TopQuery.maxWindowRows - samples.count
                 guard room > 0 else { break }
+                let (filter, arguments) = window.whereClause(in: partition, and: outcome)
                 samples += try Row.fetchAll(
                     db,
-                    sql: "SELECT \(key), dns_latency_ms FROM \(partition.table) \(dnsOnly) ORDER BY id DESC LIMIT \(room)",
-                    arguments: window.arguments
+                    sql: "SELECT \(key), dns_latency_ms FROM \(partition.table) \(filter) ORDER BY id DESC LIMIT \(room)",
+                    arguments: arguments
                 ).map { row -> (key: String, latency: Double?) in (row[0], row[1]) }
             }
             return samples
@@ -109,20 +109,19 @@ public struct FlowStore: Sendable {
     }
 
     public func latencyHistogram(since: Int64?, until: Int64?) async throws -> [LatencyBucket] {
-        let window = FlowQuery(since: since, until: until).whereClause()
-        let withLatency =
-            window.sql.isEmpty ? "WHERE dns_latency_ms IS NOT NULL" : window.sql + " AND dns_latency_ms IS NOT NULL"
+        let window = FlowQuery(since: since, until: until)
         let bucket = LatencyBucket.bounds.enumerated().map { "WHEN dns_latency_ms < \($1) THEN \($0)" }
         let counts = try await pool.read { db in
             var counts: [Int: Int] = [:]
             for partition in try FlowPartition.newestFirst(db, since: since, until: until) {
+                let (filter, arguments) = window.whereClause(in: partition, and: "dns_latency_ms IS NOT NULL")
                 for row in try Row.fetchAll(
                     db,
                     sql: """
                         SELECT CASE \(bucket.joined(separator: " ")) ELSE \(LatencyBucket.bounds.count) END AS b, COUNT(*)
-                        FROM \(partition.table) \(withLatency) GROUP BY b
+                        FROM \(partition.table) \(filter) GROUP BY b
                         """,
-                    arguments: window.arguments
+                    arguments: arguments
                 ) {
                     counts[row[0], default: 0] += row[1]
                 }
@@ -146,7 +145,7 @@ public struct FlowStore: Sendable {
             var dropped = 0
             for row in expired {
                 let partition = FlowPartition(hour: row["hour"])
-                try db.execute(sql: "DROP TABLE IF EXISTS \(partition.table)")
+                try partition.drop(db)
                 try db.execute(sql: "DELETE FROM \(FlowSchema.partitions) WHERE hour = ?", arguments: [partition.hour])
                 dropped += row["rows"] as Int
             }
@@ -157,10 +156,10 @@ public struct FlowStore: Sendable {
     /// SQLite's plan for `query`'s page in each partition it reads, one step per line; tests check it still uses
     /// the indexes.
     func queryPlan(_ query: FlowQuery) async throws -> String {
-        let (filter, arguments) = query.whereClause()
-        return try await pool.read { db in
+        try await pool.read { db in
             try FlowPartition.newestFirst(db, since: query.since, until: query.until).flatMap { partition in
-                try Row.fetchAll(
+                let (filter, arguments) = query.whereClause(in: partition)
+                return try Row.fetchAll(
                     db, sql: "EXPLAIN QUERY PLAN " + Self.pageSQL(partition, filter), arguments: arguments + [query.limit]
                 ).map { row -> String in row["detail"] }
             }.joined(separator: "\n")
