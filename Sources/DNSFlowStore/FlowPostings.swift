@@ -40,6 +40,12 @@ enum FlowPostings: CaseIterable {
         "SELECT j.value FROM \(table(partition)) AS p, json_each(p.ids) AS j WHERE p.\(keyColumn) = ?"
     }
 
+    /// How many row ids of `partition` are listed under the key bound to the first parameter; `j.value`, the row
+    /// id, can be narrowed further.
+    func countSQL(_ partition: FlowPartition) -> String {
+        "SELECT COUNT(*) FROM \(table(partition)) AS p, json_each(p.ids) AS j WHERE p.\(keyColumn) = ?"
+    }
+
     /// FNV-1a over the name's bytes, ASCII letters lowercased as NOCASE compares them. Queries check the name itself
     /// too, so a collision costs a row read, never a wrong answer.
     static func nameHash(_ name: String) -> Int64 {

@@ -68,12 +68,16 @@ public struct FlowStore: Sendable {
         "SELECT \(FlowRow.selection) FROM \(partition.table) \(filter) ORDER BY id DESC LIMIT ?"
     }
 
-    /// The partition's matches; read from `flow_partitions` when the query's window covers the whole hour.
+    /// The partition's matches; read from `flow_partitions` when the query's window covers the whole hour, and
+    /// from the posting lists for a DNS id alone.
     private static func count(_ partition: FlowPartition, _ query: FlowQuery, in db: Database) throws -> Int {
         if query.isTimeWindowOnly && partition.isWithin(since: query.since, until: query.until) {
             return try Int.fetchOne(
                 db, sql: "SELECT rows FROM \(FlowSchema.partitions) WHERE hour = ?", arguments: [partition.hour]
             ) ?? 0
+        }
+        if let (sql, arguments) = query.dnsIdCount(in: partition) {
+            return try Int.fetchOne(db, sql: sql, arguments: arguments) ?? 0
         }
         let (filter, arguments) = query.whereClause(in: partition)
         return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(partition.table) \(filter)", arguments: arguments) ?? 0

@@ -111,7 +111,12 @@ import Testing
         #expect(window.flows.map(\.timeFlowEndMs) == [base + 2 * hour + 5, base + hour + 8, base + hour + 7])
         #expect(window.total == 3)
         #expect(try await t.store.query(FlowQuery(dnsId: 2, since: base)).total == 1)
-        #expect(try await t.store.count() == 6)
+        // An id alone is counted from its posting lists, an id with another filter from the rows.
+        try await t.store.insert([base + 3, base + hour + 9, base + 2 * hour + 9].map { dnsRecord(id: 100, endMs: $0) })
+        #expect(try await t.store.query(FlowQuery(dnsId: 100)).total == 3)
+        #expect(try await t.store.query(FlowQuery(dnsId: 100, since: base + 4, until: base + 2 * hour + 9)).total == 1)
+        #expect(try await t.store.query(FlowQuery(dnsId: 100, rcode: 0, since: base + 4)).total == 2)
+        #expect(try await t.store.count() == 9)
     }
 
     @Test func flowsEndingInTheSameMillisecondAllStay() async throws {
