@@ -76,7 +76,7 @@ public func buildRouter(_ deps: CollectorDependencies) -> Router<BasicRequestCon
     api.get("/api/v1/flows") { request, _ in
         let query = try QueryParameters(parameters: request.uri.queryParameters, nowMs: FlowStore.nowMs()).flowQuery()
         let page = try await deps.metrics.timed(deps.metrics.flowsQueryDuration) { try await deps.store.query(query) }
-        return try JSONBody.response(page)
+        return JSONBody.response(page)
     }
 
     api.get("/api/v1/dns/top") { request, _ in

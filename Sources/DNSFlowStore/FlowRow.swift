@@ -64,14 +64,41 @@ enum FlowRow {
         FlowRecord(
             srcAddr: row[1], dstAddr: row[2], srcPort: row[3], dstPort: row[4], proto: row[5], etype: row[6],
             bytes: UInt64(bitPattern: row[7]), packets: UInt64(bitPattern: row[8]), timeFlowStartMs: row[9],
-            timeFlowEndMs: FlowRowID.timeMs(row[0]), interfaces: fromJSON(row[10]) ?? [],
-            ifDirections: fromJSON(row[11]) ?? [], flags: row[12], netNs: row[13], nodeName: row[14], dnsId: row[15],
+            timeFlowEndMs: FlowRowID.timeMs(row[0]), interfaces: strings(fromJSON: row[10]),
+            ifDirections: numbers(fromJSON: row[11]), flags: row[12], netNs: row[13], nodeName: row[14], dnsId: row[15],
             dnsFlags: row[16], dnsFlagsResponseCode: row[17], dnsLatencyMs: row[18], dnsName: row[19],
             dnsQType: row[20], dnsErrno: row[21]
         )
     }
 
-    private static func fromJSON<T: Decodable>(_ text: String) -> T? {
+    /// `["eth0","veth1"]` as `StatementBinding` writes it. Names without escapes (all real ones) are split in place,
+    /// as `JSONDecoder` took longer than the rest of a page; anything else goes to `JSONDecoder`.
+    static func strings(fromJSON text: String) -> [String] {
+        let utf8 = text.utf8
+        guard utf8.first == UInt8(ascii: "["), utf8.last == UInt8(ascii: "]"), !utf8.contains(UInt8(ascii: "\\")) else {
+            return decoded(text) ?? []
+        }
+        let inner = text.dropFirst().dropLast()
+        guard !inner.isEmpty else { return [] }
+        guard inner.count >= 2, inner.first == "\"", inner.last == "\"" else { return decoded(text) ?? [] }
+        // Without backslashes a quote only delimits, and `","` only separates.
+        return inner.dropFirst().dropLast().split(separator: "\",\"", omittingEmptySubsequences: false).map(String.init)
+    }
+
+    /// `[1,0]`; anything else goes to `JSONDecoder`.
+    static func numbers(fromJSON text: String) -> [UInt8] {
+        guard text.hasPrefix("["), text.hasSuffix("]") else { return decoded(text) ?? [] }
+        let inner = text.dropFirst().dropLast()
+        guard !inner.isEmpty else { return [] }
+        var numbers: [UInt8] = []
+        for part in inner.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let number = UInt8(part) else { return decoded(text) ?? [] }
+            numbers.append(number)
+        }
+        return numbers
+    }
+
+    private static func decoded<T: Decodable>(_ text: String) -> T? {
         try? JSONDecoder().decode(T.self, from: Data(text.utf8))
     }
 

@@ -46,6 +46,8 @@ public struct FlowStore: Sendable {
         }
     }
 
+    // Queries use cached statements: preparing one per hour took longer than running it.
+
     public func query(_ query: FlowQuery) async throws -> FlowPage {
         try await pool.read { db in
             var flows: [FlowRecord] = []
@@ -55,7 +57,8 @@ public struct FlowStore: Sendable {
                 let (filter, arguments) = query.whereClause(in: partition)
                 if flows.count < query.limit {
                     flows += try Row.fetchAll(
-                        db, sql: Self.pageSQL(partition, filter), arguments: arguments + [query.limit - flows.count]
+                        db.cachedStatement(sql: Self.pageSQL(partition, filter)),
+                        arguments: arguments + [query.limit - flows.count]
                     ).map(FlowRow.record)
                 }
                 total += try Self.count(partition, query, in: db)
@@ -73,14 +76,17 @@ public struct FlowStore: Sendable {
     private static func count(_ partition: FlowPartition, _ query: FlowQuery, in db: Database) throws -> Int {
         if query.isTimeWindowOnly && partition.isWithin(since: query.since, until: query.until) {
             return try Int.fetchOne(
-                db, sql: "SELECT rows FROM \(FlowSchema.partitions) WHERE hour = ?", arguments: [partition.hour]
+                db.cachedStatement(sql: "SELECT rows FROM \(FlowSchema.partitions) WHERE hour = ?"),
+                arguments: [partition.hour]
             ) ?? 0
         }
         if let (sql, arguments) = query.dnsIdCount(in: partition) {
-            return try Int.fetchOne(db, sql: sql, arguments: arguments) ?? 0
+            return try Int.fetchOne(db.cachedStatement(sql: sql), arguments: arguments) ?? 0
         }
         let (filter, arguments) = query.whereClause(in: partition)
-        return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(partition.table) \(filter)", arguments: arguments) ?? 0
+        return try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT COUNT(*) FROM \(partition.table) \(filter)"), arguments: arguments
+        ) ?? 0
     }
 
     public func top(_ query: TopQuery) async throws -> [TopEntry] {
@@ -140,7 +146,7 @@ public struct FlowStore: Sendable {
     /// kept until its whole hour has passed the cutoff: up to one hour longer than the retention.
     @discardableResult
     public func dropPartitions(endedBefore cutoffMs: Int64) async throws -> Int {
-        try await pool.write { db in
+        let (hours, flows) = try await pool.write { db in
             // An hour ends at or before the cutoff exactly when it comes before the cutoff's own hour.
             let expired = try Row.fetchAll(
                 db, sql: "SELECT hour, rows FROM \(FlowSchema.partitions) WHERE hour < ?",
@@ -153,8 +159,11 @@ public struct FlowStore: Sendable {
                 try db.execute(sql: "DELETE FROM \(FlowSchema.partitions) WHERE hour = ?", arguments: [partition.hour])
                 dropped += row["rows"] as Int
             }
-            return dropped
+            return (expired.count, dropped)
         }
+        // Readers cache statements per hour; those of dropped hours go with the connections' memory.
+        if hours > 0 { pool.releaseMemoryEventually() }
+        return flows
     }
 
     /// SQLite's plan for `query`'s page in each partition it reads, one step per line; tests check it still uses
