@@ -73,36 +73,19 @@ struct StatementBinding {
         check(value.withUTF8 { utf8 in Self.bindText(statement, index, utf8) })
     }
 
-    mutating func json(strings: [String]) {
-        json.removeAll(keepingCapacity: true)
-        json.append(UInt8(ascii: "["))
-        for (n, string) in strings.enumerated() {
-            if n > 0 { json.append(UInt8(ascii: ",")) }
-            Self.appendJSONString(string, to: &json)
-        }
-        json.append(UInt8(ascii: "]"))
-        bindJSON()
-    }
+    mutating func json(strings: [String]) { json(strings, Self.appendJSONString) }
 
-    mutating func json(integers: some Sequence<Int64>) {
-        json.removeAll(keepingCapacity: true)
-        json.append(UInt8(ascii: "["))
-        for (n, integer) in integers.enumerated() {
-            if n > 0 { json.append(UInt8(ascii: ",")) }
-            Self.appendDecimal(integer, to: &json)
-        }
-        json.append(UInt8(ascii: "]"))
-        bindJSON()
-    }
+    mutating func json(integers: some Sequence<Int64>) { json(integers, Self.appendDecimal) }
 
-    mutating func json(numbers: [UInt8]) {
+    mutating func json(numbers: [UInt8]) { json(numbers) { Self.appendDecimal(Int64($0), to: &$1) } }
+
+    /// A JSON array of `elements`, each written by `append`, bound as text.
+    private mutating func json<S: Sequence>(_ elements: S, _ append: (S.Element, inout [UInt8]) -> Void) {
         json.removeAll(keepingCapacity: true)
         json.append(UInt8(ascii: "["))
-        for (n, number) in numbers.enumerated() {
+        for (n, element) in elements.enumerated() {
             if n > 0 { json.append(UInt8(ascii: ",")) }
-            if number >= 100 { json.append(UInt8(ascii: "0") + number / 100) }
-            if number >= 10 { json.append(UInt8(ascii: "0") + number / 10 % 10) }
-            json.append(UInt8(ascii: "0") + number % 10)
+            append(element, &json)
         }
         json.append(UInt8(ascii: "]"))
         bindJSON()
