@@ -4,7 +4,7 @@ import GRDB
 ///
 /// Inserts touch only the current hour's B-trees, queries skip hours outside their window, and retention drops
 /// whole tables instead of deleting rows one by one (a DELETE costs as much index work as the insert did).
-struct FlowPartition: Hashable, Comparable {
+struct FlowPartition: Hashable {
     static let spanMs: Int64 = 3_600_000
 
     /// Hours since the epoch.
@@ -18,8 +18,6 @@ struct FlowPartition: Hashable, Comparable {
     var startMs: Int64 { hour * Self.spanMs }
     var endMs: Int64 { startMs + Self.spanMs }
 
-    static func < (a: Self, b: Self) -> Bool { a.hour < b.hour }
-
     /// True when every instant of the partition is in [since, until).
     func isWithin(since: Int64?, until: Int64?) -> Bool {
         startMs >= (since ?? .min) && endMs <= (until ?? .max)
@@ -29,7 +27,7 @@ struct FlowPartition: Hashable, Comparable {
     static func newestFirst(_ db: Database, since: Int64?, until: Int64?) throws -> [FlowPartition] {
         let first = since.map { FlowPartition(containing: $0).hour } ?? .min
         // `until` is exclusive: a window ending on an hour boundary does not reach into that hour.
-        let last = until.map { FlowPartition(containing: $0 - 1).hour } ?? .max
+        let last = until.map { FlowPartition(containing: FlowRowID.clamp($0) - 1).hour } ?? .max
         return try Int64.fetchAll(
             db.cachedStatement(sql: "SELECT hour FROM \(FlowSchema.partitions) WHERE hour BETWEEN ? AND ? ORDER BY hour DESC"),
             arguments: [first, last]

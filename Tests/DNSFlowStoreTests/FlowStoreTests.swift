@@ -87,6 +87,8 @@ import Testing
         #expect(try await ids(FlowQuery(node: "node-b")) == [4242])
         #expect(try await ids(FlowQuery(since: 2000, until: 4000)) == [7, 4242])
         #expect(try await ids(FlowQuery(srcAddr: "10.0.0.2", dstAddr: "10.0.0.9")) == [])
+        #expect(try await ids(FlowQuery(until: .min)) == [], "no time is before the first")
+        #expect(try await ids(FlowQuery(since: .max)) == [])
     }
 
     @Test func newestFirstWithTotalBeyondTheLimit() async throws {
