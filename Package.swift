@@ -120,6 +120,8 @@ let package = Package(
             name: "DNSFlowStoreTests",
             dependencies: [
                 "DNSFlowStore", "DNSFlowCore",
+                // To build a store at an old schema version.
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
