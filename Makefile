@@ -4,7 +4,7 @@ APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libsqlite3-dev iproute2 bpftool
 	tshark dnsperf python3 python3-pip chromium prometheus libcap2-bin
 PIP_PACKAGES := ipfix
 
-.PHONY: deps build release run test chart-test bench soak clean
+.PHONY: deps build release run test chart-test bench soak microbench clean
 
 deps: ## system packages the build and the tests need (Debian 12)
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
@@ -41,5 +41,10 @@ bench: release
 soak: release ## 10 minutes of mixed and hostile DNS: memory flat, drops explained, everything exported
 	bench/soak.sh
 
+# Not in `make test`: timings mean nothing on a shared CI machine, and its release build takes minutes.
+microbench: deps ## micro-benchmarks of the agent's hot paths (Benchmarks/, release), raw output in bench/results/
+	set -o pipefail; swift package --package-path Benchmarks benchmark --no-progress \
+		| tee bench/results/microbench-$$(date -u +%Y%m%dT%H%M%SZ).txt
+
 clean:
-	rm -rf .build
+	rm -rf .build Benchmarks/.build

@@ -5,7 +5,11 @@ let package = Package(
     name: "dnsflow",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "dnsflow", targets: ["dnsflow"])
+        .executable(name: "dnsflow", targets: ["dnsflow"]),
+        // For the micro-benchmarks' package (Benchmarks/), which reaches targets only through products.
+        .library(name: "DNSFlowCore", targets: ["DNSFlowCore"]),
+        .library(name: "DNSFlowProbe", targets: ["DNSFlowProbe"]),
+        .library(name: "DNSFlowIPFIX", targets: ["DNSFlowIPFIX"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -116,6 +120,8 @@ let package = Package(
             name: "DNSFlowStoreTests",
             dependencies: [
                 "DNSFlowStore", "DNSFlowCore",
+                // To build a store at an old schema version.
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

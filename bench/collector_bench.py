@@ -10,6 +10,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = os.path.join(ROOT, ".build", "release", "dnsflow")
 HTTP_PORT, IPFIX_PORT = 19471, 19472
 BASE = f"http://127.0.0.1:{HTTP_PORT}"
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def start(db):
@@ -39,6 +40,46 @@ def metric(name):
     return 0.0
 
 
+def cpu_seconds(proc):
+    """User + system CPU time of the process so far: what it cost, whatever else loads the machine."""
+    with open(f"/proc/{proc.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def load_average():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
+def post_all(bodies, threads):
+    """POSTs every body from `threads` client threads; returns the HTTP statuses."""
+    todo = list(bodies)
+    lock, statuses = threading.Lock(), []
+
+    def worker():
+        while True:
+            with lock:
+                if not todo:
+                    return
+                body = todo.pop()
+            if callable(body):
+                body = body()
+            req = urllib.request.Request(BASE + "/api/v1/flows", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+            try:
+                status = urllib.request.urlopen(req, timeout=120).status
+            except urllib.error.HTTPError as e:
+                status = e.code
+            with lock:
+                statuses.append(status)
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool: t.start()
+    for t in pool: t.join()
+    return statuses
+
+
 def record(i, now):
     return {"SrcAddr": f"10.0.{i % 250}.{i % 7 + 2}", "DstAddr": "10.0.0.53", "SrcPort": 30000 + i % 30000,
             "DstPort": 53, "Proto": 17, "Etype": 2048, "Bytes": 140, "Packets": 2, "TimeFlowStartMs": now - 3,
@@ -52,60 +93,46 @@ def bench_ingest(db, requests, batch, threads):
     proc = start(db)
     now = int(time.time() * 1000)
     body = json.dumps([record(i, now) for i in range(batch)]).encode()
-    todo = list(range(requests))
-    lock, statuses = threading.Lock(), []
-
-    def worker():
-        while True:
-            with lock:
-                if not todo:
-                    return
-                todo.pop()
-            req = urllib.request.Request(BASE + "/api/v1/flows", data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
-            try:
-                statuses.append(urllib.request.urlopen(req, timeout=60).status)
-            except urllib.error.HTTPError as e:
-                statuses.append(e.code)
-
+    load_before, cpu_before = load_average(), cpu_seconds(proc)
     start_time = time.perf_counter()
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in pool: t.start()
-    for t in pool: t.join()
+    statuses = post_all([body] * requests, threads)
     accepted_time = time.perf_counter() - start_time
     expected = requests * batch
-    # Polled slowly: each scrape counts the rows, which competes with the writer.
+    # Polled slowly: a scrape competes with the writer. With answers after the commit there is nothing to wait for.
     while metric("dnsflow_collector_store_rows") < expected - metric("dnsflow_collector_dropped_records_total"):
         time.sleep(0.5)
     stored_time = time.perf_counter() - start_time
+    cpu = cpu_seconds(proc) - cpu_before
     dropped = metric("dnsflow_collector_dropped_records_total")
     stop(proc)
     return {"records": expected, "requests": requests, "batch": batch, "threads": threads,
             "accepted_per_s": expected / accepted_time, "stored_per_s": (expected - dropped) / stored_time,
-            "dropped": dropped, "non_202": sum(1 for s in statuses if s != 202)}
+            "collector_cpu_s": cpu, "collector_cpu_us_per_record": cpu / expected * 1e6,
+            "load_average": [load_before, load_average()],
+            "dropped": dropped, "non_2xx": sum(1 for s in statuses if not 200 <= s < 300)}
 
 
-def bench_query(db, rows, repeats):
-    stop(start(db))  # creates the schema through the collector's own migration
+def bench_query(db, rows, repeats, batch, threads):
+    # Filled through the collector's own ingest, so the store is in its own layout: `rows` records ending 5 ms
+    # apart up to now (~14 hours for 10M), DNS id i % 65536 (153 rows per id for 10M), oldest first.
+    proc = start(db)
     now = int(time.time() * 1000)
-    t0 = time.perf_counter()
-    # One transaction of generated rows, newest last: as fast as SQLite bulk-loads, indexes included.
-    sql = f"""
-    PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA cache_size=-1048576;
-    BEGIN;
-    WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {rows - 1})
-    INSERT INTO flows (src_addr, dst_addr, src_port, dst_port, proto, etype, bytes, packets, time_flow_start_ms,
-      time_flow_end_ms, interfaces, if_directions, flags, net_ns, node_name, dns_id, dns_flags, dns_rcode,
-      dns_latency_ms, dns_name, dns_qtype, dns_errno, received_at)
-    SELECT '10.0.' || (i % 250) || '.' || (i % 7 + 2), '10.0.0.53', 30000 + i % 30000, 53, 17, 2048, 140, 2,
-      {now} - ({rows} - i) * 5 - 3, {now} - ({rows} - i) * 5, '["eth0"]', '[1]', 0, 4026531840, 'bench-node',
-      i % 65536, 33152, CASE WHEN i % 10 = 0 THEN 'NXDomain' ELSE 'NoError' END, (i % 5000) / 100.0,
-      'host' || (i % 1000) || '.example.test', 'A', 0, {now}
-    FROM n;
-    COMMIT;
-    """
-    subprocess.run(["sqlite3", db], input=sql.encode(), check=True, stdout=subprocess.DEVNULL)
-    load_time = time.perf_counter() - t0
+
+    def make_body(first):
+        def body():
+            records = []
+            for i in range(first, min(first + batch, rows)):
+                r = record(i, now - (rows - i) * 5)
+                r["DnsFlagsResponseCode"] = "NXDomain" if i % 10 == 0 else "NoError"
+                records.append(r)
+            return json.dumps(records).encode()
+        return body
+
+    t0, cpu_before = time.perf_counter(), cpu_seconds(proc)
+    # post_all takes from the end: reversed, so the oldest go first.
+    statuses = post_all([make_body(first) for first in reversed(range(0, rows, batch))], threads)
+    load_time, load_cpu = time.perf_counter() - t0, cpu_seconds(proc) - cpu_before
+    stop(proc)
     proc = start(db)
     timings, result = [], None
     for k in range(repeats):
@@ -113,26 +140,36 @@ def bench_query(db, rows, repeats):
         t = time.perf_counter()
         result = json.loads(urllib.request.urlopen(f"{BASE}/api/v1/flows?dnsId={dns_id}", timeout=60).read())
         timings.append((time.perf_counter() - t) * 1000)
+    stored = metric("dnsflow_collector_store_rows")
     stop(proc)
     timings.sort()
-    return {"rows": rows, "load_s": load_time, "repeats": repeats, "median_ms": statistics.median(timings),
+    return {"rows": rows, "stored": stored, "load_s": load_time, "load_per_s": rows / load_time,
+            "load_collector_cpu_us_per_record": load_cpu / rows * 1e6,
+            "load_non_2xx": sum(1 for s in statuses if not 200 <= s < 300),
+            "repeats": repeats, "median_ms": statistics.median(timings),
             "p95_ms": timings[int(len(timings) * 0.95) - 1], "max_ms": timings[-1],
             "rows_per_id": result["total"], "returned": len(result["flows"])}
 
 
 def main():
+    global BINARY
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--binary", default=BINARY, help="the dnsflow binary, e.g. a copy built from another commit")
+    parser.add_argument("--skip", choices=["ingest", "query"], help="run only the other part")
     args = parser.parse_args()
+    BINARY = args.binary
     with tempfile.TemporaryDirectory(prefix="dnsflow-bench-") as tmp:
-        print(json.dumps({"ingest": bench_ingest(os.path.join(tmp, "ingest.sqlite"), args.requests, args.batch,
-                                                 args.threads)}, indent=1), flush=True)
-        print(json.dumps({"query": bench_query(os.path.join(tmp, "query.sqlite"), args.rows, args.repeats)},
-                         indent=1), flush=True)
+        if args.skip != "ingest":
+            print(json.dumps({"ingest": bench_ingest(os.path.join(tmp, "ingest.sqlite"), args.requests, args.batch,
+                                                     args.threads)}, indent=1), flush=True)
+        if args.skip != "query":
+            print(json.dumps({"query": bench_query(os.path.join(tmp, "query.sqlite"), args.rows, args.repeats,
+                                                   args.batch, args.threads)}, indent=1), flush=True)
 
 
 if __name__ == "__main__":

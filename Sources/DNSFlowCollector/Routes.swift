@@ -25,15 +25,23 @@ public struct CollectorDependencies: Sendable {
         self.maxBodyBytes = maxBodyBytes
     }
 
-    /// Queues records from any source (HTTP, IPFIX, in-process) and counts them; false when dropped.
+    /// Queues records that nobody acknowledges (IPFIX, in-process) and counts them; false when dropped.
     @discardableResult
     public func submit(_ records: [FlowRecord]) -> Bool {
-        guard writer.submit(records) else {
-            metrics.droppedRecords.increment(by: Int64(records.count))
-            return false
-        }
-        metrics.ingestedRecords.increment(by: Int64(records.count))
-        return true
+        count(records, queued: writer.submit(records))
+    }
+
+    /// Queues records and waits until they are committed (or refused, or failed); counts them.
+    func write(_ records: [FlowRecord]) async -> FlowWriter.Outcome {
+        let outcome = await writer.write(records)
+        count(records, queued: outcome != .dropped)
+        return outcome
+    }
+
+    @discardableResult
+    private func count(_ records: [FlowRecord], queued: Bool) -> Bool {
+        (queued ? metrics.ingestedRecords : metrics.droppedRecords).increment(by: Int64(records.count))
+        return queued
     }
 }
 
@@ -68,7 +76,7 @@ public func buildRouter(_ deps: CollectorDependencies) -> Router<BasicRequestCon
     api.get("/api/v1/flows") { request, _ in
         let query = try QueryParameters(parameters: request.uri.queryParameters, nowMs: FlowStore.nowMs()).flowQuery()
         let page = try await deps.metrics.timed(deps.metrics.flowsQueryDuration) { try await deps.store.query(query) }
-        return try JSONBody.response(page)
+        return JSONBody.response(page)
     }
 
     api.get("/api/v1/dns/top") { request, _ in
@@ -97,7 +105,8 @@ struct HistogramResponse: Encodable {
     let buckets: [LatencyBucket]
 }
 
-/// Decodes a JSON array of records (gzip or deflate allowed) and queues it; never waits for the database.
+/// Decodes a JSON array of records (gzip or deflate allowed) and answers once its transaction has committed, so a
+/// 200 means stored; a full write queue answers 503 at once.
 private func ingest(_ request: Request, _ deps: CollectorDependencies) async throws -> Response {
     var body = try await request.body.collect(upTo: deps.maxBodyBytes)
     if let encoding = request.headers[.contentEncoding]?.lowercased(), encoding != "identity" {
@@ -118,8 +127,12 @@ private func ingest(_ request: Request, _ deps: CollectorDependencies) async thr
         deps.metrics.rejectedRequests.increment()
         throw APIError.badParameter("body", "expected a JSON array of flow records: \(error)")
     }
-    guard deps.submit(records) else {
+    switch await deps.write(records) {
+    case .stored:
+        return try JSONBody.response(["stored": records.count], status: .ok)
+    case .dropped:
         throw APIError(status: .serviceUnavailable, message: "write queue full; records dropped, retry later", parameter: nil)
+    case .failed:
+        throw APIError(status: .internalServerError, message: "the store failed to write the records; retry later", parameter: nil)
     }
-    return try JSONBody.response(["accepted": records.count], status: .accepted)
 }

@@ -30,7 +30,7 @@ public struct FlowAssembler: Sendable {
         }
 
         var records: [FlowRecord] = []
-        records.reserveCapacity(flows.count + views.count)
+        records.reserveCapacity(flows.count + 2 * views.count)  // a view can have both its flows here
         var placed = [Bool](repeating: false, count: views.count)
         var shared = SharedFields()
         for flow in flows {

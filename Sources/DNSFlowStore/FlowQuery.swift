@@ -49,20 +49,50 @@ public struct FlowQuery: Sendable, Hashable {
         self.limit = min(max(limit, 1), Self.maxLimit)
     }
 
-    /// The WHERE clause (empty when unfiltered) and its arguments, values always bound, never spliced.
-    func whereClause() -> (sql: String, arguments: StatementArguments) {
-        var terms: [String] = []
+    /// True when the only filters are `since` and `until`: a partition inside the window then matches whole.
+    var isTimeWindowOnly: Bool {
+        self == FlowQuery(since: since, until: until, limit: limit)
+    }
+
+    /// For a query on the DNS id alone (and a time window), the matches in `partition` counted in its posting
+    /// lists, without reading a row; nil for other queries.
+    func dnsIdCount(in partition: FlowPartition) -> (sql: String, arguments: StatementArguments)? {
+        guard let dnsId, self == FlowQuery(dnsId: dnsId, since: since, until: until, limit: limit) else { return nil }
+        var sql = FlowPostings.dnsId.countSQL(partition)
+        var arguments: StatementArguments = [Int64(dnsId)]
+        if let since {
+            sql += " AND j.value >= ?"
+            arguments += [FlowRowID.lowerBound(since)]
+        }
+        if let until {
+            sql += " AND j.value < ?"
+            arguments += [FlowRowID.lowerBound(until)]
+        }
+        return (sql, arguments)
+    }
+
+    /// The WHERE clause over `partition`'s table (empty when unfiltered) and its arguments, values always bound,
+    /// never spliced; `condition`, a fixed SQL term, narrows it further.
+    func whereClause(in partition: FlowPartition, and condition: String? = nil)
+        -> (sql: String, arguments: StatementArguments)
+    {
+        var terms = condition.map { [$0] } ?? []
         var args: [(any DatabaseValueConvertible)?] = []
         func add(_ term: String, _ values: any DatabaseValueConvertible...) {
             terms.append(term)
             args.append(contentsOf: values)
         }
-        if let dnsId { add("dns_id = ?", Int64(dnsId)) }
+        // The posting lists give the rows of an id or a name; SQLite then reads only those.
+        if let dnsId { add("id IN (\(FlowPostings.dnsId.rowIDsSQL(partition)))", Int64(dnsId)) }
         if let dnsName {
             if dnsName.contains("*") {
                 add("dns_name LIKE ? ESCAPE '\\'", Self.likePattern(glob: dnsName))
             } else {
-                add("dns_name = ?", dnsName)
+                // The lists are keyed by a hash; the name itself rules out collisions.
+                add(
+                    "dns_name = ? AND id IN (\(FlowPostings.dnsName.rowIDsSQL(partition)))", dnsName,
+                    FlowPostings.nameHash(dnsName)
+                )
             }
         }
         if let rcode { add("dns_rcode = ?", DNSResponseCode.name(rcode)) }
@@ -73,8 +103,9 @@ public struct FlowQuery: Sendable, Hashable {
         if let dstAddr { add("dst_addr = ?", dstAddr) }
         if let port { add("(src_port = ? OR dst_port = ?)", Int64(port), Int64(port)) }
         if let node { add("node_name = ?", node) }
-        if let since { add("time_flow_end_ms >= ?", since) }
-        if let until { add("time_flow_end_ms < ?", until) }
+        // On the row id, which leads with the end time: a range of the table's own B-tree.
+        if let since { add("id >= ?", FlowRowID.lowerBound(since)) }
+        if let until { add("id < ?", FlowRowID.lowerBound(until)) }
         return (terms.isEmpty ? "" : "WHERE " + terms.joined(separator: " AND "), StatementArguments(args))
     }
 

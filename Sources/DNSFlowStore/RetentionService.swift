@@ -1,7 +1,7 @@
 import Logging
 import ServiceLifecycle
 
-/// Deletes flows older than the retention, once per interval, until shutdown.
+/// Drops the hours of flows older than the retention, once per interval, until shutdown.
 public struct RetentionService: Service {
     private let store: FlowStore
     private let retentionMs: Int64
@@ -26,8 +26,8 @@ public struct RetentionService: Service {
     /// One pass; public so `dnsflow up` and tests can run it on demand.
     public func sweep(now: Int64 = FlowStore.nowMs()) async {
         do {
-            let deleted = try await store.deleteFlows(endedBefore: now - retentionMs)
-            if deleted > 0 { logger.info("retention deleted flows", metadata: ["dnsflow.retention.deleted": "\(deleted)"]) }
+            let dropped = try await store.dropPartitions(endedBefore: now - retentionMs)
+            if dropped > 0 { logger.info("retention dropped flows", metadata: ["dnsflow.retention.dropped": "\(dropped)"]) }
         } catch {
             logger.error("retention sweep failed", metadata: ["dnsflow.store.error": "\(error)"])
         }

@@ -27,6 +27,15 @@ func makeDependencies(in dir: TemporaryDirectory, token: String? = nil, queueSiz
     )
 }
 
+/// Runs the dependencies' writer around `body`, as the collector's service group does, so ingest gets answered.
+func withWriter<T: Sendable>(_ deps: CollectorDependencies, _ body: () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup { tasks in
+        tasks.addTask { try await deps.writer.run() }
+        defer { tasks.cancelAll() }
+        return try await body()
+    }
+}
+
 func dnsRecord(
     id: UInt16, name: String = "www.example.test", rcode: String = "NoError", latency: Double? = 1.5,
     endMs: Int64 = FlowStore.nowMs(), src: String = "10.0.0.2", dst: String = "10.0.0.53"

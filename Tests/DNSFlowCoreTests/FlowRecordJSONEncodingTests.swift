@@ -196,7 +196,7 @@ struct FlowRecordJSONEncodingTests {
     }
 
     /// Records/s of both encoders, printed for comparison; a debug build says little about release speed
-    /// (bench/run-json-encode-benchmark.sh measures that).
+    /// (`make microbench` measures that).
     @Test func throughputIsPrinted() throws {
         let records = (0..<100_000).map { i in i % 2 == 0 ? Self.dns : Self.plain }
         let clock = ContinuousClock()

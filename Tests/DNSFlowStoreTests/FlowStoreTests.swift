@@ -1,4 +1,6 @@
 import DNSFlowCore
+import Foundation
+import GRDB
 import Testing
 
 @testable import DNSFlowStore
@@ -19,21 +21,43 @@ import Testing
             packets: 0, timeFlowStartMs: 1, timeFlowEndMs: 2, interfaces: [], ifDirections: [], flags: 0, netNs: 0,
             nodeName: ""
         )
-        try await t.store.insert([full, plain])
+        var odd = plain
+        odd.timeFlowEndMs = 1
+        odd.interfaces = ["a,b", "", "ü", "c\",\"d"]
+        odd.ifDirections = [255, 0]
+        try await t.store.insert([full, plain, odd])
         let page = try await t.store.query(FlowQuery())
-        #expect(page.total == 2)
-        #expect(page.flows == [full, plain])
+        #expect(page.total == 3)
+        #expect(page.flows == [full, plain, odd])
     }
 
     @Test func queriesUseTheIndexes() async throws {
         let t = try TemporaryStore()
         defer { t.remove() }
-        // The DNS indexes are partial (IS NOT NULL); a filter on the column must still select them.
-        #expect(try await t.store.queryPlan(FlowQuery(dnsId: 4242)).contains("USING INDEX flows_dns_id"))
-        #expect(try await t.store.queryPlan(FlowQuery(dnsName: "api.example.test")).contains("USING INDEX flows_dns_name"))
-        #expect(try await t.store.queryPlan(FlowQuery(dnsName: "api.*")).contains("USING INDEX flows_dns_name"))
-        #expect(try await t.store.queryPlan(FlowQuery(since: 1, until: 2)).contains("USING INDEX flows_time"))
-        #expect(try await t.store.queryPlan(FlowQuery(minLatencyMs: 5, since: 1)).contains("USING INDEX flows_time"))
+        try await t.store.insert([dnsRecord(id: 4242, endMs: 1_700_000_000_000)])
+        // An id or an exact name: its posting list, then only the rows it lists, by row id.
+        for query in [FlowQuery(dnsId: 4242), FlowQuery(dnsId: 4242, rcode: 3, since: 1, until: 1_800_000_000_000)] {
+            let plan = try await t.store.queryPlan(query)
+            #expect(plan.contains("USING PRIMARY KEY (dns_id=?)") && plan.contains("(rowid=?)"), "\(plan)")
+        }
+        let name = try await t.store.queryPlan(FlowQuery(dnsName: "API.example.test"))
+        #expect(name.contains("USING PRIMARY KEY (name_hash=?)") && name.contains("(rowid=?)"), "\(name)")
+        // The time window is a range of the row ids, which lead with the end time.
+        let window = try await t.store.queryPlan(FlowQuery(since: 1, until: 1_800_000_000_000))
+        #expect(window.contains("USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"), "\(window)")
+        #expect(try await t.store.queryPlan(FlowQuery(minLatencyMs: 5, since: 1)).contains("USING INTEGER PRIMARY KEY"))
+        #expect(!(window + name).contains("TEMP B-TREE"), "newest first is the table's own order")
+    }
+
+    @Test func aWindowReadsOnlyTheHoursItCovers() async throws {
+        let t = try TemporaryStore()
+        defer { t.remove() }
+        let hour: Int64 = 3_600_000
+        let base = 470_000 * hour
+        try await t.store.insert([base, base + hour, base + 2 * hour].map { dnsRecord(id: 1, endMs: $0 + 10) })
+        #expect(try await t.store.queryPlan(FlowQuery()).components(separatedBy: "SCAN").count - 1 == 3)
+        let plan = try await t.store.queryPlan(FlowQuery(since: base + hour, until: base + 2 * hour))
+        #expect(plan.contains("flows_470001") && !plan.contains("flows_470000") && !plan.contains("flows_470002"), "\(plan)")
     }
 
     @Test func filtersNarrowTheResult() async throws {
@@ -63,6 +87,8 @@ import Testing
         #expect(try await ids(FlowQuery(node: "node-b")) == [4242])
         #expect(try await ids(FlowQuery(since: 2000, until: 4000)) == [7, 4242])
         #expect(try await ids(FlowQuery(srcAddr: "10.0.0.2", dstAddr: "10.0.0.9")) == [])
+        #expect(try await ids(FlowQuery(until: .min)) == [], "no time is before the first")
+        #expect(try await ids(FlowQuery(since: .max)) == [])
     }
 
     @Test func newestFirstWithTotalBeyondTheLimit() async throws {
@@ -75,18 +101,87 @@ import Testing
         #expect(FlowQuery(limit: 1_000_000).limit == FlowQuery.maxLimit)
     }
 
-    @Test func retentionDeletesOnlyOldRows() async throws {
+    @Test func pagesAndTotalsSpanHours() async throws {
         let t = try TemporaryStore()
         defer { t.remove() }
-        let now: Int64 = 10_000_000_000
+        let hour: Int64 = 3_600_000
+        let base = 470_000 * hour
+        // One batch over three hours, out of order, two flows per hour.
+        let ends = [base + 2 * hour + 5, base + 1, base + hour + 7, base + 2 * hour + 6, base + 2, base + hour + 8]
+        try await t.store.insert(ends.enumerated().map { dnsRecord(id: UInt16($0), endMs: $1) })
+        let newestFirst = ends.enumerated().sorted { $0.element > $1.element }.map { UInt16($0.offset) }
+        #expect(try await t.store.query(FlowQuery(limit: 3)).flows.map(\.dnsId) == Array(newestFirst.prefix(3)))
+        #expect(try await t.store.query(FlowQuery(limit: 3)).total == 6)
+        // A window covering the middle hour whole and a part of the last.
+        let window = try await t.store.query(FlowQuery(since: base + hour, until: base + 2 * hour + 6))
+        #expect(window.flows.map(\.timeFlowEndMs) == [base + 2 * hour + 5, base + hour + 8, base + hour + 7])
+        #expect(window.total == 3)
+        #expect(try await t.store.query(FlowQuery(dnsId: 2, since: base)).total == 1)
+        // An id alone is counted from its posting lists, an id with another filter from the rows.
+        try await t.store.insert([base + 3, base + hour + 9, base + 2 * hour + 9].map { dnsRecord(id: 100, endMs: $0) })
+        #expect(try await t.store.query(FlowQuery(dnsId: 100)).total == 3)
+        #expect(try await t.store.query(FlowQuery(dnsId: 100, since: base + 4, until: base + 2 * hour + 9)).total == 1)
+        #expect(try await t.store.query(FlowQuery(dnsId: 100, rcode: 0, since: base + 4)).total == 2)
+        #expect(try await t.store.count() == 9)
+    }
+
+    @Test func flowsEndingInTheSameMillisecondAllStay() async throws {
+        let t = try TemporaryStore()
+        defer { t.remove() }
+        let batch = (0..<20).map { dnsRecord(id: UInt16($0), endMs: 1_700_000_000_000) }
+        try await t.store.insert(batch)
+        // A second store on the file numbers its rows from the start again: every id collides and moves on.
+        let reopened = try FlowStore(path: t.directory.appendingPathComponent("flows.sqlite").path)
+        try await reopened.insert(batch)
+        let page = try await reopened.query(FlowQuery(limit: 100))
+        #expect(page.total == 40)
+        #expect(page.flows.filter { $0.dnsId == 7 }.count == 2)
+    }
+
+    @Test func retentionDropsWholeHours() async throws {
+        let t = try TemporaryStore()
+        defer { t.remove() }
+        let now: Int64 = 10_000_000_000  // 46 min 40 s into an hour
         try await t.store.insert([
             dnsRecord(id: 1, endMs: now - 25 * 3_600_000), dnsRecord(id: 2, endMs: now - 24 * 3_600_000 - 1),
             dnsRecord(id: 3, endMs: now - 3_600_000),
         ])
         let retention = RetentionService(store: t.store, retention: .seconds(24 * 3600), logger: .init(label: "test"))
         await retention.sweep(now: now)
+        #expect(try await t.store.query(FlowQuery()).flows.map(\.dnsId) == [3, 2], "id 2's hour has not ended 24 h ago")
+        await retention.sweep(now: now + 3_600_000)
         #expect(try await t.store.query(FlowQuery()).flows.map(\.dnsId) == [3])
-        #expect(try await t.store.deleteFlows(endedBefore: now, chunk: 1) == 1, "chunked deletes run to the end")
+        #expect(try await t.store.count() == 1)
+        #expect(try await t.store.dropPartitions(endedBefore: now) == 1, "the flows it dropped")
+    }
+
+    @Test func migratesASingleTableStore() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dnsflow-v1-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("flows.sqlite").path
+        let v1 = try DatabaseQueue(path: path)
+        try FlowSchema.migrator().migrate(v1, upTo: "v1 flows")
+        try await v1.write { db in
+            for (id, end) in [(7, 1_700_000_000_000), (8, 1_700_000_000_000), (9, 1_700_003_600_000)] as [(Int, Int64)] {
+                try db.execute(
+                    sql: """
+                        INSERT INTO flows (src_addr, dst_addr, src_port, dst_port, proto, etype, bytes, packets,
+                          time_flow_start_ms, time_flow_end_ms, interfaces, if_directions, flags, net_ns, node_name,
+                          dns_id, dns_name, received_at)
+                        VALUES ('10.0.0.2', '10.0.0.53', 40000, 53, 17, 2048, 120, 2, ?, ?, '["eth0"]', '[1]', 0, 1,
+                          'node-a', ?, 'v1.example.test', 0)
+                        """,
+                    arguments: [end - 2, end, id]
+                )
+            }
+        }
+        try v1.close()
+        let store = try FlowStore(path: path)
+        let page = try await store.query(FlowQuery(dnsName: "V1.example.test"))
+        #expect(page.flows.map(\.dnsId) == [9, 8, 7])
+        #expect(page.flows.last?.timeFlowEndMs == 1_700_000_000_000 && page.flows.last?.interfaces == ["eth0"])
+        #expect(try await store.count() == 3)
     }
 
     @Test func topRanksByStatisticAndRcodeByCount() async throws {

@@ -61,15 +61,65 @@ import Testing
     }
 }
 
+@Suite struct FlowWriterAcknowledgementTests {
+    @Test func writeReturnsOnceTheBatchIsCommitted() async throws {
+        let t = try TemporaryStore()
+        defer { t.remove() }
+        let writer = FlowWriter(store: t.store, queueSize: 10, logger: Logger(label: "test"))
+        try await withThrowingTaskGroup { tasks in
+            tasks.addTask { await writer.write([dnsRecord(id: 1), dnsRecord(id: 2)]) == .stored }
+            // No writer runs yet: the batch waits in the queue, and so does its sender.
+            while writer.snapshot.accepted < 2 { try await Task.sleep(for: .milliseconds(5)) }
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(try await t.store.count() == 0)
+            tasks.addTask {
+                try await writer.run()
+                return true
+            }
+            #expect(try await tasks.next() == true, "the first to finish is the write, answered .stored")
+            #expect(try await t.store.count() == 2, "answered after the commit, not before")
+            tasks.cancelAll()
+        }
+    }
+
+    @Test func aFullQueueRefusesAtOnce() async throws {
+        let t = try TemporaryStore()
+        defer { t.remove() }
+        let writer = FlowWriter(store: t.store, queueSize: 1, logger: Logger(label: "test"))
+        #expect(writer.submit([dnsRecord(id: 1)]))
+        // Nothing drains the queue: an answer here means the writer did not wait.
+        #expect(await writer.write([dnsRecord(id: 2), dnsRecord(id: 3)]) == .dropped)
+        #expect(writer.snapshot.dropped == 2)
+    }
+
+    @Test func cancellationAnswersWaitingWriters() async throws {
+        let t = try TemporaryStore()
+        defer { t.remove() }
+        let writer = FlowWriter(store: t.store, queueSize: 10, logger: Logger(label: "test"))
+        async let outcome = writer.write([dnsRecord(id: 1)])
+        while writer.snapshot.accepted < 1 { try await Task.sleep(for: .milliseconds(5)) }
+        let run = Task { try await writer.run() }
+        run.cancel()
+        try await run.value
+        // Written or not, the waiting sender is answered, and the answer matches the store.
+        let answer = await outcome
+        #expect(answer != .dropped, "it was queued")
+        #expect((answer == .stored) == (try await t.store.count() == 1))
+        #expect(await writer.write([dnsRecord(id: 2)]) == .dropped, "a stopped writer refuses")
+    }
+}
+
 @Suite struct BatchQueueTests {
-    private func batch(_ size: Int) -> [FlowRecord] { (0..<size).map { dnsRecord(id: UInt16($0)) } }
+    private func batch(_ size: Int) -> QueuedBatch {
+        QueuedBatch(records: (0..<size).map { dnsRecord(id: UInt16($0)) }, done: nil)
+    }
 
     @Test func takesOldestBatchesWholeUpToTheRowCap() {
         var queue = BatchQueue(capacity: 10)
         // #expect cannot call a mutating method, hence the locals.
         let pushed = [3, 4, 10, 2, 1].map { queue.push(batch($0)) }
         #expect(pushed.allSatisfy { $0 })
-        let takes = (0..<4).map { _ in queue.take(maxRows: 8).map(\.count) }
+        let takes = (0..<4).map { _ in queue.take(maxRows: 8).map(\.records.count) }
         #expect(takes[0] == [3, 4], "the next batch would pass the cap")
         #expect(takes[1] == [10], "a batch over the cap goes alone, unsplit")
         #expect(takes[2] == [2, 1])

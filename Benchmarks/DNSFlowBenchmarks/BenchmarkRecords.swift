@@ -1,4 +1,4 @@
-// The records both encode benchmarks use, compiled in beside each benchmark's main.swift.
+// The records the JSON and IPFIX encode benchmarks use.
 import DNSFlowCore
 
 /// Half DNS, half IPv6 (all four IPFIX templates), names like a cluster's, two interfaces each,

@@ -1,0 +1,134 @@
+import GRDB
+import GRDBSQLite
+
+/// Binds values to consecutive parameters of a prepared statement and runs it, through SQLite's C API: GRDB's
+/// `StatementArguments` box and validate every value of every row, which costs more than SQLite's own insert.
+struct StatementBinding {
+    // SQLITE_TRANSIENT: SQLite copies the value, so Swift's buffers need only live through the bind call.
+    private static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    /// Kept alive here: the statement is finalized with its last binding.
+    private let owner: Statement
+    private let statement: OpaquePointer
+    private(set) var column: CInt = 0
+    /// The first bind error of the row; binds only fail on misuse or an out-of-memory, never on a value.
+    private(set) var failure: CInt?
+    /// Reused for the JSON columns, so encoding them allocates nothing once it has grown.
+    private var json: [UInt8] = []
+
+    init(_ statement: Statement) {
+        owner = statement
+        self.statement = statement.sqliteStatement
+    }
+
+    /// Starts a new set of values; those of the last run stay bound until replaced.
+    mutating func start() {
+        sqlite3_reset(statement)
+        column = 0
+        failure = nil
+    }
+
+    /// Runs the statement with the values bound since `start`; SQLite's result code (SQLITE_DONE on success).
+    mutating func step() -> CInt {
+        let code = failure ?? sqlite3_step(statement)
+        sqlite3_reset(statement)
+        return code
+    }
+
+    /// Replaces the value of the first parameter, for a retry after `step`.
+    mutating func rebindFirst(_ value: Int64) {
+        check(sqlite3_bind_int64(statement, 1, value))
+    }
+
+    func error(_ code: CInt) -> DatabaseError {
+        DatabaseError(
+            resultCode: ResultCode(rawValue: code),
+            message: String(cString: sqlite3_errmsg(sqlite3_db_handle(statement))), sql: owner.sql
+        )
+    }
+
+    private mutating func check(_ code: CInt) {
+        if code != SQLITE_OK, failure == nil { failure = code }
+    }
+
+    private mutating func next() -> CInt {
+        column += 1
+        return column
+    }
+
+    mutating func integer(_ value: (some BinaryInteger)?) {
+        let index = next()
+        check(value.map { sqlite3_bind_int64(statement, index, Int64($0)) } ?? sqlite3_bind_null(statement, index))
+    }
+
+    mutating func double(_ value: Double?) {
+        let index = next()
+        check(value.map { sqlite3_bind_double(statement, index, $0) } ?? sqlite3_bind_null(statement, index))
+    }
+
+    mutating func text(_ value: String?) {
+        let index = next()
+        guard var value else { return check(sqlite3_bind_null(statement, index)) }
+        check(value.withUTF8 { utf8 in Self.bindText(statement, index, utf8) })
+    }
+
+    mutating func json(strings: [String]) { json(strings, Self.appendJSONString) }
+
+    mutating func json(integers: some Sequence<Int64>) { json(integers, Self.appendDecimal) }
+
+    mutating func json(numbers: [UInt8]) { json(numbers) { Self.appendDecimal(Int64($0), to: &$1) } }
+
+    /// A JSON array of `elements`, each written by `append`, bound as text.
+    private mutating func json<S: Sequence>(_ elements: S, _ append: (S.Element, inout [UInt8]) -> Void) {
+        json.removeAll(keepingCapacity: true)
+        json.append(UInt8(ascii: "["))
+        for (n, element) in elements.enumerated() {
+            if n > 0 { json.append(UInt8(ascii: ",")) }
+            append(element, &json)
+        }
+        json.append(UInt8(ascii: "]"))
+        bindJSON()
+    }
+
+    private mutating func bindJSON() {
+        let index = next()
+        check(json.withUnsafeBufferPointer { Self.bindText(statement, index, $0) })
+    }
+
+    private static func bindText(_ statement: OpaquePointer, _ index: CInt, _ utf8: UnsafeBufferPointer<UInt8>) -> CInt {
+        // An empty buffer may have no address, and a NULL pointer would bind SQL NULL rather than ''.
+        guard let base = utf8.baseAddress, !utf8.isEmpty else {
+            return sqlite3_bind_text(statement, index, "", 0, transient)
+        }
+        return base.withMemoryRebound(to: CChar.self, capacity: utf8.count) {
+            sqlite3_bind_text(statement, index, $0, CInt(utf8.count), transient)
+        }
+    }
+
+    private static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        let start = out.count
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        out[start...].reverse()
+    }
+
+    /// Quotes and escapes as JSON requires; the rest of the UTF-8 goes through unchanged.
+    private static func appendJSONString(_ string: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), byte]
+            case 0..<0x20:
+                out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")]
+                out += [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}
