@@ -15,6 +15,9 @@ Verdict:
   explain (the counters are node-wide: DNS traffic of anything else on the node shows up too);
 - every transaction exported: dnsperf's completed queries == records of the zone's names with a
   latency in the collector, over the two namespaces that see each transaction.
+Other DNS on the node makes the node-wide counters move: a mismatch it can explain (answered views
+the soak did not make; missing transactions within the views the kernel dropped) is "n/a", not a
+failure.
 
 Writes soak-<UTC start>.json in SOAK_RESULTS (default bench/results); exits 1 when the verdict fails.
 """
@@ -154,12 +157,17 @@ def main():
     foreign = growth[TRANSACTIONS] - 2 * perf["completed"] - ANSWERED_PER_ROUND * hostile.rounds
     drops_ok = not hostile.failures and not any(k in OURS for k in unexplained) and (
         True if not unexplained else (False if foreign == 0 else None))
+    # Views the kernel dropped for want of room, node-wide: with other DNS on the node, they can
+    # be the soak's missing ones.
+    kernel_lost = sum(growth[f'dnsflow_kernel_events_total{{reason="{r}"}}'] for r in ("dns_ring_buffer_full", "dns_query_map_full"))
+    exported_all = perf["lost"] == 0 and transactions == perf["completed"] and drained["dropped"] == 0
+    export_ok = True if exported_all else (
+        None if foreign > 0 and 2 * (perf["completed"] - transactions) <= kernel_lost else False)
     verdict = {
         "memory": memory_verdict(samples),
         "drops": {"ok": drops_ok, "unexplained": unexplained, "foreign_answered_views": foreign,
                   "hostile_failures": hostile.failures},
-        "export": {"ok": perf["lost"] == 0 and transactions == perf["completed"] and drained["dropped"] == 0,
-                   "dnsperf_completed": perf["completed"], "dnsperf_lost": perf["lost"],
+        "export": {"ok": export_ok, "dnsperf_completed": perf["completed"], "dnsperf_lost": perf["lost"],
                    "transactions_exported_with_latency": transactions, "collector": drained},
         "agent_exit": rc,
     }
@@ -185,8 +193,10 @@ def main():
              None: f"n/a ({foreign:.0f} answered views of other DNS traffic on the node)"}[drops_ok]
     print(f"drops:   {drops} {unexplained or ''}{hostile.failures or ''}")
     print(f"export:  {transactions:.0f} transactions with a latency in the collector, dnsperf completed "
-          f"{perf['completed']:.0f}, lost {perf['lost']:.0f}: {'ok' if verdict['export']['ok'] else 'MISMATCH'}")
-    conclusive = all(v["ok"] is not None for v in (verdict["memory"], verdict["drops"]))
+          f"{perf['completed']:.0f}, lost {perf['lost']:.0f}: " + {
+              True: "ok", False: "MISMATCH",
+              None: f"n/a (the missing ones are within the {kernel_lost:.0f} views the kernel dropped, node-wide)"}[export_ok])
+    conclusive = all(v["ok"] is not None for v in (verdict["memory"], verdict["drops"], verdict["export"]))
     print(f"verdict: {('PASS' if conclusive else 'PASS, not conclusive (n/a above)') if verdict['ok'] else 'FAIL'}; "
           f"wrote {os.path.relpath(path, bench.ROOT)}")
     sys.exit(0 if verdict["ok"] else 1)

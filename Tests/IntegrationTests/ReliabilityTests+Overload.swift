@@ -86,7 +86,8 @@ extension ReliabilityTests {
             """)
         let perf = try lab.dnsperf("-c 1 -Q 1000 -l 3")
         // Stdout never drops here: it counts every record made. The HTTP exporter sent it, dropped
-        // it, or holds it (300 buffered, 100 in flight). Read together, once an eviction has settled.
+        // it, or holds it (300 buffered, two requests of 100 in flight). Read together, once an
+        // eviction has settled.
         let families = ["dnsflow_exporter_records_sent_total", "dnsflow_exporter_records_dropped_total"]
         var sent: [String: Double] = [:]
         var dropped: [String: Double] = [:]
@@ -98,7 +99,7 @@ extension ReliabilityTests {
             dropped = values[families[1]] ?? [:]
             let http = sent["exporter=\"http\"", default: 0] + dropped["exporter=\"http\"", default: 0]
             let made = sent["exporter=\"stdout\"", default: 0]
-            accounted = made > 3000 && http <= made && made <= http + 400
+            accounted = made > 3000 && http <= made && made <= http + 500
         }
         let rss = Self.rssKiB(agent.process.pid)
         let stored = collector.stored.count
@@ -107,9 +108,10 @@ extension ReliabilityTests {
         #expect(perf.completed == perf.sent && perf.lost == 0, "\(perf.text)")
         #expect(accounted, "sent \(sent), dropped \(dropped)")
         #expect(dropped["exporter=\"http\"", default: 0] > 1000 && dropped["exporter=\"stdout\""] == 0, "\(dropped)")
-        // The collector stores a batch before answering: it has what was counted sent, and at most the batch in flight.
+        // The collector stores a batch before answering: it has what was counted sent, and at most
+        // the batches in flight.
         let httpSent = Int(sent["exporter=\"http\"", default: 0])
-        #expect(stored >= httpSent && stored <= httpSent + 100, "collector \(stored), agent sent \(httpSent)")
+        #expect(stored >= httpSent && stored <= httpSent + 200, "collector \(stored), agent sent \(httpSent)")
         #expect(rss > 0 && rss < 200 * 1024, "VmRSS \(rss) KiB")
     }
 }
