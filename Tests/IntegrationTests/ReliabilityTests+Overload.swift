@@ -86,7 +86,7 @@ extension ReliabilityTests {
             """)
         let perf = try lab.dnsperf("-c 1 -Q 1000 -l 3")
         // Stdout never drops here: it counts every record made. The HTTP exporter sent it, dropped
-        // it, or holds it (300 buffered, two requests of 100 in flight). Read together, once an
+        // it, or holds it (300 buffered, four requests of 100 in flight). Read together, once an
         // eviction has settled.
         let families = ["dnsflow_exporter_records_sent_total", "dnsflow_exporter_records_dropped_total"]
         var sent: [String: Double] = [:]
@@ -99,7 +99,7 @@ extension ReliabilityTests {
             dropped = values[families[1]] ?? [:]
             let http = sent["exporter=\"http\"", default: 0] + dropped["exporter=\"http\"", default: 0]
             let made = sent["exporter=\"stdout\"", default: 0]
-            accounted = made > 3000 && http <= made && made <= http + 500
+            accounted = made > 3000 && http <= made && made <= http + 700
         }
         let rss = Self.rssKiB(agent.process.pid)
         let stored = collector.stored.count
@@ -111,7 +111,7 @@ extension ReliabilityTests {
         // The collector stores a batch before answering: it has what was counted sent, and at most
         // the batches in flight.
         let httpSent = Int(sent["exporter=\"http\"", default: 0])
-        #expect(stored >= httpSent && stored <= httpSent + 200, "collector \(stored), agent sent \(httpSent)")
+        #expect(stored >= httpSent && stored <= httpSent + 400, "collector \(stored), agent sent \(httpSent)")
         #expect(rss > 0 && rss < 200 * 1024, "VmRSS \(rss) KiB")
     }
 }
