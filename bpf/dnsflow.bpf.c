@@ -7,7 +7,7 @@
  * root: at the tracepoints a TCP segment's payload sits in page frags, out of reach of a read
  * from the linear area, and this needs neither fentry nor kprobes.
  *
- * Queries wait in dns_queries under {namespace, 5-tuple, DNS id}; the first sighting of the
+ * Queries wait in dns_pending under {namespace, 5-tuple, DNS id}; the first sighting of the
  * response in the same namespace ends the wait and goes to user space through dns_events. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -30,9 +30,6 @@
  * DNS header (60), or IPv4/IPv6 with a TCP header. One read instead of three; the skb's head
  * buffer always extends past them (skb_shared_info follows), so the read never faults. */
 #define HEAD_BYTES 64
-/* The ring buffer wakes its reader only once this much is waiting; otherwise the reader polls.
- * A wakeup per event costs an IPI in the program (µs on a VM) and a context switch per event. */
-#define RINGBUF_WAKEUP_BYTES (64 * 1024)
 
 const volatile struct dnsflow_settings settings = {};
 
@@ -44,30 +41,37 @@ struct {
 	__type(value, struct flow_stats);
 } flows SEC(".maps");
 
+/* Queries waiting for their response: a direct-mapped table indexed by a hash of their key, each
+ * slot a cache line whose state word (free, busy, answered, or the query's timestamp) changes by
+ * compare-and-swap. A query and its response then cost an inlined array lookup and one atomic
+ * each, where a hash map's insert, lookup and delete (bucket lock, free list, chain walk) were
+ * half of the programs' time. An answered slot keeps its key until a query reuses it, so that the
+ * response seen again in the namespace (its other interface, a duplicate) is told from an orphan.
+ * User space maps the table to find the queries that timed out. A query whose slot is held by
+ * another waits in dns_queries instead; the table is kept small (user space caps it) so that its
+ * pages stay in the TLB. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct dns_pending);
+} dns_pending SEC(".maps");
+
+/* The rest of each waiting query, read only when it times out: kept out of the slot's line. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dns_query_detail);
+} dns_pending_detail SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);
 	__type(key, struct dns_key);
 	__type(value, struct dns_query);
 } dns_queries SEC(".maps");
-
-/* Responses already reported, so that a second sighting in the same namespace (the other
- * interface of a forwarding namespace) or a duplicated response is not an orphan: a direct-mapped
- * table indexed by a hash of the key. A slot is overwritten by the next transaction that hashes
- * to it, so a copy that comes after 16k other transactions counts as an orphan; in exchange a
- * response costs one hash and one store, where an LRU hash's insert (its free-list shrinking)
- * cost more than the rest of the response's handling. */
-struct answered_slot {
-	struct dns_key key;
-	__u64 response_ns;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, DNSFLOW_ANSWERED_SLOTS);
-	__type(key, __u32);
-	__type(value, struct answered_slot);
-} dns_answered SEC(".maps");
 
 /* A non-first fragment has no transport header, so its ports are unknown: the first fragment of
  * a DNS message leaves its {addresses, IP id, protocol} here for the later ones to be counted. */
@@ -398,8 +402,8 @@ static __always_inline void account_flow(const struct packet *p, const struct si
 		count(DNSFLOW_CTR_FLOW_MAP_FULL);
 }
 
-/* FNV-1a over the key's 32-bit words: the slot of a transaction in dns_answered. */
-static __always_inline __u32 answered_slot_of(const struct dns_key *key)
+/* FNV-1a over the key's 32-bit words: its slot in dns_pending. */
+static __always_inline __u32 dns_key_hash(const struct dns_key *key)
 {
 	const __u32 *words = (const __u32 *)key;
 	__u32 hash = 2166136261u;
@@ -408,7 +412,7 @@ static __always_inline __u32 answered_slot_of(const struct dns_key *key)
 		hash ^= words[i];
 		hash *= 16777619u;
 	}
-	return hash & (DNSFLOW_ANSWERED_SLOTS - 1);
+	return hash;
 }
 
 static __always_inline int same_dns_key(const struct dns_key *a, const struct dns_key *b)
@@ -487,28 +491,56 @@ static __always_inline void track_dns(const struct packet *p, enum reader r, con
 
 	__u64 now = s->now;
 	__u32 qlen = question_len(dns_len);
+	__u32 hash = dns_key_hash(&key);
+	__u32 pending_index = hash & settings.pending_slots_mask;
+	struct dns_pending *waiting = bpf_map_lookup_elem(&dns_pending, &pending_index);
 
+	if (!waiting)
+		return;
 	if (!response) {
-		__u32 zero = 0;
-		struct scratch *sc = bpf_map_lookup_elem(&scratch_space, &zero);
+		struct dns_query_detail *d = bpf_map_lookup_elem(&dns_pending_detail, &pending_index);
+		struct dns_query *overflow = NULL;
 
-		if (!sc)
+		if (!d)
 			return;
-		struct dns_query *q = &sc->query;
+		__u64 state = __sync_val_compare_and_swap(&waiting->state, DNSFLOW_SLOT_FREE, DNSFLOW_SLOT_BUSY);
 
-		q->query_ns = now;
-		q->ifindex = s->ifindex;
-		q->flags = flags;
-		q->bytes = dns_len;
-		q->direction = s->direction;
-		__builtin_memset(q->ifname, 0, sizeof(q->ifname));
-		read_ifname(s, q->ifname);
-		q->question_len = 0;
-		if (qlen > 0 && !load(p, r, off + DNS_HEADER_LEN, q->question, qlen))
-			q->question_len = qlen;
-		/* NOEXIST: a retransmission, or the query crossing a second interface of this
-		 * namespace, must not restart the clock. */
-		long err = bpf_map_update_elem(&dns_queries, &key, q, BPF_NOEXIST);
+		if (state == DNSFLOW_SLOT_ANSWERED)
+			state = __sync_val_compare_and_swap(&waiting->state, DNSFLOW_SLOT_ANSWERED, DNSFLOW_SLOT_BUSY);
+		if (state == DNSFLOW_SLOT_FREE || state == DNSFLOW_SLOT_ANSWERED) {
+			waiting->key = key;
+		} else if (state > DNSFLOW_SLOT_ANSWERED && same_dns_key(&waiting->key, &key)) {
+			/* A retransmission, or the query crossing a second interface of this
+			 * namespace: the clock is not restarted. */
+			count(DNSFLOW_CTR_DNS_RETRANSMIT);
+			return;
+		} else {
+			__u32 zero = 0;
+			struct scratch *sc = bpf_map_lookup_elem(&scratch_space, &zero);
+
+			if (!sc)
+				return;
+			overflow = &sc->query;
+			overflow->query_ns = now;
+			d = &overflow->detail;
+		}
+		d->ifindex = s->ifindex;
+		d->flags = flags;
+		d->bytes = dns_len;
+		d->direction = s->direction;
+		__builtin_memset(d->ifname, 0, sizeof(d->ifname));
+		read_ifname(s, d->ifname);
+		d->question_len = 0;
+		if (qlen > 0 && !load(p, r, off + DNS_HEADER_LEN, d->question, qlen))
+			d->question_len = qlen;
+		if (!overflow) {
+			/* Publishes the slot: the exchange orders the writes above before it. */
+			asm volatile("" ::: "memory");
+			__sync_lock_test_and_set(&waiting->state, now);
+			return;
+		}
+		/* NOEXIST keeps a retransmission from restarting its clock here too. */
+		long err = bpf_map_update_elem(&dns_queries, &key, overflow, BPF_NOEXIST);
 
 		if (err == -17 /* EEXIST */)
 			count(DNSFLOW_CTR_DNS_RETRANSMIT);
@@ -518,23 +550,24 @@ static __always_inline void track_dns(const struct packet *p, enum reader r, con
 	}
 
 	__u64 query_ns = 0;
-	struct dns_query *pending = bpf_map_lookup_elem(&dns_queries, &key);
-	__u32 slot_index = answered_slot_of(&key);
-	struct answered_slot *slot = bpf_map_lookup_elem(&dns_answered, &slot_index);
+	__u64 state = waiting->state;
+	int same_key = same_dns_key(&waiting->key, &key);
+	struct dns_query *pending;
 
-	if (!slot)
-		return;
-	if (pending) {
+	/* The compare-and-swap ends the wait only if no one (user space expiring it, the same
+	 * response on another CPU) took the slot since it was read. */
+	if (state > DNSFLOW_SLOT_ANSWERED && same_key &&
+	    __sync_val_compare_and_swap(&waiting->state, state, DNSFLOW_SLOT_ANSWERED) == state) {
+		query_ns = state;
+	} else if ((pending = bpf_map_lookup_elem(&dns_queries, &key))) {
 		query_ns = pending->query_ns;
 		bpf_map_delete_elem(&dns_queries, &key);
-	} else if (same_dns_key(&slot->key, &key)) {
+	} else if (state == DNSFLOW_SLOT_ANSWERED && same_key) {
 		count(DNSFLOW_CTR_DNS_DUPLICATE);
 		return;
 	} else {
 		count(DNSFLOW_CTR_DNS_ORPHAN);
 	}
-	slot->key = key;
-	slot->response_ns = now;
 
 	__u32 zero = 0;
 	struct scratch *sc = bpf_map_lookup_elem(&scratch_space, &zero);
@@ -557,15 +590,10 @@ static __always_inline void track_dns(const struct packet *p, enum reader r, con
 	if (qlen > 0 && !load(p, r, off + DNS_HEADER_LEN, e->question, qlen))
 		sent = qlen;
 	e->question_len = sent;
-	/* Only the question's bytes go out: most names are short, so the ring holds ~3x more. */
-	__u32 len = DNS_EVENT_HEADER_LEN + sent;
-	__u64 waiting = bpf_ringbuf_query(&dns_events, BPF_RB_AVAIL_DATA);
-	/* Only the event that crosses the mark wakes the reader; the others leave it polling. */
-	__u64 wakeup = waiting < RINGBUF_WAKEUP_BYTES && waiting + len >= RINGBUF_WAKEUP_BYTES
-			       ? BPF_RB_FORCE_WAKEUP
-			       : BPF_RB_NO_WAKEUP;
-
-	if (bpf_ringbuf_output(&dns_events, e, len, wakeup))
+	/* Only the question's bytes go out: most names are short, so the ring holds ~3x more. The
+	 * reader is never woken: it polls, since a wakeup costs the packet path an interrupt (an
+	 * APIC write, a VM exit on a virtual machine). */
+	if (bpf_ringbuf_output(&dns_events, e, DNS_EVENT_HEADER_LEN + sent, BPF_RB_NO_WAKEUP))
 		count(DNSFLOW_CTR_DNS_RINGBUF_FULL);
 	return;
 

@@ -15,12 +15,11 @@
 /* Fragmented DNS messages whose first fragment was seen, remembered so that their later
  * fragments (which carry no ports) can be counted. */
 #define DNSFLOW_MAX_DNS_FRAGMENTED 1024
-/* Slots of the table of answered transactions (a power of two). */
-#define DNSFLOW_ANSWERED_SLOTS 16384
 
 /* Settings, written into .rodata before load: the verifier then prunes what they turn off. */
 struct dnsflow_settings {
 	__u32 sampling; /* account 1 packet in N for non-DNS flows; 0 or 1: all */
+	__u32 pending_slots_mask; /* slots of dns_pending minus 1 (a power of two minus 1) */
 	__u8 dns_tracking;
 	__u8 dns_port_count;
 	__u16 dns_ports[DNSFLOW_MAX_DNS_PORTS];
@@ -76,17 +75,35 @@ struct dns_key {
 	__u8 pad[3];
 };
 
-/* A query waiting for its response; user space reports it as a timeout when it waits too long. */
-struct dns_query {
-	__u64 query_ns;
+/* What a query that times out reports, beside its key and time. */
+struct dns_query_detail {
 	__u32 ifindex;
 	__u16 flags;
-	__u16 question_len;
 	__u16 bytes; /* DNS message length */
+	__u16 question_len;
 	__u8 direction;
 	__u8 pad;
 	char ifname[DNSFLOW_IFNAMSIZ];
 	__u8 question[DNSFLOW_MAX_QUESTION];
+};
+
+/* States of a dns_pending slot besides a query's timestamp (bpf_ktime_get_ns is never below 3). */
+#define DNSFLOW_SLOT_FREE 0
+#define DNSFLOW_SLOT_BUSY 1	/* being written by a query */
+#define DNSFLOW_SLOT_ANSWERED 2 /* free, its key kept: a second sighting of the response is no orphan */
+
+/* A slot of dns_pending: one cache line, all that a response reads. Its query's detail sits at the
+ * same index of dns_pending_detail. */
+struct dns_pending {
+	__u64 state; /* DNSFLOW_SLOT_*, or the waiting query's bpf_ktime_get_ns() */
+	struct dns_key key;
+	__u8 pad[8];
+};
+
+/* A query waiting in dns_queries, because another held its slot. */
+struct dns_query {
+	__u64 query_ns;
+	struct dns_query_detail detail;
 };
 
 /* Ring buffer record: the first sighting of a response in a namespace. */

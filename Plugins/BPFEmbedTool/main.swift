@@ -37,7 +37,7 @@ let object = scratch.appending(path: "\(name).bpf.o").path
 let stripped = scratch.appending(path: "\(name).stripped.o").path
 
 try run(clang, [
-    "-target", "bpf", "-O2", "-g", "-Wall", "-Werror",
+    "-target", "bpf", "-mcpu=v3", "-O2", "-g", "-Wall", "-Werror",
     "-I", sourceDirectory, "-I", "/usr/include/\(multiarch)",
     "-c", source, "-o", object,
 ])

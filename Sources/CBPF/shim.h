@@ -28,4 +28,17 @@ static inline long dnsflow_global_offset(const struct bpf_object *obj, const str
 	}
 	return -ENOENT;
 }
+
+/* The state words of dns_pending_since, shared with the programs through mmap: user space frees
+ * an expired slot with the same compare-and-swap the programs use, so a response racing the
+ * expiry is reported once, by whichever wins. */
+static inline __u64 dnsflow_load_slot_state(const __u64 *word)
+{
+	return __atomic_load_n(word, __ATOMIC_ACQUIRE);
+}
+
+static inline int dnsflow_swap_slot_state(__u64 *word, __u64 expected, __u64 desired)
+{
+	return __atomic_compare_exchange_n(word, &expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
 #endif

@@ -25,6 +25,7 @@ public final class BPFProbe: @unchecked Sendable {
     private var links: [OpaquePointer] = []
     private var ringBuffer: OpaquePointer?
     private var pump: RingBufferPump?
+    private var pendingSlots: PendingQuerySlots?
     private let interfaceNames = InterfaceNames()
     private let sink: EventSink
     private let possibleCPUs = Int(libbpf_num_possible_cpus())
@@ -67,6 +68,7 @@ public final class BPFProbe: @unchecked Sendable {
     public func close() {
         pump?.stop()
         pump = nil
+        pendingSlots = nil
         if let ringBuffer { ring_buffer__free(ringBuffer) }
         ringBuffer = nil
         for link in links { bpf_link__destroy(link) }
@@ -94,6 +96,9 @@ public final class BPFProbe: @unchecked Sendable {
             }
         }
         guard let object else { return }
+        pendingSlots = try PendingQuerySlots(
+            slotsFD: bpf_map__fd(map(object, "dns_pending")), detailFD: bpf_map__fd(map(object, "dns_pending_detail")),
+            count: Int(settings.pendingSlots))
 
         if flavour == .classic { try TraceFS.mount() }
         let names = flavour == .btf ? ["dnsflow_egress_btf", "dnsflow_ingress_btf"] : ["dnsflow_egress_tp", "dnsflow_ingress_tp"]
@@ -144,7 +149,8 @@ public final class BPFProbe: @unchecked Sendable {
             bpf_program__set_autoload(bpf_object__find_program_by_name(object, name), load)
         }
         for (name, entries) in [
-            ("flows", settings.maxFlows), ("dns_queries", settings.maxPendingQueries),
+            ("flows", settings.maxFlows), ("dns_pending", settings.pendingSlots),
+            ("dns_pending_detail", settings.pendingSlots), ("dns_queries", settings.maxPendingQueries),
             ("dns_events", settings.ringBufferBytes),
         ] {
             let err = bpf_map__set_max_entries(map(object, name), entries)
@@ -153,6 +159,7 @@ public final class BPFProbe: @unchecked Sendable {
 
         var values = dnsflow_settings()
         values.sampling = max(settings.sampling, 1)
+        values.pending_slots_mask = settings.pendingSlots - 1
         values.dns_tracking = settings.dnsTracking ? 1 : 0
         let ports = settings.dnsPorts.prefix(Int(DNSFLOW_MAX_DNS_PORTS))
         values.dns_port_count = UInt8(ports.count)
@@ -235,27 +242,34 @@ public final class BPFProbe: @unchecked Sendable {
 
     /// Removes the queries that waited longer than `timeout` and returns them as timeouts.
     public func expireQueries(timeout: Duration) -> [DNSView] {
-        let mapFD = fd("dns_queries")
         let clock = ClockOffset()
         let timeoutNs = UInt64(timeout.components.seconds) * 1_000_000_000
             + UInt64(timeout.components.attoseconds / 1_000_000_000)
-        var expired: [(dns_key, dns_query)] = []
+        // A query made during the walk is newer than `clock`: it must not wrap around to "old".
+        guard clock.monotonicNowNs > timeoutNs else { return [] }
+        let deadline = clock.monotonicNowNs - timeoutNs
+        var expired = pendingSlots?.takeQueries(madeBefore: deadline) ?? []
+        let mapFD = fd("dns_queries")
+        var overflowed: [WaitingQuery] = []
         var key = dns_key()
         var next = dns_key()
         var started = false
         while (started ? bpf_map_get_next_key(mapFD, &key, &next) : bpf_map_get_next_key(mapFD, nil, &next)) == 0 {
             var value = dns_query()
-            // A query made during the walk is newer than `clock`: it must not wrap around to "old".
-            if bpf_map_lookup_elem(mapFD, &next, &value) == 0, value.query_ns &+ timeoutNs < clock.monotonicNowNs {
-                expired.append((next, value))
+            if bpf_map_lookup_elem(mapFD, &next, &value) == 0, value.query_ns < deadline {
+                overflowed.append(WaitingQuery(key: next, queryNs: value.query_ns, detail: value.detail))
             }
             key = next
             started = true
         }
-        return expired.compactMap { key, query in
-            var key = key
-            // Gone already: its response came after the walk, and the kernel side reported it.
-            guard bpf_map_delete_elem(mapFD, &key) == 0 else { return nil }
+        // Gone already: its response came after the walk, and the kernel side reported it.
+        expired += overflowed.filter { query in
+            var key = query.key
+            return bpf_map_delete_elem(mapFD, &key) == 0
+        }
+        return expired.map { query in
+            let key = query.key
+            let detail = query.detail
             return DNSView(
                 outcome: .timedOut,
                 key: FlowKey(
@@ -264,12 +278,12 @@ public final class BPFProbe: @unchecked Sendable {
                     srcPort: key.client_port, dstPort: key.server_port, proto: key.proto, etype: key.eth_type),
                 observation: Observation(
                     netNs: key.netns,
-                    interface: interfaceNames.name(netNs: key.netns, ifindex: query.ifindex, kernelName: query.ifname),
-                    direction: query.direction),
-                id: key.id, flags: query.flags,
-                question: DNSQuestion(kernelBytes: query.question, length: query.question_len),
-                startNs: clock.epochNs(query.query_ns),
-                endNs: clock.epochNs(query.query_ns &+ timeoutNs))
+                    interface: interfaceNames.name(netNs: key.netns, ifindex: detail.ifindex, kernelName: detail.ifname),
+                    direction: detail.direction),
+                id: key.id, flags: detail.flags,
+                question: DNSQuestion(kernelBytes: detail.question, length: detail.question_len),
+                startNs: clock.epochNs(query.queryNs),
+                endNs: clock.epochNs(query.queryNs &+ timeoutNs))
         }
     }
 
@@ -311,7 +325,7 @@ public final class BPFProbe: @unchecked Sendable {
         let mapFD = fd("dns_queries")
         var key = dns_key()
         var next = dns_key()
-        var count = 0
+        var count = pendingSlots?.waiting ?? 0
         var started = false
         while (started ? bpf_map_get_next_key(mapFD, &key, &next) : bpf_map_get_next_key(mapFD, nil, &next)) == 0 {
             count += 1
@@ -466,13 +480,12 @@ private final class RingBufferPump: @unchecked Sendable {
         thread.start()
     }
 
-    /// The kernel side wakes this thread only once 64 KiB of events wait (a wakeup per event
-    /// costs the packet path an interrupt): under that, the poll times out and a consume reads
-    /// what came meanwhile. The 20 ms timeout also bounds how long stop() and drainOnce() wait.
+    /// The kernel side never wakes this thread (a wakeup costs the packet path an interrupt): it
+    /// reads what came every 10 ms. At 100k events a second that is about 128 KiB of a 2 MiB ring
+    /// (by default). The period also bounds how long stop() waits.
     private func pollOnce() {
-        consumer.withLock {
-            if ring_buffer__poll(ringBuffer, 20) == 0 { _ = ring_buffer__consume(ringBuffer) }
-        }
+        consumer.withLock { _ = ring_buffer__consume(ringBuffer) }
+        usleep(10_000)
     }
 
     func drainOnce() {

@@ -12,7 +12,8 @@ public struct ProbeSettings: Sendable, Hashable {
     public var dnsTracking: Bool
     public var dnsPorts: [UInt16]
     public var maxFlows: UInt32
-    /// Queries waiting for their response, per node.
+    /// Queries waiting for their response, per node, in the kernel's hash map; the first few
+    /// thousand wait in its faster table of slots (`pendingSlots`) instead.
     public var maxPendingQueries: UInt32
     /// Bytes of the DNS event ring buffer; a power of two.
     public var ringBufferBytes: UInt32
@@ -34,4 +35,9 @@ public struct ProbeSettings: Sendable, Hashable {
         self.tracepoints = tracepoints
         self.cgroupRoot = cgroupRoot
     }
+
+    /// Slots of `dns_pending`: indexed by a masked hash, so a power of two. At most 4,096 (256 KiB,
+    /// 64 pages, so that a lookup does not miss the TLB): a DNS server answers in milliseconds, so
+    /// only unanswered queries pile up, and those can wait in the hash map.
+    var pendingSlots: UInt32 { min(1 << (32 - UInt32((max(maxPendingQueries, 2) - 1).leadingZeroBitCount)), 4096) }
 }
