@@ -6,134 +6,120 @@
 public enum FlowRecordJSON {
     /// Appends `records` as one JSON array.
     public static func encode(_ records: some Collection<FlowRecord>, into buffer: inout [UInt8]) {
-        // One growth up front instead of a doubling every few records: it doubled the rate in the benchmark.
-        // A DNS record takes about 400 bytes (a little over, with long names: hence 450). At least doubling keeps a caller that appends batch after
-        // batch to one buffer from reallocating for each.
-        let needed = buffer.count + records.count * 450 + 2
-        if needed > buffer.capacity { buffer.reserveCapacity(Swift.max(needed, buffer.capacity * 2)) }
-        buffer.append(UInt8(ascii: "["))
         // Reading records in place: a copy of each record retains and releases its strings and arrays.
-        if records.withContiguousStorageIfAvailable({ appendObjects($0, to: &buffer) }) == nil {
-            Array(records).withUnsafeBufferPointer { appendObjects($0, to: &buffer) }
+        if records.withContiguousStorageIfAvailable({ append($0, asArray: true, to: &buffer) }) == nil {
+            Array(records).withUnsafeBufferPointer { append($0, asArray: true, to: &buffer) }
         }
-        buffer.append(UInt8(ascii: "]"))
     }
 
     /// Appends `record` as one JSON object and a newline: a line of JSON Lines.
     public static func encodeLine(_ record: FlowRecord, into buffer: inout [UInt8]) {
-        appendObject(record, to: &buffer)
-        buffer.append(UInt8(ascii: "\n"))
+        withUnsafePointer(to: record) { append(UnsafeBufferPointer(start: $0, count: 1), asArray: false, to: &buffer) }
     }
 
-    private static func appendObjects(_ records: UnsafeBufferPointer<FlowRecord>, to buffer: inout [UInt8]) {
+    /// The most bytes `write(_:to:)` can take for `records`.
+    public static func maxLength(of records: UnsafeBufferPointer<FlowRecord>) -> Int {
+        records.reduce(2) { $0 + maxLength(of: $1) + 1 }
+    }
+
+    /// Writes `records` as one JSON array into `destination`, which holds at least
+    /// `maxLength(of: records)` bytes; returns the bytes written. The HTTP exporter writes a body
+    /// straight into the buffer it sends.
+    public static func write(_ records: UnsafeBufferPointer<FlowRecord>, to destination: UnsafeMutableRawBufferPointer) -> Int {
+        assert(destination.count >= maxLength(of: records), "JSON destination too small")
+        var writer = JSONWriter(destination.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        writer.byte(UInt8(ascii: "["))
         for index in records.indices {
-            if index > 0 { buffer.append(UInt8(ascii: ",")) }
-            appendObject(records[index], to: &buffer)
+            if index > 0 { writer.byte(UInt8(ascii: ",")) }
+            writer.object(records[index])
         }
+        writer.byte(UInt8(ascii: "]"))
+        return writer.count
     }
 
-    private static func appendObject(_ record: FlowRecord, to buffer: inout [UInt8]) {
-        // The required fields come first, so every key after the first is led by a comma.
-        buffer.appendLiteral("{\"SrcAddr\":")
-        buffer.appendString(record.srcAddr)
-        buffer.appendLiteral(",\"DstAddr\":")
-        buffer.appendString(record.dstAddr)
-        buffer.appendLiteral(",\"SrcPort\":")
-        buffer.appendDecimal(UInt64(record.srcPort))
-        buffer.appendLiteral(",\"DstPort\":")
-        buffer.appendDecimal(UInt64(record.dstPort))
-        buffer.appendLiteral(",\"Proto\":")
-        buffer.appendDecimal(UInt64(record.proto))
-        buffer.appendLiteral(",\"Etype\":")
-        buffer.appendDecimal(UInt64(record.etype))
-        buffer.appendLiteral(",\"Bytes\":")
-        buffer.appendDecimal(record.bytes)
-        buffer.appendLiteral(",\"Packets\":")
-        buffer.appendDecimal(record.packets)
-        buffer.appendLiteral(",\"TimeFlowStartMs\":")
-        buffer.appendDecimal(record.timeFlowStartMs)
-        buffer.appendLiteral(",\"TimeFlowEndMs\":")
-        buffer.appendDecimal(record.timeFlowEndMs)
-        buffer.appendLiteral(",\"Interfaces\":[")
-        for (index, name) in record.interfaces.enumerated() {
-            if index > 0 { buffer.append(UInt8(ascii: ",")) }
-            buffer.appendString(name)
+    private static func append(_ records: UnsafeBufferPointer<FlowRecord>, asArray: Bool, to buffer: inout [UInt8]) {
+        let bound = maxLength(of: records)
+        let write = { (destination: UnsafeMutableRawBufferPointer) -> Int in
+            guard !asArray else { return Self.write(records, to: destination) }
+            var writer = JSONWriter(destination.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            writer.object(records[0])
+            writer.byte(UInt8(ascii: "\n"))
+            return writer.count
         }
-        buffer.appendLiteral("],\"IfDirections\":[")
-        for (index, direction) in record.ifDirections.enumerated() {
-            if index > 0 { buffer.append(UInt8(ascii: ",")) }
-            buffer.appendDecimal(UInt64(direction))
+        guard !buffer.isEmpty else {
+            buffer = [UInt8](unsafeUninitializedCapacity: bound) { $1 = write(UnsafeMutableRawBufferPointer($0)) }
+            return
         }
-        buffer.appendLiteral("],\"Flags\":")
-        buffer.appendDecimal(UInt64(record.flags))
-        buffer.appendLiteral(",\"NetNs\":")
-        buffer.appendDecimal(UInt64(record.netNs))
-        buffer.appendLiteral(",\"NodeName\":")
-        buffer.appendString(record.nodeName)
-        if let dnsId = record.dnsId {
-            buffer.appendLiteral(",\"DnsId\":")
-            buffer.appendDecimal(UInt64(dnsId))
-        }
-        if let dnsFlags = record.dnsFlags {
-            buffer.appendLiteral(",\"DnsFlags\":")
-            buffer.appendDecimal(UInt64(dnsFlags))
-        }
-        if let rcode = record.dnsFlagsResponseCode {
-            buffer.appendLiteral(",\"DnsFlagsResponseCode\":")
-            buffer.appendString(rcode)
-        }
-        // JSON has no infinity or NaN (JSONEncoder throws on them); such a latency is left out, as if nil.
-        if let latency = record.dnsLatencyMs, latency.isFinite {
-            buffer.appendLiteral(",\"DnsLatencyMs\":")
-            // The shortest text that reads back as the same Double. Its forms ("0.213", "40.0",
-            // "1e-05", "1e+16", "-0.0") are all JSON numbers.
-            buffer.append(contentsOf: latency.description.utf8)
-        }
-        if let name = record.dnsName {
-            buffer.appendLiteral(",\"DnsName\":")
-            buffer.appendString(name)
-        }
-        if let qtype = record.dnsQType {
-            buffer.appendLiteral(",\"DnsQType\":")
-            buffer.appendString(qtype)
-        }
-        if let errno = record.dnsErrno {
-            buffer.appendLiteral(",\"DnsErrno\":")
-            buffer.appendDecimal(UInt64(errno))
-        }
-        buffer.append(UInt8(ascii: "}"))
+        let start = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: bound))
+        let written = buffer.withUnsafeMutableBytes { write(UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
+        buffer.removeLast(bound - written)
+    }
+
+    /// Every key, comma and bracket (under 300 bytes), 21 characters for each of the 13 numbers, 24
+    /// for the latency, and each string quoted, its bytes escaped as `\u00XX` at worst.
+    private static func maxLength(of record: FlowRecord) -> Int {
+        var strings = record.srcAddr.utf8.count + record.dstAddr.utf8.count + record.nodeName.utf8.count
+        strings += (record.dnsFlagsResponseCode?.utf8.count ?? 0) + (record.dnsName?.utf8.count ?? 0)
+        strings += record.dnsQType?.utf8.count ?? 0
+        for name in record.interfaces { strings += name.utf8.count + 3 }
+        return 700 + 6 * strings + 4 * record.ifDirections.count
     }
 }
 
-extension [UInt8] {
-    fileprivate mutating func appendLiteral(_ text: StaticString) {
-        text.withUTF8Buffer { append(contentsOf: $0) }
+/// Writes JSON through a pointer into memory sized beforehand (`FlowRecordJSON.maxLength`): no
+/// capacity check or uniqueness check per byte, as `[UInt8].append` makes.
+private struct JSONWriter {
+    private let start: UnsafeMutablePointer<UInt8>
+    private var cursor: UnsafeMutablePointer<UInt8>
+
+    init(_ start: UnsafeMutablePointer<UInt8>) {
+        self.start = start
+        self.cursor = start
     }
 
-    fileprivate mutating func appendDecimal(_ value: Int64) {
-        if value < 0 { append(UInt8(ascii: "-")) }
-        appendDecimal(value.magnitude)
+    var count: Int { cursor - start }
+
+    mutating func byte(_ value: UInt8) {
+        cursor.pointee = value
+        cursor += 1
     }
 
-    fileprivate mutating func appendDecimal(_ value: UInt64) {
-        // Digits come out least significant first, so they fill a stack buffer from its end
-        // (20 places: UInt64.max).
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var start = digits.count
-            var rest = value
-            repeat {
-                start -= 1
-                digits[start] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            } while rest > 0
-            append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+    mutating func bytes(_ source: UnsafeBufferPointer<UInt8>) {
+        guard let base = source.baseAddress else { return }
+        cursor.update(from: base, count: source.count)
+        cursor += source.count
+    }
+
+    mutating func literal(_ text: StaticString) {
+        cursor.update(from: text.utf8Start, count: text.utf8CodeUnitCount)
+        cursor += text.utf8CodeUnitCount
+    }
+
+    mutating func decimal(_ value: UInt64) {
+        // Digits come out least significant first: count them, then fill from the end.
+        var digits = 1
+        var rest = value / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
         }
+        rest = value
+        for place in stride(from: digits - 1, through: 0, by: -1) {
+            cursor[place] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        }
+        cursor += digits
+    }
+
+    mutating func decimal(_ value: some FixedWidthInteger) {
+        decimal(UInt64(value))
     }
 
     /// A JSON string per RFC 8259: quote, backslash and control characters escaped, all other
     /// UTF-8 copied as is (a Swift string is always valid UTF-8).
-    fileprivate mutating func appendString(_ text: String) {
-        append(UInt8(ascii: "\""))
+    mutating func string(_ text: String) {
+        byte(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { utf8 in
             // Runs of bytes that need no escape are copied in one go.
@@ -141,20 +127,98 @@ extension [UInt8] {
             for index in utf8.indices {
                 let byte = utf8[index]
                 guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                bytes(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
                 runStart = index + 1
                 if byte < 0x20 {
-                    appendLiteral("\\u00")
-                    append(hexDigit(byte >> 4))
-                    append(hexDigit(byte & 0xF))
+                    literal("\\u00")
+                    self.byte(hexDigit(byte >> 4))
+                    self.byte(hexDigit(byte & 0xF))
                 } else {
-                    append(UInt8(ascii: "\\"))
-                    append(byte)
+                    self.byte(UInt8(ascii: "\\"))
+                    self.byte(byte)
                 }
             }
-            append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
+            bytes(UnsafeBufferPointer(rebasing: utf8[runStart...]))
         }
-        append(UInt8(ascii: "\""))
+        byte(UInt8(ascii: "\""))
+    }
+
+    mutating func object(_ record: FlowRecord) {
+        // The required fields come first, so every key after the first is led by a comma.
+        literal("{\"SrcAddr\":")
+        string(record.srcAddr)
+        literal(",\"DstAddr\":")
+        string(record.dstAddr)
+        literal(",\"SrcPort\":")
+        decimal(record.srcPort)
+        literal(",\"DstPort\":")
+        decimal(record.dstPort)
+        literal(",\"Proto\":")
+        decimal(record.proto)
+        literal(",\"Etype\":")
+        decimal(record.etype)
+        literal(",\"Bytes\":")
+        decimal(record.bytes)
+        literal(",\"Packets\":")
+        decimal(record.packets)
+        literal(",\"TimeFlowStartMs\":")
+        signedDecimal(record.timeFlowStartMs)
+        literal(",\"TimeFlowEndMs\":")
+        signedDecimal(record.timeFlowEndMs)
+        literal(",\"Interfaces\":[")
+        for (index, name) in record.interfaces.enumerated() {
+            if index > 0 { byte(UInt8(ascii: ",")) }
+            string(name)
+        }
+        literal("],\"IfDirections\":[")
+        for (index, direction) in record.ifDirections.enumerated() {
+            if index > 0 { byte(UInt8(ascii: ",")) }
+            decimal(direction)
+        }
+        literal("],\"Flags\":")
+        decimal(record.flags)
+        literal(",\"NetNs\":")
+        decimal(record.netNs)
+        literal(",\"NodeName\":")
+        string(record.nodeName)
+        if let dnsId = record.dnsId {
+            literal(",\"DnsId\":")
+            decimal(dnsId)
+        }
+        if let dnsFlags = record.dnsFlags {
+            literal(",\"DnsFlags\":")
+            decimal(dnsFlags)
+        }
+        if let rcode = record.dnsFlagsResponseCode {
+            literal(",\"DnsFlagsResponseCode\":")
+            string(rcode)
+        }
+        // JSON has no infinity or NaN (JSONEncoder throws on them); such a latency is left out, as if nil.
+        if let latency = record.dnsLatencyMs, latency.isFinite {
+            literal(",\"DnsLatencyMs\":")
+            // The shortest text that reads back as the same Double (at most 24 characters). Its
+            // forms ("0.213", "40.0", "1e-05", "1e+16", "-0.0") are all JSON numbers.
+            var text = latency.description
+            text.withUTF8 { bytes($0) }
+        }
+        if let name = record.dnsName {
+            literal(",\"DnsName\":")
+            string(name)
+        }
+        if let qtype = record.dnsQType {
+            literal(",\"DnsQType\":")
+            string(qtype)
+        }
+        if let errno = record.dnsErrno {
+            literal(",\"DnsErrno\":")
+            decimal(errno)
+        }
+        byte(UInt8(ascii: "}"))
+    }
+
+    private mutating func signedDecimal(_ value: Int64) {
+        if value < 0 { byte(UInt8(ascii: "-")) }
+        decimal(value.magnitude)
     }
 }
 
