@@ -95,7 +95,7 @@ public struct FlowAssembler: Sendable {
         }
     }
 
-    private func apply(_ view: DNSView, to record: inout FlowRecord, side: Side) {
+    private func apply(_ view: borrowing DNSView, to record: inout FlowRecord, side: Side) {
         record.dnsId = view.id
         record.dnsName = view.question?.name
         record.dnsQType = view.question.map { DNSQueryType.name($0.type) }
@@ -129,7 +129,7 @@ public struct FlowAssembler: Sendable {
         )
     }
 
-    private func record(_ view: DNSView, _ shared: inout SharedFields, key: FlowKey? = nil) -> FlowRecord {
+    private func record(_ view: borrowing DNSView, _ shared: inout SharedFields, key: FlowKey? = nil) -> FlowRecord {
         let key = key ?? view.key
         let sighting = shared.sighting(view.observation)
         return FlowRecord(

@@ -118,32 +118,38 @@ private struct JSONWriter {
 
     /// A JSON string per RFC 8259: quote, backslash and control characters escaped, all other
     /// UTF-8 copied as is (a Swift string is always valid UTF-8).
-    mutating func string(_ text: String) {
+    mutating func string(_ text: borrowing String) {
         byte(UInt8(ascii: "\""))
-        var text = text
-        text.withUTF8 { utf8 in
-            // Runs of bytes that need no escape are copied in one go.
-            var runStart = 0
-            for index in utf8.indices {
-                let byte = utf8[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                bytes(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                runStart = index + 1
-                if byte < 0x20 {
-                    literal("\\u00")
-                    self.byte(hexDigit(byte >> 4))
-                    self.byte(hexDigit(byte & 0xF))
-                } else {
-                    self.byte(UInt8(ascii: "\\"))
-                    self.byte(byte)
-                }
-            }
-            bytes(UnsafeBufferPointer(rebasing: utf8[runStart...]))
+        // Native strings are contiguous UTF-8; others (bridged, never made here) are copied once.
+        let copied = text.utf8.withContiguousStorageIfAvailable { escaped($0) }
+        if copied == nil {
+            var contiguous = copy text
+            contiguous.withUTF8 { escaped($0) }
         }
         byte(UInt8(ascii: "\""))
     }
 
-    mutating func object(_ record: FlowRecord) {
+    private mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
+        // Runs of bytes that need no escape are copied in one go.
+        var runStart = 0
+        for index in utf8.indices {
+            let byte = utf8[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            bytes(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+            runStart = index + 1
+            if byte < 0x20 {
+                literal("\\u00")
+                self.byte(hexDigit(byte >> 4))
+                self.byte(hexDigit(byte & 0xF))
+            } else {
+                self.byte(UInt8(ascii: "\\"))
+                self.byte(byte)
+            }
+        }
+        bytes(UnsafeBufferPointer(rebasing: utf8[runStart...]))
+    }
+
+    mutating func object(_ record: borrowing FlowRecord) {
         // The required fields come first, so every key after the first is led by a comma.
         literal("{\"SrcAddr\":")
         string(record.srcAddr)
