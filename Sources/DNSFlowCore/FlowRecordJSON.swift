@@ -97,18 +97,21 @@ private struct JSONWriter {
     }
 
     mutating func decimal(_ value: UInt64) {
-        // Digits come out least significant first: count them, then fill from the end.
+        // Most values here are below 100,000 (ports, counts, ids): compare before dividing.
         var digits = 1
-        var rest = value / 10
-        while rest > 0 {
+        var bound: UInt64 = 10
+        while digits < 20 && value >= bound {
             digits += 1
-            rest /= 10
+            bound = bound &* 10
         }
-        rest = value
-        for place in stride(from: digits - 1, through: 0, by: -1) {
-            cursor[place] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
-            rest /= 10
-        }
+        var rest = value
+        var place = digits
+        repeat {
+            place -= 1
+            let (quotient, remainder) = rest.quotientAndRemainder(dividingBy: 10)
+            cursor[place] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remainder)
+            rest = quotient
+        } while place > 0
         cursor += digits
     }
 
