@@ -149,18 +149,50 @@ public struct FlowAssembler: Sendable {
 private struct SharedFields {
     private var addresses: [IPAddress: String] = [:]
     private var sightings: [Observation: (interfaces: [String], directions: [UInt8])] = [:]
+    private var recentAddresses = RecentTwo<IPAddress, String>()
+    private var recentSightings = RecentTwo<Observation, (interfaces: [String], directions: [UInt8])>()
 
     mutating func text(_ address: IPAddress) -> String {
-        if let known = addresses[address] { return known }
-        let formatted = address.description
-        addresses[address] = formatted
-        return formatted
+        if let known = recentAddresses.value(for: address) { return known }
+        let text: String
+        if let known = addresses[address] {
+            text = known
+        } else {
+            text = address.description
+            addresses[address] = text
+        }
+        recentAddresses.remember(address, text)
+        return text
     }
 
     mutating func sighting(_ observation: Observation) -> (interfaces: [String], directions: [UInt8]) {
-        if let known = sightings[observation] { return known }
-        let fields = (interfaces: [observation.interface], directions: [observation.direction])
-        sightings[observation] = fields
+        if let known = recentSightings.value(for: observation) { return known }
+        let fields: (interfaces: [String], directions: [UInt8])
+        if let known = sightings[observation] {
+            fields = known
+        } else {
+            fields = (interfaces: [observation.interface], directions: [observation.direction])
+            sightings[observation] = fields
+        }
+        recentSightings.remember(observation, fields)
         return fields
+    }
+}
+
+/// The last two keys looked up, in front of a dictionary: records come in pairs (a view's query
+/// and response, a transaction's two namespaces), so most lookups end here without hashing.
+private struct RecentTwo<Key: Equatable, Value> {
+    private var newer: (key: Key, value: Value)?
+    private var older: (key: Key, value: Value)?
+
+    func value(for key: Key) -> Value? {
+        if let newer, newer.key == key { return newer.value }
+        if let older, older.key == key { return older.value }
+        return nil
+    }
+
+    mutating func remember(_ key: Key, _ value: Value) {
+        older = newer
+        newer = (key, value)
     }
 }

@@ -130,7 +130,7 @@ public final class BPFProbe: @unchecked Sendable {
             return 0
         }, Unmanaged.passUnretained(sink).toOpaque(), nil)
         guard let ringBuffer else { throw ProbeError("Opening the DNS event ring buffer", errno: errno) }
-        pump = RingBufferPump(ringBuffer: ringBuffer)
+        pump = RingBufferPump(ringBuffer: ringBuffer, sink: sink)
         logger.info(
             "BPF program attached",
             metadata: [
@@ -375,20 +375,38 @@ public struct ProgramStats: Sendable, Hashable {
 /// Ring buffer events land here from libbpf's callback, on the pump's thread, and are decoded at
 /// once: a view is a fraction of the raw event's 380 bytes. Bounded: past `capacity` views the
 /// newest are dropped and counted (the evictor is far behind; it takes them every 50 ms).
-private final class EventSink: Sendable {
+private final class EventSink: @unchecked Sendable {
     private static let capacity = 1 << 16
     private let state = Mutex<(views: [DNSView], dropped: Int)>(([], 0))
     private let decoder: DNSEventDecoder
+    /// Touched only under the pump's consumer lock: one clock reading and one lock of `state` per
+    /// consume, not per event.
+    private var clock = ClockOffset()
+    private var staged: [DNSView] = []
 
     init(decoder: DNSEventDecoder) {
         self.decoder = decoder
     }
 
+    /// Before a consume.
+    func startBatch() {
+        clock = ClockOffset()
+    }
+
+    /// For each event of a consume.
     func append(_ bytes: UnsafeRawBufferPointer) {
-        let view = decoder.view(of: bytes)
+        staged.append(decoder.view(of: bytes, clock: clock))
+    }
+
+    /// After a consume: hands the batch to `take()`, dropping what does not fit.
+    func publish() {
+        guard !staged.isEmpty else { return }
         state.withLock { state in
-            if state.views.count < Self.capacity { state.views.append(view) } else { state.dropped += 1 }
+            let room = max(Self.capacity - state.views.count, 0)
+            state.views.append(contentsOf: staged.prefix(room))
+            state.dropped += max(staged.count - room, 0)
         }
+        staged.removeAll(keepingCapacity: true)
     }
 
     func take() -> [DNSView] {
@@ -416,10 +434,13 @@ public struct DNSEventDecoder: Sendable {
     }
 
     public func view(of bytes: UnsafeRawBufferPointer) -> DNSView {
+        view(of: bytes, clock: ClockOffset())
+    }
+
+    func view(of bytes: UnsafeRawBufferPointer, clock: ClockOffset) -> DNSView {
         // Events carry only the question's bytes: copy them into a zeroed full-size struct.
         var event = dns_event()
         withUnsafeMutableBytes(of: &event) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes.prefix($0.count))) }
-        let clock = ClockOffset()
         let key = event.key
         let server = IPAddress(tuple: key.server_addr, ethType: key.eth_type)
         let client = IPAddress(tuple: key.client_addr, ethType: key.eth_type)
@@ -463,13 +484,15 @@ final class InterfaceNames: Sendable {
 /// long an eviction takes.
 private final class RingBufferPump: @unchecked Sendable {
     private let ringBuffer: OpaquePointer
+    private let sink: EventSink
     private let stopped = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     /// libbpf's ring_buffer is not safe for two consumers at once.
     private let consumer = NSLock()
 
-    init(ringBuffer: OpaquePointer) {
+    init(ringBuffer: OpaquePointer, sink: EventSink) {
         self.ringBuffer = ringBuffer
+        self.sink = sink
         let thread = Thread { [self] in
             while !stopped.load(ordering: .relaxed) {
                 pollOnce()
@@ -484,12 +507,16 @@ private final class RingBufferPump: @unchecked Sendable {
     /// reads what came every 10 ms. At 100k events a second that is about 128 KiB of a 2 MiB ring
     /// (by default). The period also bounds how long stop() waits.
     private func pollOnce() {
-        consumer.withLock { _ = ring_buffer__consume(ringBuffer) }
+        drainOnce()
         usleep(10_000)
     }
 
     func drainOnce() {
-        consumer.withLock { _ = ring_buffer__consume(ringBuffer) }
+        consumer.withLock {
+            sink.startBatch()
+            _ = ring_buffer__consume(ringBuffer)
+            sink.publish()
+        }
     }
 
     func stop() {
