@@ -435,7 +435,9 @@ static __always_inline __u32 question_len(__u32 dns_len)
 	return len;
 }
 
-static __always_inline void track_dns(const struct packet *p, enum reader r, const struct sighting *s)
+/* atomics: a compile-time constant, 0 in the programs for kernels before 5.12 (no BPF
+ * compare-and-swap), where every query waits in the dns_queries hash map instead of a slot. */
+static __always_inline void track_dns(const struct packet *p, enum reader r, const struct sighting *s, int atomics)
 {
 	__u32 off = p->payload_off;
 	__u32 dns_len = p->payload_len;
@@ -503,11 +505,15 @@ static __always_inline void track_dns(const struct packet *p, enum reader r, con
 
 		if (!d)
 			return;
-		__u64 state = __sync_val_compare_and_swap(&waiting->state, DNSFLOW_SLOT_FREE, DNSFLOW_SLOT_BUSY);
+		__u64 state = DNSFLOW_SLOT_BUSY; /* without atomics, as if held: to the hash map */
 
-		if (state == DNSFLOW_SLOT_ANSWERED)
-			state = __sync_val_compare_and_swap(&waiting->state, DNSFLOW_SLOT_ANSWERED, DNSFLOW_SLOT_BUSY);
-		if (state == DNSFLOW_SLOT_FREE || state == DNSFLOW_SLOT_ANSWERED) {
+		if (atomics) {
+			state = __sync_val_compare_and_swap(&waiting->state, DNSFLOW_SLOT_FREE, DNSFLOW_SLOT_BUSY);
+			if (state == DNSFLOW_SLOT_ANSWERED)
+				state = __sync_val_compare_and_swap(&waiting->state, DNSFLOW_SLOT_ANSWERED,
+								    DNSFLOW_SLOT_BUSY);
+		}
+		if (atomics && (state == DNSFLOW_SLOT_FREE || state == DNSFLOW_SLOT_ANSWERED)) {
 			waiting->key = key;
 		} else if (state > DNSFLOW_SLOT_ANSWERED && same_dns_key(&waiting->key, &key)) {
 			/* A retransmission, or the query crossing a second interface of this
@@ -556,12 +562,18 @@ static __always_inline void track_dns(const struct packet *p, enum reader r, con
 
 	/* The compare-and-swap ends the wait only if no one (user space expiring it, the same
 	 * response on another CPU) took the slot since it was read. */
-	if (state > DNSFLOW_SLOT_ANSWERED && same_key &&
+	if (atomics && state > DNSFLOW_SLOT_ANSWERED && same_key &&
 	    __sync_val_compare_and_swap(&waiting->state, state, DNSFLOW_SLOT_ANSWERED) == state) {
 		query_ns = state;
 	} else if ((pending = bpf_map_lookup_elem(&dns_queries, &key))) {
 		query_ns = pending->query_ns;
 		bpf_map_delete_elem(&dns_queries, &key);
+		if (!atomics) {
+			/* No query takes slots here: they only mark answered keys, with plain stores
+			 * (a race between CPUs costs at most a duplicate counted as an orphan). */
+			waiting->key = key;
+			waiting->state = DNSFLOW_SLOT_ANSWERED;
+		}
 	} else if (state == DNSFLOW_SLOT_ANSWERED && same_key) {
 		count(DNSFLOW_CTR_DNS_DUPLICATE);
 		return;
@@ -627,7 +639,7 @@ static __always_inline void note_dns_fragment(const struct packet *p, int dns)
 #define KREAD(btf, src, a) ((btf) ? (src)->a : BPF_CORE_READ(src, a))
 
 /* The one handler behind every tracepoint flavour. */
-static __always_inline int handle_skb(struct sk_buff *skb, __u8 direction, int btf)
+static __always_inline int handle_skb(struct sk_buff *skb, __u8 direction, int btf, int atomics)
 {
 	struct packet p = {};
 	struct sighting s = {};
@@ -677,36 +689,39 @@ static __always_inline int handle_skb(struct sk_buff *skb, __u8 direction, int b
 	account_flow(&p, &s);
 	/* TCP payloads are not linear here; cgroup_skb reads those. */
 	if (dns && p.key.proto == PROTO_UDP)
-		track_dns(&p, READ_KERNEL, &s);
+		track_dns(&p, READ_KERNEL, &s, atomics);
 	return 0;
 }
 
-SEC("tp_btf/net_dev_queue")
-int BPF_PROG(dnsflow_egress_btf, struct sk_buff *skb)
-{
-	return handle_skb(skb, DNSFLOW_EGRESS, 1);
-}
+/* Each program comes in two builds: with atomics (the pending-query slots), and *_hash for
+ * kernels before 5.12. User space loads one build of one tracepoint flavour. */
+#define TRACEPOINT_PROGRAMS(suffix, atomics)                                                       \
+	SEC("tp_btf/net_dev_queue")                                                                \
+	int BPF_PROG(dnsflow_egress_btf##suffix, struct sk_buff *skb)                              \
+	{                                                                                          \
+		return handle_skb(skb, DNSFLOW_EGRESS, 1, atomics);                                \
+	}                                                                                          \
+	SEC("tp_btf/netif_receive_skb")                                                            \
+	int BPF_PROG(dnsflow_ingress_btf##suffix, struct sk_buff *skb)                             \
+	{                                                                                          \
+		return handle_skb(skb, DNSFLOW_INGRESS, 1, atomics);                               \
+	}                                                                                          \
+	SEC("tracepoint/net/net_dev_queue")                                                        \
+	int dnsflow_egress_tp##suffix(struct trace_event_raw_net_dev_template *ctx)                \
+	{                                                                                          \
+		return handle_skb(ctx->skbaddr, DNSFLOW_EGRESS, 0, atomics);                       \
+	}                                                                                          \
+	SEC("tracepoint/net/netif_receive_skb")                                                    \
+	int dnsflow_ingress_tp##suffix(struct trace_event_raw_net_dev_template *ctx)               \
+	{                                                                                          \
+		return handle_skb(ctx->skbaddr, DNSFLOW_INGRESS, 0, atomics);                      \
+	}
 
-SEC("tp_btf/netif_receive_skb")
-int BPF_PROG(dnsflow_ingress_btf, struct sk_buff *skb)
-{
-	return handle_skb(skb, DNSFLOW_INGRESS, 1);
-}
-
-SEC("tracepoint/net/net_dev_queue")
-int dnsflow_egress_tp(struct trace_event_raw_net_dev_template *ctx)
-{
-	return handle_skb(ctx->skbaddr, DNSFLOW_EGRESS, 0);
-}
-
-SEC("tracepoint/net/netif_receive_skb")
-int dnsflow_ingress_tp(struct trace_event_raw_net_dev_template *ctx)
-{
-	return handle_skb(ctx->skbaddr, DNSFLOW_INGRESS, 0);
-}
+TRACEPOINT_PROGRAMS(, 1)
+TRACEPOINT_PROGRAMS(_hash, 0)
 
 /* DNS over TCP, for the local sockets of every namespace. Always lets the packet through. */
-static __always_inline void handle_cgroup_skb(struct __sk_buff *skb, __u8 direction)
+static __always_inline void handle_cgroup_skb(struct __sk_buff *skb, __u8 direction, int atomics)
 {
 	__u16 eth_type = bpf_ntohs(skb->protocol);
 	struct bpf_sock *sk = skb->sk;
@@ -740,21 +755,24 @@ static __always_inline void handle_cgroup_skb(struct __sk_buff *skb, __u8 direct
 			}
 		}
 	}
-	track_dns(&p, READ_SKB, &s);
+	track_dns(&p, READ_SKB, &s, atomics);
 }
 
-SEC("cgroup_skb/egress")
-int dnsflow_tcp_egress(struct __sk_buff *skb)
-{
-	handle_cgroup_skb(skb, DNSFLOW_EGRESS);
-	return 1;
-}
+#define CGROUP_PROGRAMS(suffix, atomics)                                                           \
+	SEC("cgroup_skb/egress")                                                                   \
+	int dnsflow_tcp_egress##suffix(struct __sk_buff *skb)                                      \
+	{                                                                                          \
+		handle_cgroup_skb(skb, DNSFLOW_EGRESS, atomics);                                   \
+		return 1;                                                                          \
+	}                                                                                          \
+	SEC("cgroup_skb/ingress")                                                                  \
+	int dnsflow_tcp_ingress##suffix(struct __sk_buff *skb)                                     \
+	{                                                                                          \
+		handle_cgroup_skb(skb, DNSFLOW_INGRESS, atomics);                                  \
+		return 1;                                                                          \
+	}
 
-SEC("cgroup_skb/ingress")
-int dnsflow_tcp_ingress(struct __sk_buff *skb)
-{
-	handle_cgroup_skb(skb, DNSFLOW_INGRESS);
-	return 1;
-}
+CGROUP_PROGRAMS(, 1)
+CGROUP_PROGRAMS(_hash, 0)
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -17,6 +17,8 @@ public final class BPFProbe: @unchecked Sendable {
     public let settings: ProbeSettings
     /// The tracepoint flavour that loaded and attached.
     public private(set) var tracepoints: ProbeSettings.Tracepoints
+    /// The build of the programs that loaded: where queries wait.
+    public private(set) var pendingTable: ProbeSettings.PendingTable
     /// False when no cgroup v2 mount was found: DNS over TCP is then not tracked.
     public private(set) var tracksTCP: Bool
 
@@ -34,27 +36,40 @@ public final class BPFProbe: @unchecked Sendable {
         self.settings = settings
         self.logger = logger
         self.tracepoints = settings.tracepoints
+        self.pendingTable = settings.pendingTable
         self.tracksTCP = false
         self.sink = EventSink(decoder: DNSEventDecoder(interfaceNames: interfaceNames))
         LibbpfLog.install()
-        let cgroupRoot = settings.dnsTracking ? (settings.cgroupRoot ?? Self.findCgroup2Root()) : nil
+        var cgroupRoot = settings.dnsTracking ? (settings.cgroupRoot ?? Self.findCgroup2Root()) : nil
         if settings.dnsTracking && cgroupRoot == nil {
             logger.warning("No cgroup v2 mount in /proc/mounts: DNS over TCP is not tracked")
         }
-        switch settings.tracepoints {
-        case .auto:
-            do {
-                try open(flavour: .btf, cgroupRoot: cgroupRoot)
-            } catch {
-                logger.info(
-                    "BTF tracepoints unavailable, falling back to classic tracepoints",
-                    metadata: ["dnsflow.error": "\(error)"])
-                close()
-                try open(flavour: .classic, cgroupRoot: cgroupRoot)
-            }
-        case .btf, .classic:
-            try open(flavour: settings.tracepoints, cgroupRoot: cgroupRoot)
+        // The cgroup_skb programs reach the TCP socket through a helper of Linux 5.9.
+        if cgroupRoot != nil && libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_skc_to_tcp_sock, nil) != 1 {
+            logger.warning("This kernel lacks bpf_skc_to_tcp_sock (Linux 5.9): DNS over TCP is not tracked")
+            cgroupRoot = nil
         }
+        // The fastest build first: BTF tracepoints, then the classic ones; slots (BPF
+        // compare-and-swap, 5.12), then the hash map. `auto` tries the next when one does not load.
+        let flavours: [ProbeSettings.Tracepoints] = settings.tracepoints == .auto ? [.btf, .classic] : [settings.tracepoints]
+        let tables: [ProbeSettings.PendingTable] = settings.pendingTable == .auto ? [.slots, .hash] : [settings.pendingTable]
+        var firstError: (any Error)?
+        for flavour in flavours {
+            for table in tables {
+                do {
+                    try open(flavour: flavour, table: table, cgroupRoot: cgroupRoot)
+                    return
+                } catch {
+                    logger.info(
+                        "This build of the BPF program did not load, trying the next",
+                        metadata: ["dnsflow.tracepoints": "\(flavour)", "dnsflow.pending_table": "\(table)",
+                                   "dnsflow.error": "\(error)"])
+                    close()
+                    firstError = firstError ?? error
+                }
+            }
+        }
+        throw firstError ?? ProbeError("No build of the BPF program to load")
     }
 
     deinit {
@@ -77,8 +92,10 @@ public final class BPFProbe: @unchecked Sendable {
         object = nil
     }
 
-    private func open(flavour: ProbeSettings.Tracepoints, cgroupRoot: String?) throws {
+    private func open(flavour: ProbeSettings.Tracepoints, table: ProbeSettings.PendingTable, cgroupRoot: String?) throws {
         tracepoints = flavour
+        pendingTable = table
+        let build = table == .hash ? "_hash" : ""
         let bytes = [UInt8](Data(base64Encoded: bpfObject_dnsflow)!)
         var opts = bpf_object_open_opts()
         opts.sz = MemoryLayout<bpf_object_open_opts>.size
@@ -88,11 +105,12 @@ public final class BPFProbe: @unchecked Sendable {
                 throw ProbeError("Opening the embedded BPF object", errno: errno)
             }
             self.object = object
-            try configure(object, flavour: flavour, tcp: cgroupRoot != nil)
+            try configure(object, programs: Self.programs(flavour: flavour, build: build, tcp: cgroupRoot != nil))
             let err = bpf_object__load(object)
             guard err == 0 else {
                 throw ProbeError(
-                    "Loading the BPF program (\(flavour) tracepoints)\(LibbpfLog.lastLines())", errno: err)
+                    "Loading the BPF program (\(flavour) tracepoints, \(table) pending table)\(LibbpfLog.lastLines())",
+                    errno: err)
             }
         }
         guard let object else { return }
@@ -101,8 +119,7 @@ public final class BPFProbe: @unchecked Sendable {
             count: Int(settings.pendingSlots))
 
         if flavour == .classic { try TraceFS.mount() }
-        let names = flavour == .btf ? ["dnsflow_egress_btf", "dnsflow_ingress_btf"] : ["dnsflow_egress_tp", "dnsflow_ingress_tp"]
-        for name in names {
+        for name in Self.programs(flavour: flavour, build: build, tcp: false) {
             let program = bpf_object__find_program_by_name(object, name)
             guard let link = bpf_program__attach(program) else {
                 throw ProbeError("Attaching \(name)\(LibbpfLog.lastLines())", errno: errno)
@@ -114,7 +131,7 @@ public final class BPFProbe: @unchecked Sendable {
             let fd = Glibc.open(cgroupRoot, O_RDONLY | O_DIRECTORY)
             guard fd >= 0 else { throw ProbeError("Opening cgroup v2 root \(cgroupRoot)", errno: errno) }
             defer { Glibc.close(fd) }
-            for name in ["dnsflow_tcp_egress", "dnsflow_tcp_ingress"] {
+            for name in ["dnsflow_tcp_egress\(build)", "dnsflow_tcp_ingress\(build)"] {
                 let program = bpf_object__find_program_by_name(object, name)
                 guard let link = bpf_program__attach_cgroup(program, fd) else {
                     throw ProbeError("Attaching \(name) to \(cgroupRoot)\(LibbpfLog.lastLines())", errno: errno)
@@ -134,19 +151,24 @@ public final class BPFProbe: @unchecked Sendable {
         logger.info(
             "BPF program attached",
             metadata: [
-                "dnsflow.tracepoints": "\(flavour)", "dnsflow.dns_over_tcp": "\(tracksTCP)",
+                "dnsflow.tracepoints": "\(flavour)", "dnsflow.pending_table": "\(table)", "dnsflow.dns_over_tcp": "\(tracksTCP)",
                 "dnsflow.programs": "\(links.count)",
             ])
     }
 
-    private func configure(_ object: OpaquePointer, flavour: ProbeSettings.Tracepoints, tcp: Bool) throws {
-        let autoload: [String: Bool] = [
-            "dnsflow_egress_btf": flavour == .btf, "dnsflow_ingress_btf": flavour == .btf,
-            "dnsflow_egress_tp": flavour == .classic, "dnsflow_ingress_tp": flavour == .classic,
-            "dnsflow_tcp_egress": tcp, "dnsflow_tcp_ingress": tcp,
-        ]
-        for (name, load) in autoload {
-            bpf_program__set_autoload(bpf_object__find_program_by_name(object, name), load)
+    /// The programs of one build: a tracepoint flavour's two, then the two `cgroup_skb` ones.
+    private static func programs(flavour: ProbeSettings.Tracepoints, build: String, tcp: Bool) -> [String] {
+        let kind = flavour == .classic ? "tp" : "btf"
+        return ["dnsflow_egress_\(kind)\(build)", "dnsflow_ingress_\(kind)\(build)"]
+            + (tcp ? ["dnsflow_tcp_egress\(build)", "dnsflow_tcp_ingress\(build)"] : [])
+    }
+
+    /// Loads only `programs`; sizes the maps and writes the settings.
+    private func configure(_ object: OpaquePointer, programs: [String]) throws {
+        var program = bpf_object__next_program(object, nil)
+        while let current = program {
+            bpf_program__set_autoload(current, programs.contains(String(cString: bpf_program__name(current))))
+            program = bpf_object__next_program(object, current)
         }
         for (name, entries) in [
             ("flows", settings.maxFlows), ("dns_pending", settings.pendingSlots),

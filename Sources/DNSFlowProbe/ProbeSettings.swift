@@ -7,6 +7,16 @@ public struct ProbeSettings: Sendable, Hashable {
         case classic
     }
 
+    /// Where queries wait for their response in the kernel.
+    public enum PendingTable: String, Sendable, CaseIterable {
+        /// `slots` where the kernel has BPF compare-and-swap (5.12), else `hash`.
+        case auto
+        /// A table of slots taken by compare-and-swap, the hash map for collisions: the fast one.
+        case slots
+        /// The hash map only: any kernel.
+        case hash
+    }
+
     /// Account one packet in `sampling` for non-DNS flows; 1 accounts every packet.
     public var sampling: UInt32
     public var dnsTracking: Bool
@@ -18,13 +28,14 @@ public struct ProbeSettings: Sendable, Hashable {
     /// Bytes of the DNS event ring buffer; a power of two.
     public var ringBufferBytes: UInt32
     public var tracepoints: Tracepoints
+    public var pendingTable: PendingTable
     /// Where cgroup v2 is mounted, for DNS over TCP; nil finds it in /proc/mounts.
     public var cgroupRoot: String?
 
     public init(
         sampling: UInt32 = 1, dnsTracking: Bool = true, dnsPorts: [UInt16] = [53], maxFlows: UInt32 = 100_000,
         maxPendingQueries: UInt32 = 16_384, ringBufferBytes: UInt32 = 1 << 21, tracepoints: Tracepoints = .auto,
-        cgroupRoot: String? = nil
+        pendingTable: PendingTable = .auto, cgroupRoot: String? = nil
     ) {
         self.sampling = sampling
         self.dnsTracking = dnsTracking
@@ -33,6 +44,7 @@ public struct ProbeSettings: Sendable, Hashable {
         self.maxPendingQueries = maxPendingQueries
         self.ringBufferBytes = ringBufferBytes
         self.tracepoints = tracepoints
+        self.pendingTable = pendingTable
         self.cgroupRoot = cgroupRoot
     }
 

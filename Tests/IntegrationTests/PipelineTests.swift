@@ -163,6 +163,29 @@ struct PipelineTests {
         }
     }
 
+    @Test("the build for kernels before 5.12 (queries wait in the hash map, no slots) pairs answers, counts a second sighting and reports timeouts")
+    func hashMapPendingTable() async throws {
+        let lab = try Lab()
+        defer { try? lab.teardown() }
+        try await lab.startDNSServer()
+        try await lab.startSilentServer(port: 5353)
+        let agent = try await AgentProcess(config: AgentProcess.config(dnsTimeout: "1s", pendingTable: "hash"))
+        #expect(agent.process.stderr.contains("dnsflow.pending_table=hash"))
+        let answered = try lab.run(lab.client, "dig +tries=1 +time=2 @\(lab.serverAddr) a.example.test A")
+        _ = try lab.run(lab.client, "dig +tries=1 +time=1 -p 5353 @\(lab.serverAddr) lost.example.test A || true")
+        try await Task.sleep(for: .seconds(3))
+        let records = try await agent.stop()
+        let dig = try #require(digHeader(answered))
+        let namespaces = try [lab.client, lab.router, lab.server].map(lab.inode)
+        // One view per namespace, as with the slots: the router sees each packet twice (its two
+        // interfaces), and its second sighting of the response is a duplicate, not another view.
+        let views = records.filter { $0.dnsId == dig.id && $0.dnsLatencyMs != nil && $0.dnsFlagsResponseCode == "NoError" }
+        #expect(Set(views.map(\.netNs)) == Set(namespaces), "\(views.map(\.netNs)) vs \(namespaces)")
+        #expect(views.count == 3)
+        #expect(!records.contains { $0.dnsId == dig.id && $0.dnsErrno == DNSErrno.noQuery }, "a second sighting reported as an orphan")
+        #expect(records.contains { $0.netNs == namespaces[0] && $0.dnsErrno == DNSErrno.timedOut && $0.dnsName == "lost.example.test" })
+    }
+
     @Test("a bad config exits 2 with one line naming the key")
     func badConfig() async throws {
         let path = "/tmp/dnsflow-bad-\(getpid()).yaml"

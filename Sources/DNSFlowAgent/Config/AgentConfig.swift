@@ -22,6 +22,7 @@ public struct AgentConfig: Sendable {
     public var dnsTimeout: Duration = .seconds(5)
     public var dnsMaxPending: UInt32 = 16_384
     public var tracepoints: ProbeSettings.Tracepoints = .auto
+    public var pendingTable: ProbeSettings.PendingTable = .auto
     public var metricsPort: UInt16 = 9401
     public var exporters: [Exporter] = []
 
@@ -30,7 +31,8 @@ public struct AgentConfig: Sendable {
     public var probeSettings: ProbeSettings {
         ProbeSettings(
             sampling: sampling, dnsTracking: features.contains(.dnsTracking), dnsPorts: dnsPorts,
-            maxFlows: cacheMaxFlows, maxPendingQueries: dnsMaxPending, tracepoints: tracepoints)
+            maxFlows: cacheMaxFlows, maxPendingQueries: dnsMaxPending, tracepoints: tracepoints,
+            pendingTable: pendingTable)
     }
 
     /// Parses the YAML; every error names the key path and the reason.
@@ -87,6 +89,13 @@ public struct AgentConfig: Sendable {
             }
             if let t = dns.optional("timeout") { dnsTimeout = try t.duration() }
             if let m = dns.optional("maxPending") { dnsMaxPending = try m.integer(16...10_000_000) }
+            if let n = dns.optional("pendingTable") {
+                let text = try n.string()
+                guard let value = ProbeSettings.PendingTable(rawValue: text) else {
+                    throw n.fail("expected auto, slots or hash, got '\(text)'")
+                }
+                pendingTable = value
+            }
             try dns.finish()
         }
         if let n = ebpf.optional("tracepoints") {
