@@ -215,28 +215,25 @@ def start_collector(tag):
             os.remove(db + suffix)
     p = spawn([BIN, "collector", "--listen", f"127.0.0.1:{COLLECTOR_PORT}", "--ipfix", f"127.0.0.1:{IPFIX_PORT}",
                "--db", db], f"collector-{tag}.log")
-    for _ in range(300):
-        try:
-            http_get("/metrics", COLLECTOR_PORT, timeout=2)
-            return p
-        except OSError:
-            if p.poll() is not None:
-                raise RuntimeError("collector exited; see " + log_path(f"collector-{tag}.log"))
-            time.sleep(0.1)
-    raise RuntimeError("collector did not come up")
+    return wait_until_serving(p, "/metrics", "collector", f"collector-{tag}.log")
 
 
 def start_sink(tag):
     p = spawn([sys.executable, os.path.join(ROOT, "bench", "flow_sink.py"), str(COLLECTOR_PORT)], f"sink-{tag}.log")
-    for _ in range(100):
+    return wait_until_serving(p, "/stats", "flow sink", f"sink-{tag}.log")
+
+
+def wait_until_serving(p, path, what, log, tries=300):
+    """Returns p once it answers GET path on the collector port (30 s at most)."""
+    for _ in range(tries):
         try:
-            http_get("/stats", COLLECTOR_PORT, timeout=2)
+            http_get(path, COLLECTOR_PORT, timeout=2)
             return p
         except OSError:
             if p.poll() is not None:
-                raise RuntimeError("flow sink exited; see " + log_path(f"sink-{tag}.log"))
+                raise RuntimeError(f"{what} exited; see " + log_path(log))
             time.sleep(0.1)
-    raise RuntimeError("flow sink did not come up")
+    raise RuntimeError(f"{what} did not come up")
 
 
 def drain_collector(timeout=600):
