@@ -40,8 +40,9 @@ public final class BPFProbe: @unchecked Sendable {
         self.tracksTCP = false
         self.sink = EventSink(decoder: DNSEventDecoder(interfaceNames: interfaceNames))
         LibbpfLog.install()
-        var cgroupRoot = settings.dnsTracking ? (settings.cgroupRoot ?? Self.findCgroup2Root()) : nil
-        if settings.dnsTracking && cgroupRoot == nil {
+        let wantsTCP = settings.dnsTracking && settings.dnsOverTCP
+        var cgroupRoot = wantsTCP ? (settings.cgroupRoot ?? Self.findCgroup2Root()) : nil
+        if wantsTCP && cgroupRoot == nil {
             logger.warning("No cgroup v2 mount in /proc/mounts: DNS over TCP is not tracked")
         }
         // The cgroup_skb programs reach the TCP socket through a helper of Linux 5.9.

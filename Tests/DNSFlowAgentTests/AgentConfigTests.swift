@@ -36,13 +36,13 @@ struct AgentConfigTests {
                   sampling: 50
                   cacheActiveTimeout: 1m30s
                   interfaces: [eth0, /veth.*/]
-                  dnsTracking: {ports: [53, 5353], timeout: 250ms, pendingTable: hash}
+                  dnsTracking: {ports: [53, 5353], timeout: 250ms, pendingTable: hash, tcp: false}
             """)
         #expect(parsed.sampling == 50)
         #expect(parsed.cacheActiveTimeout == .seconds(90))
         #expect(parsed.dnsPorts == [53, 5353])
         #expect(parsed.dnsTimeout == .milliseconds(250))
-        #expect(parsed.probeSettings.pendingTable == .hash)
+        #expect(parsed.probeSettings.pendingTable == .hash && !parsed.probeSettings.dnsOverTCP)
         #expect(parsed.interfaces.admits(["veth12"]) && parsed.interfaces.admits(["eth0"]))
         #expect(!parsed.interfaces.admits(["lo"]))
     }
@@ -53,6 +53,7 @@ struct AgentConfigTests {
         ("      cacheActiveTimeout: 0s", "spec.agent.ebpf.cacheActiveTimeout", "must be more than zero"),
         ("      sampling: 0", "spec.agent.ebpf.sampling", "out of range"),
         ("      dnsTracking: {ports: [70000]}", "spec.agent.ebpf.dnsTracking.ports[0]", "out of range"),
+        ("      dnsTracking: {tcp: maybe}", "spec.agent.ebpf.dnsTracking.tcp", "expected true or false"),
         ("      dnsTracking: {pendingTable: lru}", "spec.agent.ebpf.dnsTracking.pendingTable", "expected auto, slots or hash"),
         ("      cacheMaxFlow: 10", "spec.agent.ebpf.cacheMaxFlow", "unknown key"),
         ("      interfaces: ['/[/']", "spec.agent.ebpf.interfaces[0]", "not a valid regular expression"),

@@ -186,6 +186,23 @@ struct PipelineTests {
         #expect(records.contains { $0.netNs == namespaces[0] && $0.dnsErrno == DNSErrno.timedOut && $0.dnsName == "lost.example.test" })
     }
 
+    @Test("dnsTracking.tcp: false attaches only the tracepoints; UDP DNS is still tracked")
+    func withoutDNSOverTCP() async throws {
+        let lab = try Lab()
+        defer { try? lab.teardown() }
+        try await lab.startDNSServer()
+        let agent = try await AgentProcess(config: AgentProcess.config().replacingOccurrences(of: "pendingTable: auto", with: "pendingTable: auto, tcp: false"))
+        #expect(agent.process.stderr.contains("dnsflow.dns_over_tcp=false"))
+        let programs = try sh("grep -h '^prog_id:' /proc/\(agent.process.pid)/fdinfo/* | awk '{print $2}' | sort -u")
+            .split(separator: "\n").map { try sh("bpftool prog show id \($0)") }
+        #expect(programs.count == 2 && !programs.contains { $0.contains("cgroup_skb") }, "\(programs)")
+        let output = try lab.run(lab.client, "dig +tries=1 +time=2 @\(lab.serverAddr) a.example.test A")
+        try await Task.sleep(for: .milliseconds(300))
+        let records = try await agent.stop()
+        let dig = try #require(digHeader(output))
+        #expect(records.contains { $0.dnsId == dig.id && $0.dnsLatencyMs != nil })
+    }
+
     @Test("a bad config exits 2 with one line naming the key")
     func badConfig() async throws {
         let path = "/tmp/dnsflow-bad-\(getpid()).yaml"

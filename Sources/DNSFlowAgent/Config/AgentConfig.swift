@@ -20,6 +20,7 @@ public struct AgentConfig: Sendable {
     public var features: Set<Feature> = []
     public var dnsPorts: [UInt16] = [53]
     public var dnsTimeout: Duration = .seconds(5)
+    public var dnsOverTCP = true
     public var dnsMaxPending: UInt32 = 16_384
     public var tracepoints: ProbeSettings.Tracepoints = .auto
     public var pendingTable: ProbeSettings.PendingTable = .auto
@@ -30,7 +31,7 @@ public struct AgentConfig: Sendable {
 
     public var probeSettings: ProbeSettings {
         ProbeSettings(
-            sampling: sampling, dnsTracking: features.contains(.dnsTracking), dnsPorts: dnsPorts,
+            sampling: sampling, dnsTracking: features.contains(.dnsTracking), dnsOverTCP: dnsOverTCP, dnsPorts: dnsPorts,
             maxFlows: cacheMaxFlows, maxPendingQueries: dnsMaxPending, tracepoints: tracepoints,
             pendingTable: pendingTable)
     }
@@ -88,6 +89,7 @@ public struct AgentConfig: Sendable {
                 guard !dnsPorts.isEmpty, dnsPorts.count <= 8 else { throw ports.fail("list 1 to 8 ports") }
             }
             if let t = dns.optional("timeout") { dnsTimeout = try t.duration() }
+            if let t = dns.optional("tcp") { dnsOverTCP = try t.bool() }
             if let m = dns.optional("maxPending") { dnsMaxPending = try m.integer(16...10_000_000) }
             if let n = dns.optional("pendingTable") {
                 let text = try n.string()
