@@ -29,6 +29,8 @@ enum FlowInsert {
 /// One partition's share of a transaction.
 private struct PartitionInsert {
     let partition: FlowPartition
+    /// The posting run this transaction's lists go to.
+    private let run: Int64
     private var row: StatementBinding
     /// (key, row id) pairs, grouped into lists at the end: appending costs less than a dictionary of arrays.
     private var dnsIds: [(key: Int64, id: Int64)] = []
@@ -37,9 +39,10 @@ private struct PartitionInsert {
 
     init(_ partition: FlowPartition, in db: Database) throws {
         self.partition = partition
-        let known = try Bool.fetchOne(
-            db, sql: "SELECT 1 FROM \(FlowSchema.partitions) WHERE hour = ?", arguments: [partition.hour]) ?? false
-        if !known { try partition.create(db) }
+        let rows = try Int64.fetchOne(
+            db, sql: "SELECT rows FROM \(FlowSchema.partitions) WHERE hour = ?", arguments: [partition.hour])
+        if rows == nil { try partition.create(db) }
+        run = FlowPostings.run(rowsBefore: rows ?? 0)
         // Not cached: a statement per partition would outlive the partition's table in GRDB's cache.
         row = StatementBinding(try db.makeStatement(sql: FlowRow.insertSQL(partition.table)))
     }
@@ -91,6 +94,7 @@ private struct PartitionInsert {
             let key = sorted[start].key
             let end = sorted[start...].firstIndex { $0.key != key } ?? sorted.endIndex
             binding.start()
+            binding.integer(run)
             binding.integer(key)
             binding.integer(sorted[start].id)
             binding.json(integers: sorted[start..<end].lazy.map(\.id))
