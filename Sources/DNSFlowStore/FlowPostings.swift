@@ -57,15 +57,9 @@ enum FlowPostings: CaseIterable {
         "INSERT INTO \(table(partition)) (run, \(keyColumn), first, ids) VALUES (?, ?, ?, ?)"
     }
 
-    /// The row ids of `partition` listed under the key bound to its one parameter.
+    /// The row ids (`j.value`) of `partition` listed under the key bound to its first parameter.
     func rowIDsSQL(_ partition: FlowPartition) -> String {
         "\(Self.runs(partition)) SELECT j.value FROM \(lists(partition)), json_each(p.ids) AS j"
-    }
-
-    /// How many row ids of `partition` are listed under the key bound to the first parameter; `j.value`, the row
-    /// id, can be narrowed further.
-    func countSQL(_ partition: FlowPartition) -> String {
-        "\(Self.runs(partition)) SELECT COUNT(*) FROM \(lists(partition)), json_each(p.ids) AS j"
     }
 
     /// The key's lists, one seek per run: with the run leading the key, SQLite would otherwise scan every list.

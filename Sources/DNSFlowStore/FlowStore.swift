@@ -66,6 +66,18 @@ public struct FlowStore: Sendable {
             var total = 0
             // Partitions are disjoint hours: newest first across them is each one's newest first, in turn.
             for partition in try FlowPartition.newestFirst(db, since: query.since, until: query.until) {
+                if let (sql, arguments) = query.dnsIdRowIDs(in: partition) {
+                    // The id's lists, read once: their length is the partition's total, their newest ids the page's
+                    // rows, each read by id (reading the lists twice, for the rows and the count, cost a seek per
+                    // posting run twice).
+                    let ids = try Int64.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).sorted(by: >)
+                    total += ids.count
+                    for id in ids.prefix(max(query.limit - flows.count, 0)) {
+                        let row = try Row.fetchOne(db.cachedStatement(sql: Self.rowSQL(partition)), arguments: [id])
+                        if let row { flows.append(FlowRow.record(row)) }
+                    }
+                    continue
+                }
                 let (filter, arguments) = query.whereClause(in: partition)
                 if flows.count < query.limit {
                     flows += try Row.fetchAll(
@@ -83,17 +95,17 @@ public struct FlowStore: Sendable {
         "SELECT \(FlowRow.selection) FROM \(partition.table) \(filter) ORDER BY id DESC LIMIT ?"
     }
 
-    /// The partition's matches; read from `flow_partitions` when the query's window covers the whole hour, and
-    /// from the posting lists for a DNS id alone.
+    private static func rowSQL(_ partition: FlowPartition) -> String {
+        "SELECT \(FlowRow.selection) FROM \(partition.table) WHERE id = ?"
+    }
+
+    /// The partition's matches; read from `flow_partitions` when the query's window covers the whole hour.
     private static func count(_ partition: FlowPartition, _ query: FlowQuery, in db: Database) throws -> Int {
         if query.isTimeWindowOnly && partition.isWithin(since: query.since, until: query.until) {
             return try Int.fetchOne(
                 db.cachedStatement(sql: "SELECT rows FROM \(FlowSchema.partitions) WHERE hour = ?"),
                 arguments: [partition.hour]
             ) ?? 0
-        }
-        if let (sql, arguments) = query.dnsIdCount(in: partition) {
-            return try Int.fetchOne(db.cachedStatement(sql: sql), arguments: arguments) ?? 0
         }
         let (filter, arguments) = query.whereClause(in: partition)
         return try Int.fetchOne(
