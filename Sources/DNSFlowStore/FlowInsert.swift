@@ -29,7 +29,7 @@ enum FlowInsert {
 /// One partition's share of a transaction.
 private struct PartitionInsert {
     /// Rows per multi-row INSERT: one statement keeps its cursor on the table's last page, where time-ordered rows
-    /// append, where a statement per row seeks that page anew and pays for a run of its own.
+    /// append; a statement per row seeks that page anew and pays for a run of its own.
     static let rowsPerStatement = 64
 
     let partition: FlowPartition
