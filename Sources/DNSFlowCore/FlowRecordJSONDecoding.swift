@@ -72,33 +72,46 @@ private enum Field: Int, CaseIterable {
 
     /// Every field up to `nodeName` must be present; the DNS fields may be absent.
     static let requiredMask: UInt32 = (1 << (Field.nodeName.rawValue + 1)) - 1
+}
 
-    private static let names: [[UInt8]] = allCases.map { Array($0.key.rawValue.utf8) }
-    /// Length and first seven bytes of each name: no two fields share both, so a match is one integer compare
-    /// per field, confirmed by one full comparison.
-    private static let signatures: [UInt64] = names.map { name in name.withUnsafeBytes { signature($0) } }
+/// The record's keys back to back, held by the reader: matching a key reads one buffer, with no lazily initialised
+/// global and no array per name to go through.
+private struct FieldNames {
+    private let spelled: [UInt8]
+    /// Where each field's name starts in `spelled`, and where the last one ends.
+    private let starts: [Int]
 
-    private static func signature(_ key: UnsafeRawBufferPointer) -> UInt64 {
-        var value = UInt64(truncatingIfNeeded: key.count) << 56
-        for (n, byte) in key.prefix(7).enumerated() { value |= UInt64(byte) << (n * 8) }
-        return value
+    init() {
+        let names = Field.allCases.map { Array($0.key.rawValue.utf8) }
+        spelled = names.flatMap { $0 }
+        starts = names.reduce(into: [0]) { starts, name in starts.append(starts.last! + name.count) }
     }
 
-    /// Encoders tend to write the keys in declaration order, so the search starts after the previous field.
-    static func named(_ key: UnsafeRawBufferPointer, after previous: Int) -> Field? {
-        let wanted = signature(key)
-        var index = previous
-        for _ in 0..<signatures.count {
-            index = index + 1 == signatures.count ? 0 : index + 1
-            if signatures[index] == wanted, names[index].elementsEqual(key) { return Field(rawValue: index) }
+    /// Encoders tend to write the keys in declaration order, so the search starts after the previous field; the
+    /// length rules out most other fields before a byte is compared.
+    func field(named key: UnsafeRawBufferPointer, after previous: Int) -> Field? {
+        spelled.withUnsafeBytes { spelled in
+            starts.withUnsafeBufferPointer { starts in
+                let count = starts.count - 1
+                var index = previous
+                for _ in 0..<count {
+                    index = index + 1 == count ? 0 : index + 1
+                    let start = starts[index]
+                    guard starts[index + 1] - start == key.count else { continue }
+                    var matched = 0
+                    while matched < key.count, spelled[start + matched] == key[matched] { matched += 1 }
+                    if matched == key.count { return Field(rawValue: index) }
+                }
+                return nil
+            }
         }
-        return nil
     }
 }
 
 /// A cursor over the body; every method skips the whitespace before the token it reads.
 private struct JSONReader {
     private let bytes: UnsafeRawBufferPointer
+    private let fieldNames = FieldNames()
     private var index = 0
 
     init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
@@ -182,11 +195,12 @@ private struct JSONReader {
     /// The next object key, nil for a key the record does not have.
     private mutating func key(after previous: Int) throws(FlowJSONError) -> Field? {
         guard try peek() == UInt8(ascii: "\"") else { throw error("expected a key") }
-        if let raw = plainString() { return Field.named(raw, after: previous) }
+        if let raw = plainString() { return fieldNames.field(named: raw, after: previous) }
         // A key with escapes: decode it, then match (no field name needs one, but JSON allows it).
         let decoded = try string()
-        return decoded.utf8.withContiguousStorageIfAvailable { Field.named(UnsafeRawBufferPointer($0), after: previous) }
-            ?? nil
+        return decoded.utf8.withContiguousStorageIfAvailable {
+            fieldNames.field(named: UnsafeRawBufferPointer($0), after: previous)
+        } ?? nil
     }
 
     private mutating func read(_ field: Field, into r: inout FlowRecord) throws(FlowJSONError) {

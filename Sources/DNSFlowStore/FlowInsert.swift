@@ -22,14 +22,23 @@ enum FlowInsert {
             try current?.add(record, sequence: &sequence)
         }
         if let current { finished[current.partition] = current }
-        for insert in finished.values { try insert.finish(in: db) }
+        for var insert in finished.values { try insert.finish(in: db, sequence: &sequence) }
     }
 }
 
 /// One partition's share of a transaction.
 private struct PartitionInsert {
+    /// Rows per multi-row INSERT: one statement keeps its cursor on the table's last page, where time-ordered rows
+    /// append; a statement per row seeks that page anew and pays for a run of its own.
+    static let rowsPerStatement = 64
+
     let partition: FlowPartition
+    /// The posting run this transaction's lists go to.
+    private let run: Int64
     private var row: StatementBinding
+    private var rows: StatementBinding
+    /// Records with their ids, waiting for a full statement's worth.
+    private var pending: [(record: FlowRecord, id: Int64)] = []
     /// (key, row id) pairs, grouped into lists at the end: appending costs less than a dictionary of arrays.
     private var dnsIds: [(key: Int64, id: Int64)] = []
     private var names: [(key: Int64, id: Int64)] = []
@@ -37,15 +46,41 @@ private struct PartitionInsert {
 
     init(_ partition: FlowPartition, in db: Database) throws {
         self.partition = partition
-        let known = try Bool.fetchOne(
-            db, sql: "SELECT 1 FROM \(FlowSchema.partitions) WHERE hour = ?", arguments: [partition.hour]) ?? false
-        if !known { try partition.create(db) }
+        let rows = try Int64.fetchOne(
+            db, sql: "SELECT rows FROM \(FlowSchema.partitions) WHERE hour = ?", arguments: [partition.hour])
+        if rows == nil { try partition.create(db) }
+        run = FlowPostings.run(rowsBefore: rows ?? 0)
         // Not cached: a statement per partition would outlive the partition's table in GRDB's cache.
         row = StatementBinding(try db.makeStatement(sql: FlowRow.insertSQL(partition.table)))
+        self.rows = StatementBinding(
+            try db.makeStatement(sql: FlowRow.insertSQL(partition.table, rows: Self.rowsPerStatement)))
     }
 
     mutating func add(_ record: FlowRecord, sequence: inout Int64) throws {
-        let id = try insertRow(record, sequence: &sequence)
+        pending.append((record, FlowRowID.make(timeMs: record.timeFlowEndMs, sequence: sequence)))
+        sequence += 1
+        if pending.count == Self.rowsPerStatement { try insertPending(sequence: &sequence) }
+    }
+
+    /// A full statement's worth goes in at once; fewer rows, or rows of which one collided, one by one.
+    private mutating func insertPending(sequence: inout Int64) throws {
+        if pending.count == Self.rowsPerStatement {
+            rows.start()
+            for (record, id) in pending { FlowRow.bind(record, id: id, to: &rows) }
+            let code = rows.step()
+            if code == SQLITE_DONE {
+                for (record, id) in pending { list(record, id: id) }
+                pending.removeAll(keepingCapacity: true)
+                return
+            }
+            // An id collided: the statement inserted none of its rows, which go in one by one below.
+            guard code & 0xFF == SQLITE_CONSTRAINT else { throw rows.error(code) }
+        }
+        for (record, id) in pending { list(record, id: try insertRow(record, id: id, sequence: &sequence)) }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    private mutating func list(_ record: FlowRecord, id: Int64) {
         if let dnsId = record.dnsId { dnsIds.append((Int64(dnsId), id)) }
         if let name = record.dnsName { names.append((FlowPostings.nameHash(name), id)) }
         count += 1
@@ -53,22 +88,24 @@ private struct PartitionInsert {
 
     /// Returns the row's id. Two flows that ended in the same millisecond with the same sequence modulo 2^20 collide
     /// (late records, a restarted collector): the second takes the next sequence.
-    private mutating func insertRow(_ record: FlowRecord, sequence: inout Int64) throws -> Int64 {
-        var id = FlowRowID.make(timeMs: record.timeFlowEndMs, sequence: sequence)
+    private mutating func insertRow(_ record: FlowRecord, id: Int64, sequence: inout Int64) throws -> Int64 {
+        var id = id
+        row.start()
         FlowRow.bind(record, id: id, to: &row)
         // Only the id can collide: the other constraints are NOT NULLs, which hold.
         for _ in 0...FlowRowID.sequenceMask {
-            sequence += 1
             let code = row.step()
             if code == SQLITE_DONE { return id }
             guard code & 0xFF == SQLITE_CONSTRAINT else { throw row.error(code) }
             id = FlowRowID.make(timeMs: record.timeFlowEndMs, sequence: sequence)
+            sequence += 1
             row.rebindFirst(id)
         }
         throw row.error(SQLITE_CONSTRAINT)
     }
 
-    func finish(in db: Database) throws {
+    mutating func finish(in db: Database, sequence: inout Int64) throws {
+        try insertPending(sequence: &sequence)
         try write(dnsIds, .dnsId, in: db)
         try write(names, .dnsName, in: db)
         try db.execute(
@@ -91,6 +128,7 @@ private struct PartitionInsert {
             let key = sorted[start].key
             let end = sorted[start...].firstIndex { $0.key != key } ?? sorted.endIndex
             binding.start()
+            binding.integer(run)
             binding.integer(key)
             binding.integer(sorted[start].id)
             binding.json(integers: sorted[start..<end].lazy.map(\.id))

@@ -54,21 +54,22 @@ public struct FlowQuery: Sendable, Hashable {
         self == FlowQuery(since: since, until: until, limit: limit)
     }
 
-    /// For a query on the DNS id alone (and a time window), the matches in `partition` counted in its posting
-    /// lists, without reading a row; nil for other queries.
-    func dnsIdCount(in partition: FlowPartition) -> (sql: String, arguments: StatementArguments)? {
+    /// For a query on the DNS id alone (and a time window), its row ids in `partition`, from the posting lists
+    /// without reading a row; nil for other queries.
+    func dnsIdRowIDs(in partition: FlowPartition) -> (sql: String, arguments: StatementArguments)? {
         guard let dnsId, self == FlowQuery(dnsId: dnsId, since: since, until: until, limit: limit) else { return nil }
-        var sql = FlowPostings.dnsId.countSQL(partition)
+        var bounds: [String] = []
         var arguments: StatementArguments = [Int64(dnsId)]
         if let since {
-            sql += " AND j.value >= ?"
+            bounds.append("j.value >= ?")
             arguments += [FlowRowID.lowerBound(since)]
         }
         if let until {
-            sql += " AND j.value < ?"
+            bounds.append("j.value < ?")
             arguments += [FlowRowID.lowerBound(until)]
         }
-        return (sql, arguments)
+        let sql = FlowPostings.dnsId.rowIDsSQL(partition)
+        return (bounds.isEmpty ? sql : sql + " WHERE " + bounds.joined(separator: " AND "), arguments)
     }
 
     /// The WHERE clause over `partition`'s table (empty when unfiltered) and its arguments, values always bound,

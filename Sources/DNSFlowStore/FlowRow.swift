@@ -27,13 +27,14 @@ enum FlowRow {
         """
     }
 
-    static func insertSQL(_ table: String) -> String {
-        "INSERT INTO \(table) (\(selection)) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
+    /// `rows` rows' worth of parameters, bound one row after the other.
+    static func insertSQL(_ table: String, rows: Int = 1) -> String {
+        let row = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        return "INSERT INTO \(table) (\(selection)) VALUES " + Array(repeating: row, count: rows).joined(separator: ", ")
     }
 
-    /// Binds `r`'s values, `id` first, in the order of `columns`.
+    /// Binds `r`'s values, `id` first, in the order of `columns`, to the next row's parameters.
     static func bind(_ r: FlowRecord, id: Int64, to row: inout StatementBinding) {
-        row.start()
         row.integer(id)
         row.text(r.srcAddr)
         row.text(r.dstAddr)
@@ -56,7 +57,7 @@ enum FlowRow {
         row.text(r.dnsName)
         row.text(r.dnsQType)
         row.integer(r.dnsErrno)
-        assert(Int(row.column) == columns.count, "one binding per column, in the order of `columns`")
+        assert(Int(row.column) % columns.count == 0, "one binding per column, in the order of `columns`")
     }
 
     /// Decodes a row selected with `selection`, by position: faster than by name on large pages.

@@ -15,6 +15,11 @@ enum FlowSchema {
             try moveV1Rows(db)
             try db.execute(sql: "DROP TABLE flows")
         }
+        migrator.registerMigration("v3 posting runs") { db in
+            for hour in try Int64.fetchAll(db, sql: "SELECT hour FROM \(partitions)") {
+                for postings in FlowPostings.allCases { try postings.moveIntoRuns(FlowPartition(hour: hour), db) }
+            }
+        }
         return migrator
     }
 

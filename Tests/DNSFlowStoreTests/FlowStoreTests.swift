@@ -38,10 +38,10 @@ import Testing
         // An id or an exact name: its posting list, then only the rows it lists, by row id.
         for query in [FlowQuery(dnsId: 4242), FlowQuery(dnsId: 4242, rcode: 3, since: 1, until: 1_800_000_000_000)] {
             let plan = try await t.store.queryPlan(query)
-            #expect(plan.contains("USING PRIMARY KEY (dns_id=?)") && plan.contains("(rowid=?)"), "\(plan)")
+            #expect(plan.contains("USING PRIMARY KEY (run=? AND dns_id=?)") && plan.contains("(rowid=?)"), "\(plan)")
         }
         let name = try await t.store.queryPlan(FlowQuery(dnsName: "API.example.test"))
-        #expect(name.contains("USING PRIMARY KEY (name_hash=?)") && name.contains("(rowid=?)"), "\(name)")
+        #expect(name.contains("USING PRIMARY KEY (run=? AND name_hash=?)") && name.contains("(rowid=?)"), "\(name)")
         // The time window is a range of the row ids, which lead with the end time.
         let window = try await t.store.queryPlan(FlowQuery(since: 1, until: 1_800_000_000_000))
         #expect(window.contains("USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"), "\(window)")
@@ -125,17 +125,36 @@ import Testing
         #expect(try await t.store.count() == 9)
     }
 
+    @Test func postingListsSpanRuns() async throws {
+        let t = try TemporaryStore()
+        defer { t.remove() }
+        // Three transactions into one hour: the third starts past `runRows` rows, so its lists open run 1.
+        let batch = 40_000
+        #expect(batch < FlowPostings.runRows && 2 * batch > FlowPostings.runRows)
+        for n in 0..<3 {
+            try await t.store.insert(
+                (0..<batch).map { dnsRecord(id: UInt16($0 % 1000), name: "h\($0 % 10).test", endMs: 1_700_000_000_000 + Int64(n)) }
+            )
+        }
+        #expect(try await t.store.query(FlowQuery(dnsId: 7)).total == 120)
+        let third = try await t.store.query(FlowQuery(dnsId: 7, since: 1_700_000_000_002))
+        #expect(third.total == 40 && third.flows.count == 40)
+        #expect(try await t.store.query(FlowQuery(dnsName: "H3.test")).total == 12_000)
+    }
+
     @Test func flowsEndingInTheSameMillisecondAllStay() async throws {
         let t = try TemporaryStore()
         defer { t.remove() }
-        let batch = (0..<20).map { dnsRecord(id: UInt16($0), endMs: 1_700_000_000_000) }
+        // More than a multi-row statement's worth, and a remainder inserted row by row.
+        let batch = (0..<100).map { dnsRecord(id: UInt16($0), endMs: 1_700_000_000_000) }
         try await t.store.insert(batch)
         // A second store on the file numbers its rows from the start again: every id collides and moves on.
         let reopened = try FlowStore(path: t.directory.appendingPathComponent("flows.sqlite").path)
         try await reopened.insert(batch)
-        let page = try await reopened.query(FlowQuery(limit: 100))
-        #expect(page.total == 40)
+        let page = try await reopened.query(FlowQuery(limit: 1000))
+        #expect(page.total == 200 && page.flows.count == 200)
         #expect(page.flows.filter { $0.dnsId == 7 }.count == 2)
+        #expect(try await reopened.query(FlowQuery(dnsId: 70)).flows.count == 2, "the posting lists hold the moved ids")
     }
 
     @Test func retentionDropsWholeHours() async throws {
@@ -182,6 +201,44 @@ import Testing
         #expect(page.flows.map(\.dnsId) == [9, 8, 7])
         #expect(page.flows.last?.timeFlowEndMs == 1_700_000_000_000 && page.flows.last?.interfaces == ["eth0"])
         #expect(try await store.count() == 3)
+    }
+
+    @Test func migratesPostingListsWithoutRuns() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dnsflow-v2-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("flows.sqlite").path
+        let v2 = try DatabaseQueue(path: path)
+        try FlowSchema.migrator().migrate(v2, upTo: "v2 hourly partitions")
+        // An hour as schema v2 wrote it: lists keyed by id or name hash alone.
+        let partition = FlowPartition(containing: 1_700_000_000_000)
+        let id = FlowRowID.make(timeMs: 1_700_000_000_000, sequence: 0)
+        try await v2.write { db in
+            try db.execute(sql: FlowRow.createTableSQL(partition.table))
+            var row = StatementBinding(try db.makeStatement(sql: FlowRow.insertSQL(partition.table)))
+            row.start()
+            FlowRow.bind(dnsRecord(id: 4242, name: "v2.example.test"), id: id, to: &row)
+            #expect(row.step() == 101, "SQLITE_DONE")
+            for postings in FlowPostings.allCases {
+                try db.execute(
+                    sql: """
+                        CREATE TABLE \(postings.table(partition)) (\(postings.keyColumn) INTEGER NOT NULL,
+                          first INTEGER NOT NULL, ids TEXT NOT NULL, PRIMARY KEY (\(postings.keyColumn), first)) WITHOUT ROWID
+                        """)
+            }
+            try db.execute(
+                sql: "INSERT INTO \(FlowPostings.dnsId.table(partition)) VALUES (4242, ?, ?)", arguments: [id, "[\(id)]"])
+            try db.execute(
+                sql: "INSERT INTO \(FlowPostings.dnsName.table(partition)) VALUES (?, ?, ?)",
+                arguments: [FlowPostings.nameHash("v2.example.test"), id, "[\(id)]"])
+            try db.execute(sql: "INSERT INTO \(FlowSchema.partitions) VALUES (?, 1)", arguments: [partition.hour])
+        }
+        try v2.close()
+        let store = try FlowStore(path: path)
+        #expect(try await store.query(FlowQuery(dnsId: 4242)).total == 1)
+        #expect(try await store.query(FlowQuery(dnsName: "V2.example.test")).flows.map(\.dnsId) == [4242])
+        try await store.insert([dnsRecord(id: 4242, endMs: 1_700_000_000_001)])
+        #expect(try await store.query(FlowQuery(dnsId: 4242)).total == 2, "new lists beside the moved ones")
     }
 
     @Test func topRanksByStatisticAndRcodeByCount() async throws {
