@@ -48,8 +48,8 @@ struct {
  * half of the programs' time. An answered slot keeps its key until a query reuses it, so that the
  * response seen again in the namespace (its other interface, a duplicate) is told from an orphan.
  * User space maps the table to find the queries that timed out. A query whose slot is held by
- * another waits in dns_queries instead; the table is kept small (user space caps it) so that its
- * pages stay in the TLB. */
+ * another waits in dns_queries instead (every query does in the *_hash build); the table is kept
+ * small (user space caps it) so that its pages stay in the TLB. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

@@ -100,7 +100,8 @@ struct dns_pending {
 	__u8 pad[8];
 };
 
-/* A query waiting in dns_queries, because another held its slot. */
+/* A query waiting in dns_queries: another held its slot, or the kernel has no BPF compare-and-swap
+ * (the *_hash build of the programs). */
 struct dns_query {
 	__u64 query_ns;
 	struct dns_query_detail detail;
