@@ -741,7 +741,7 @@ def main():
         "figures": {k: {"value": v, **GOALS[k], "verdict": verdict(k, v)} for k, v in figures.items()},
         "cases": s, "latency_sample": sample, "runs": runs,
     }
-    out_dir = os.path.join(ROOT, "bench", "results")
+    out_dir = os.environ.get("BENCH_RESULTS") or os.path.join(ROOT, "bench", "results")
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, started.strftime("%Y%m%dT%H%M%SZ") + ".json")
     with open(path, "w") as f:
