@@ -505,15 +505,20 @@ static __always_inline void track_dns(const struct packet *p, enum reader r, con
 
 		if (!d)
 			return;
-		__u64 state = DNSFLOW_SLOT_BUSY; /* without atomics, as if held: to the hash map */
+		/* Without atomics, as if held: to the hash map. A free or answered slot (most are, once
+		 * used) is claimed by one compare-and-swap from the state read; a lost race leaves
+		 * what won in `state`. */
+		__u64 state = atomics ? waiting->state : DNSFLOW_SLOT_BUSY;
+		int claimed = 0;
 
-		if (atomics) {
-			state = __sync_val_compare_and_swap(&waiting->state, DNSFLOW_SLOT_FREE, DNSFLOW_SLOT_BUSY);
-			if (state == DNSFLOW_SLOT_ANSWERED)
-				state = __sync_val_compare_and_swap(&waiting->state, DNSFLOW_SLOT_ANSWERED,
-								    DNSFLOW_SLOT_BUSY);
-		}
 		if (atomics && (state == DNSFLOW_SLOT_FREE || state == DNSFLOW_SLOT_ANSWERED)) {
+			__u64 seen = __sync_val_compare_and_swap(&waiting->state, state, DNSFLOW_SLOT_BUSY);
+
+			claimed = seen == state;
+			state = seen;
+		}
+
+		if (claimed) {
 			waiting->key = key;
 		} else if (state > DNSFLOW_SLOT_ANSWERED && same_dns_key(&waiting->key, &key)) {
 			/* A retransmission, or the query crossing a second interface of this
