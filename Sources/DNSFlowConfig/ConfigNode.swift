@@ -63,6 +63,18 @@ package struct ConfigNode {
         }
     }
 
+    /// One of `T`'s raw values: "expected auto, btf or classic, got 'x'" otherwise.
+    package func choice<T: RawRepresentable & CaseIterable>(of _: T.Type = T.self) throws(ConfigError) -> T
+    where T.RawValue == String {
+        let text = try string()
+        guard let value = T(rawValue: text) else {
+            let names = T.allCases.map(\.rawValue)
+            let listed = names.count > 1 ? names.dropLast().joined(separator: ", ") + " or " + names.last! : names.joined()
+            throw fail("expected \(listed), got '\(text)'")
+        }
+        return value
+    }
+
     /// "5s", "100ms", "1m30s", "2h", "7d": see `DurationSyntax`.
     package func duration() throws(ConfigError) -> Duration {
         let text = try string()

@@ -147,52 +147,38 @@ public struct FlowAssembler: Sendable {
 /// interface are in most records, and shared storage costs a retain where a new string or array
 /// costs an allocation (and its memory while the record waits in an exporter's buffer).
 private struct SharedFields {
-    private var addresses: [IPAddress: String] = [:]
-    private var sightings: [Observation: (interfaces: [String], directions: [UInt8])] = [:]
-    private var recentAddresses = RecentTwo<IPAddress, String>()
-    private var recentSightings = RecentTwo<Observation, (interfaces: [String], directions: [UInt8])>()
+    private var addresses = Memo<IPAddress, String>()
+    private var sightings = Memo<Observation, (interfaces: [String], directions: [UInt8])>()
 
     mutating func text(_ address: IPAddress) -> String {
-        if let known = recentAddresses.value(for: address) { return known }
-        let text: String
-        if let known = addresses[address] {
-            text = known
-        } else {
-            text = address.description
-            addresses[address] = text
-        }
-        recentAddresses.remember(address, text)
-        return text
+        addresses.value(for: address) { $0.description }
     }
 
     mutating func sighting(_ observation: Observation) -> (interfaces: [String], directions: [UInt8]) {
-        if let known = recentSightings.value(for: observation) { return known }
-        let fields: (interfaces: [String], directions: [UInt8])
-        if let known = sightings[observation] {
-            fields = known
-        } else {
-            fields = (interfaces: [observation.interface], directions: [observation.direction])
-            sightings[observation] = fields
-        }
-        recentSightings.remember(observation, fields)
-        return fields
+        sightings.value(for: observation) { (interfaces: [$0.interface], directions: [$0.direction]) }
     }
 }
 
-/// The last two keys looked up, in front of a dictionary: records come in pairs (a view's query
-/// and response, a transaction's two namespaces), so most lookups end here without hashing.
-private struct RecentTwo<Key: Equatable, Value> {
+/// Values made once per key, with the last two keys looked up in front of the dictionary: records
+/// come in pairs (a view's query and response, a transaction's two namespaces), so most lookups
+/// end there without hashing.
+private struct Memo<Key: Hashable, Value> {
+    private var made: [Key: Value] = [:]
     private var newer: (key: Key, value: Value)?
     private var older: (key: Key, value: Value)?
 
-    func value(for key: Key) -> Value? {
+    mutating func value(for key: Key, make: (Key) -> Value) -> Value {
         if let newer, newer.key == key { return newer.value }
         if let older, older.key == key { return older.value }
-        return nil
-    }
-
-    mutating func remember(_ key: Key, _ value: Value) {
+        let value: Value
+        if let known = made[key] {
+            value = known
+        } else {
+            value = make(key)
+            made[key] = value
+        }
         older = newer
         newer = (key, value)
+        return value
     }
 }

@@ -96,7 +96,7 @@ public final class BPFProbe: @unchecked Sendable {
     private func open(flavour: ProbeSettings.Tracepoints, table: ProbeSettings.PendingTable, cgroupRoot: String?) throws {
         tracepoints = flavour
         pendingTable = table
-        let build = table == .hash ? "_hash" : ""
+        let build = ProgramBuild(flavour: flavour, table: table)
         let bytes = [UInt8](Data(base64Encoded: bpfObject_dnsflow)!)
         var opts = bpf_object_open_opts()
         opts.sz = MemoryLayout<bpf_object_open_opts>.size
@@ -106,7 +106,7 @@ public final class BPFProbe: @unchecked Sendable {
                 throw ProbeError("Opening the embedded BPF object", errno: errno)
             }
             self.object = object
-            try configure(object, programs: Self.programs(flavour: flavour, build: build, tcp: cgroupRoot != nil))
+            try configure(object, programs: build.tracepointPrograms + (cgroupRoot != nil ? build.cgroupPrograms : []))
             let err = bpf_object__load(object)
             guard err == 0 else {
                 throw ProbeError(
@@ -120,7 +120,7 @@ public final class BPFProbe: @unchecked Sendable {
             count: Int(settings.pendingSlots))
 
         if flavour == .classic { try TraceFS.mount() }
-        for name in Self.programs(flavour: flavour, build: build, tcp: false) {
+        for name in build.tracepointPrograms {
             let program = bpf_object__find_program_by_name(object, name)
             guard let link = bpf_program__attach(program) else {
                 throw ProbeError("Attaching \(name)\(LibbpfLog.lastLines())", errno: errno)
@@ -132,7 +132,7 @@ public final class BPFProbe: @unchecked Sendable {
             let fd = Glibc.open(cgroupRoot, O_RDONLY | O_DIRECTORY)
             guard fd >= 0 else { throw ProbeError("Opening cgroup v2 root \(cgroupRoot)", errno: errno) }
             defer { Glibc.close(fd) }
-            for name in ["dnsflow_tcp_egress\(build)", "dnsflow_tcp_ingress\(build)"] {
+            for name in build.cgroupPrograms {
                 let program = bpf_object__find_program_by_name(object, name)
                 guard let link = bpf_program__attach_cgroup(program, fd) else {
                     throw ProbeError("Attaching \(name) to \(cgroupRoot)\(LibbpfLog.lastLines())", errno: errno)
@@ -157,11 +157,17 @@ public final class BPFProbe: @unchecked Sendable {
             ])
     }
 
-    /// The programs of one build: a tracepoint flavour's two, then the two `cgroup_skb` ones.
-    private static func programs(flavour: ProbeSettings.Tracepoints, build: String, tcp: Bool) -> [String] {
-        let kind = flavour == .classic ? "tp" : "btf"
-        return ["dnsflow_egress_\(kind)\(build)", "dnsflow_ingress_\(kind)\(build)"]
-            + (tcp ? ["dnsflow_tcp_egress\(build)", "dnsflow_tcp_ingress\(build)"] : [])
+    /// The names of one build's programs in bpf/dnsflow.bpf.c: `*_hash` for the hash-map table.
+    private struct ProgramBuild {
+        let tracepointPrograms: [String]
+        let cgroupPrograms: [String]
+
+        init(flavour: ProbeSettings.Tracepoints, table: ProbeSettings.PendingTable) {
+            let kind = flavour == .classic ? "tp" : "btf"
+            let suffix = table == .hash ? "_hash" : ""
+            tracepointPrograms = ["dnsflow_egress_\(kind)\(suffix)", "dnsflow_ingress_\(kind)\(suffix)"]
+            cgroupPrograms = ["dnsflow_tcp_egress\(suffix)", "dnsflow_tcp_ingress\(suffix)"]
+        }
     }
 
     /// Loads only `programs`; sizes the maps and writes the settings.
@@ -273,17 +279,11 @@ public final class BPFProbe: @unchecked Sendable {
         let deadline = clock.monotonicNowNs - timeoutNs
         var expired = pendingSlots?.takeQueries(madeBefore: deadline) ?? []
         let mapFD = fd("dns_queries")
-        var overflowed: [WaitingQuery] = []
-        var key = dns_key()
-        var next = dns_key()
-        var started = false
-        while (started ? bpf_map_get_next_key(mapFD, &key, &next) : bpf_map_get_next_key(mapFD, nil, &next)) == 0 {
+        let overflowed = hashMapQueryKeys().compactMap { key -> WaitingQuery? in
+            var key = key
             var value = dns_query()
-            if bpf_map_lookup_elem(mapFD, &next, &value) == 0, value.query_ns < deadline {
-                overflowed.append(WaitingQuery(key: next, queryNs: value.query_ns, detail: value.detail))
-            }
-            key = next
-            started = true
+            guard bpf_map_lookup_elem(mapFD, &key, &value) == 0, value.query_ns < deadline else { return nil }
+            return WaitingQuery(key: key, queryNs: value.query_ns, detail: value.detail)
         }
         // Gone already: its response came after the walk, and the kernel side reported it.
         expired += overflowed.filter { query in
@@ -345,17 +345,23 @@ public final class BPFProbe: @unchecked Sendable {
 
     /// Queries waiting for their response now; for the fill gauge.
     public func pendingQueryCount() -> Int {
+        (pendingSlots?.waiting ?? 0) + hashMapQueryKeys().count
+    }
+
+    /// The keys of the queries waiting in `dns_queries` (those whose slot was held, or every one
+    /// in the hash build). Walked key by key: a batch lookup would copy every ~300-byte value.
+    private func hashMapQueryKeys() -> [dns_key] {
         let mapFD = fd("dns_queries")
+        var keys: [dns_key] = []
         var key = dns_key()
         var next = dns_key()
-        var count = pendingSlots?.waiting ?? 0
-        var started = false
-        while (started ? bpf_map_get_next_key(mapFD, &key, &next) : bpf_map_get_next_key(mapFD, nil, &next)) == 0 {
-            count += 1
+        var status = bpf_map_get_next_key(mapFD, nil, &next)
+        while status == 0 {
+            keys.append(next)
             key = next
-            started = true
+            status = bpf_map_get_next_key(mapFD, &key, &next)
         }
-        return count
+        return keys
     }
 
     // MARK: Decoding

@@ -51,7 +51,7 @@ func loadAgentConfig(path: String) throws -> AgentConfig {
 func startAgent(config: AgentConfig, nodeName: String?, extraExporters: [any FlowExporter] = [], logger: Logger) throws -> Agent {
     let node = nodeName ?? ProcessInfo.processInfo.environment["NODE_NAME"] ?? ProcessInfo.processInfo.hostName
     // DNS over TCP attaches cgroup_skb programs, which takes CAP_NET_ADMIN.
-    if let refusal = Capabilities.current().refusal(attachesCgroup: config.features.contains(.dnsTracking)) {
+    if let refusal = Capabilities.current().refusal(attachesCgroup: config.probeSettings.dnsTracking && config.dnsOverTCP) {
         throw CLIError(status: 1, message: "dnsflow agent: \(refusal)")
     }
     do {

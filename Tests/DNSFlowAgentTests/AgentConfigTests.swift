@@ -54,6 +54,7 @@ struct AgentConfigTests {
         ("      sampling: 0", "spec.agent.ebpf.sampling", "out of range"),
         ("      dnsTracking: {ports: [70000]}", "spec.agent.ebpf.dnsTracking.ports[0]", "out of range"),
         ("      dnsTracking: {tcp: maybe}", "spec.agent.ebpf.dnsTracking.tcp", "expected true or false"),
+        ("      tracepoints: fentry", "spec.agent.ebpf.tracepoints", "expected auto, btf or classic, got 'fentry'"),
         ("      dnsTracking: {pendingTable: lru}", "spec.agent.ebpf.dnsTracking.pendingTable", "expected auto, slots or hash"),
         ("      cacheMaxFlow: 10", "spec.agent.ebpf.cacheMaxFlow", "unknown key"),
         ("      interfaces: ['/[/']", "spec.agent.ebpf.interfaces[0]", "not a valid regular expression"),

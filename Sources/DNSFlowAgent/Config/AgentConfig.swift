@@ -91,22 +91,10 @@ public struct AgentConfig: Sendable {
             if let t = dns.optional("timeout") { dnsTimeout = try t.duration() }
             if let t = dns.optional("tcp") { dnsOverTCP = try t.bool() }
             if let m = dns.optional("maxPending") { dnsMaxPending = try m.integer(16...10_000_000) }
-            if let n = dns.optional("pendingTable") {
-                let text = try n.string()
-                guard let value = ProbeSettings.PendingTable(rawValue: text) else {
-                    throw n.fail("expected auto, slots or hash, got '\(text)'")
-                }
-                pendingTable = value
-            }
+            if let n = dns.optional("pendingTable") { pendingTable = try n.choice() }
             try dns.finish()
         }
-        if let n = ebpf.optional("tracepoints") {
-            let text = try n.string()
-            guard let value = ProbeSettings.Tracepoints(rawValue: text) else {
-                throw n.fail("expected auto, btf or classic, got '\(text)'")
-            }
-            tracepoints = value
-        }
+        if let n = ebpf.optional("tracepoints") { tracepoints = try n.choice() }
         try ebpf.finish()
     }
 

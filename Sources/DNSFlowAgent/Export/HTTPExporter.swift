@@ -112,7 +112,6 @@ public struct HTTPExporter: FlowExporter {
             let body = batch.withUnsafeBufferPointer { records in
                 let bound = FlowRecordJSON.maxLength(of: records)
                 var body = ByteBuffer()
-                body.reserveCapacity(bound)
                 body.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { FlowRecordJSON.write(records, to: $0) }
                 return body
             }
