@@ -73,6 +73,17 @@ struct {
 	__type(value, struct dns_query);
 } dns_queries SEC(".maps");
 
+/* Keys of the responses paired through dns_queries, so that the same response seen again in the
+ * namespace (its other interface, a duplicate) is told from an orphan: an answered slot keeps its
+ * key, but a query that waited in the hash map (its slot held, or the *_hash build) has no slot.
+ * Direct-mapped by the key's hash; a key is overwritten by the next that maps to its entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, DNSFLOW_ANSWERED_SLOTS);
+	__type(key, __u32);
+	__type(value, struct dns_key);
+} dns_answered SEC(".maps");
+
 /* A non-first fragment has no transport header, so its ports are unknown: the first fragment of
  * a DNS message leaves its {addresses, IP id, protocol} here for the later ones to be counted. */
 struct fragment_key {
@@ -561,6 +572,8 @@ static __always_inline void track_dns(const struct packet *p, enum reader r, con
 	}
 
 	__u64 query_ns = 0;
+	__u32 answered_index = hash & (DNSFLOW_ANSWERED_SLOTS - 1);
+	struct dns_key *answered = bpf_map_lookup_elem(&dns_answered, &answered_index);
 	__u64 state = waiting->state;
 	int same_key = same_dns_key(&waiting->key, &key);
 	struct dns_query *pending;
@@ -573,13 +586,9 @@ static __always_inline void track_dns(const struct packet *p, enum reader r, con
 	} else if ((pending = bpf_map_lookup_elem(&dns_queries, &key))) {
 		query_ns = pending->query_ns;
 		bpf_map_delete_elem(&dns_queries, &key);
-		if (!atomics) {
-			/* No query takes slots here: they only mark answered keys, with plain stores
-			 * (a race between CPUs costs at most a duplicate counted as an orphan). */
-			waiting->key = key;
-			waiting->state = DNSFLOW_SLOT_ANSWERED;
-		}
-	} else if (state == DNSFLOW_SLOT_ANSWERED && same_key) {
+		if (answered)
+			*answered = key;
+	} else if ((state == DNSFLOW_SLOT_ANSWERED && same_key) || (answered && same_dns_key(answered, &key))) {
 		count(DNSFLOW_CTR_DNS_DUPLICATE);
 		return;
 	} else {

@@ -15,6 +15,8 @@
 /* Fragmented DNS messages whose first fragment was seen, remembered so that their later
  * fragments (which carry no ports) can be counted. */
 #define DNSFLOW_MAX_DNS_FRAGMENTED 1024
+/* Entries of dns_answered, the keys of responses paired in the dns_queries hash map (a power of two). */
+#define DNSFLOW_ANSWERED_SLOTS 4096
 
 /* Settings, written into .rodata before load: the verifier then prunes what they turn off. */
 struct dnsflow_settings {
