@@ -13,6 +13,7 @@ import datetime
 import json
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -208,12 +209,22 @@ def metric(text, name, labels=""):
     return total
 
 
+def collector_binary():
+    """A copy of the binary for the collector. On a node the collector is another pod, on most
+    nodes none: sharing the agent's executable pages would pin those the agent hands back after
+    start-up (ProcessMemory.releaseStartupPages), and count them in the agent's RSS."""
+    copy = log_path("dnsflow-collector")
+    if not os.path.exists(copy):
+        shutil.copy2(BIN, copy)
+    return copy
+
+
 def start_collector(tag):
     db = log_path(f"collector-{tag}.sqlite")
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(db + suffix):
             os.remove(db + suffix)
-    p = spawn([BIN, "collector", "--listen", f"127.0.0.1:{COLLECTOR_PORT}", "--ipfix", f"127.0.0.1:{IPFIX_PORT}",
+    p = spawn([collector_binary(), "collector", "--listen", f"127.0.0.1:{COLLECTOR_PORT}", "--ipfix", f"127.0.0.1:{IPFIX_PORT}",
                "--db", db], f"collector-{tag}.log")
     return wait_until_serving(p, "/metrics", "collector", f"collector-{tag}.log")
 

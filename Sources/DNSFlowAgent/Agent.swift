@@ -17,6 +17,8 @@ public struct Agent: Sendable {
         config: AgentConfig, nodeName: String, extraExporters: [any FlowExporter] = [],
         metrics: PrometheusCollectorRegistry? = nil, logger: Logger
     ) throws {
+        // Before the threads that would each take an arena of their own start allocating.
+        ProcessMemory.limitArenas()
         var exporters: [any FlowExporter] = extraExporters
         for exporter in config.exporters {
             switch exporter {
@@ -26,6 +28,8 @@ public struct Agent: Sendable {
             }
         }
         probe = try BPFProbe(settings: config.probeSettings, logger: logger)
+        // libbpf's parse of the kernel's BTF, ~10 MB, was freed with the load: hand it back.
+        ProcessMemory.trim()
         let evictor = FlowEvictor(probe: probe, config: config, nodeName: nodeName, exporters: exporters, logger: logger)
         // A group shuts down in reverse order: the metrics endpoint, then the evictor flushes,
         // then the exporters deliver what it flushed.

@@ -39,13 +39,13 @@ public struct FlowEvictor: Service {
     }
 
     public func run() async throws {
-        ProcessMemory.limitArenas()
         // What was drained since the last eviction, when shutdown came.
         let drained = await cancelWhenGracefulShutdown { () async -> [DNSView] in
             let clock = ContinuousClock()
             var nextEviction = clock.now + config.cacheActiveTimeout
             var nextExpiry = clock.now + expiryInterval
             var views: [DNSView] = []
+            var startupPagesReleased = false
             while !Task.isCancelled {
                 views.append(contentsOf: probe.takeViews())
                 if clock.now >= nextExpiry {
@@ -56,10 +56,16 @@ public struct FlowEvictor: Service {
                     metrics.record(views: views)
                     export(assembler.records(views: views))
                     views.removeAll(keepingCapacity: true)
+                    ProcessMemory.trim()
                 } else if clock.now >= nextEviction {
                     evict(views)
                     views.removeAll(keepingCapacity: true)
                     nextEviction = clock.now + config.cacheActiveTimeout
+                    // By the first eviction every service has started and exported.
+                    if !startupPagesReleased {
+                        ProcessMemory.releaseStartupPages()
+                        startupPagesReleased = true
+                    }
                 }
                 try? await Task.sleep(for: drainInterval)
             }

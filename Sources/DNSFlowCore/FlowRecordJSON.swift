@@ -26,14 +26,23 @@ public enum FlowRecordJSON {
     /// `maxLength(of: records)` bytes; returns the bytes written. The HTTP exporter writes a body
     /// straight into the buffer it sends.
     public static func write(_ records: UnsafeBufferPointer<FlowRecord>, to destination: UnsafeMutableRawBufferPointer) -> Int {
+        write(records, opening: true, closing: true, to: destination)
+    }
+
+    /// Writes `records` as a piece of one JSON array: `[` first if `opening`, a comma before each
+    /// record that does not open the array, `]` last if `closing`. The pieces of an array, written
+    /// one after the other, are the array: an HTTP body goes out in pieces, never whole in memory.
+    public static func write(
+        _ records: UnsafeBufferPointer<FlowRecord>, opening: Bool, closing: Bool, to destination: UnsafeMutableRawBufferPointer
+    ) -> Int {
         assert(destination.count >= maxLength(of: records), "JSON destination too small")
         var writer = JSONWriter(destination.baseAddress!.assumingMemoryBound(to: UInt8.self))
-        writer.byte(UInt8(ascii: "["))
+        if opening { writer.byte(UInt8(ascii: "[")) }
         for index in records.indices {
-            if index > 0 { writer.byte(UInt8(ascii: ",")) }
+            if index > 0 || !opening { writer.byte(UInt8(ascii: ",")) }
             writer.object(records[index])
         }
-        writer.byte(UInt8(ascii: "]"))
+        if closing { writer.byte(UInt8(ascii: "]")) }
         return writer.count
     }
 

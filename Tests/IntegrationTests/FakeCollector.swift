@@ -19,8 +19,19 @@ final class FakeCollector: @unchecked Sendable {
             def verdict(elapsed):
                 \(verdict)
             class Handler(http.server.BaseHTTPRequestHandler):
+                def body(self):
+                    # The agent streams its bodies chunked (RFC 9112 7.1), which http.server leaves to us.
+                    if self.headers.get('Transfer-Encoding', '').lower() != 'chunked':
+                        return self.rfile.read(int(self.headers['Content-Length']))
+                    parts = []
+                    while True:
+                        size = int(self.rfile.readline().split(b';')[0], 16)
+                        parts.append(self.rfile.read(size))
+                        self.rfile.readline()
+                        if size == 0:
+                            return b''.join(parts)
                 def do_POST(self):
-                    records = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
+                    records = json.loads(self.body())
                     elapsed = time.time() - start
                     wait, status = verdict(elapsed)
                     time.sleep(wait)

@@ -108,14 +108,8 @@ public struct HTTPExporter: FlowExporter {
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
             if let token = config.token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-            // Written straight into the buffer that is sent: no copy of a 2 MB body.
-            let body = batch.withUnsafeBufferPointer { records in
-                let bound = FlowRecordJSON.maxLength(of: records)
-                var body = ByteBuffer()
-                body.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { FlowRecordJSON.write(records, to: $0) }
-                return body
-            }
-            request.body = .bytes(body)
+            // Chunked: the body is written as it is sent, a piece at a time.
+            request.body = .stream(FlowRecordJSONBody(records: batch), length: .unknown)
             let response = try await client.execute(request, timeout: .init(config.timeout))
             _ = try await response.body.collect(upTo: 1 << 20)
             guard (200..<300).contains(response.status.code) else {
