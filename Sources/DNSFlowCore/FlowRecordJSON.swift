@@ -38,9 +38,13 @@ public enum FlowRecordJSON {
         assert(destination.count >= maxLength(of: records), "JSON destination too small")
         var writer = JSONWriter(destination.baseAddress!.assumingMemoryBound(to: UInt8.self))
         if opening { writer.byte(UInt8(ascii: "[")) }
+        guard let first = records.baseAddress else {
+            if closing { writer.byte(UInt8(ascii: "]")) }
+            return writer.count
+        }
         for index in records.indices {
             if index > 0 || !opening { writer.byte(UInt8(ascii: ",")) }
-            writer.object(records[index])
+            writer.object(first + index)
         }
         if closing { writer.byte(UInt8(ascii: "]")) }
         return writer.count
@@ -51,7 +55,7 @@ public enum FlowRecordJSON {
         let write = { (destination: UnsafeMutableRawBufferPointer) -> Int in
             guard !asArray else { return Self.write(records, to: destination) }
             var writer = JSONWriter(destination.baseAddress!.assumingMemoryBound(to: UInt8.self))
-            writer.object(records[0])
+            writer.object(records.baseAddress!)
             writer.byte(UInt8(ascii: "\n"))
             return writer.count
         }
@@ -161,73 +165,75 @@ private struct JSONWriter {
         bytes(UnsafeBufferPointer(rebasing: utf8[runStart...]))
     }
 
-    mutating func object(_ record: borrowing FlowRecord) {
+    /// Through a pointer: `records[index]` as an argument was copied whole (a retain and a release
+    /// of each string and array), since nothing tells the compiler the memory stays unchanged.
+    mutating func object(_ record: UnsafePointer<FlowRecord>) {
         // The required fields come first, so every key after the first is led by a comma.
         literal("{\"SrcAddr\":")
-        string(record.srcAddr)
+        string(record.pointee.srcAddr)
         literal(",\"DstAddr\":")
-        string(record.dstAddr)
+        string(record.pointee.dstAddr)
         literal(",\"SrcPort\":")
-        decimal(record.srcPort)
+        decimal(record.pointee.srcPort)
         literal(",\"DstPort\":")
-        decimal(record.dstPort)
+        decimal(record.pointee.dstPort)
         literal(",\"Proto\":")
-        decimal(record.proto)
+        decimal(record.pointee.proto)
         literal(",\"Etype\":")
-        decimal(record.etype)
+        decimal(record.pointee.etype)
         literal(",\"Bytes\":")
-        decimal(record.bytes)
+        decimal(record.pointee.bytes)
         literal(",\"Packets\":")
-        decimal(record.packets)
+        decimal(record.pointee.packets)
         literal(",\"TimeFlowStartMs\":")
-        signedDecimal(record.timeFlowStartMs)
+        signedDecimal(record.pointee.timeFlowStartMs)
         literal(",\"TimeFlowEndMs\":")
-        signedDecimal(record.timeFlowEndMs)
+        signedDecimal(record.pointee.timeFlowEndMs)
         literal(",\"Interfaces\":[")
-        for (index, name) in record.interfaces.enumerated() {
+        for (index, name) in record.pointee.interfaces.enumerated() {
             if index > 0 { byte(UInt8(ascii: ",")) }
             string(name)
         }
         literal("],\"IfDirections\":[")
-        for (index, direction) in record.ifDirections.enumerated() {
+        for (index, direction) in record.pointee.ifDirections.enumerated() {
             if index > 0 { byte(UInt8(ascii: ",")) }
             decimal(direction)
         }
         literal("],\"Flags\":")
-        decimal(record.flags)
+        decimal(record.pointee.flags)
         literal(",\"NetNs\":")
-        decimal(record.netNs)
+        decimal(record.pointee.netNs)
         literal(",\"NodeName\":")
-        string(record.nodeName)
-        if let dnsId = record.dnsId {
+        string(record.pointee.nodeName)
+        if let dnsId = record.pointee.dnsId {
             literal(",\"DnsId\":")
             decimal(dnsId)
         }
-        if let dnsFlags = record.dnsFlags {
+        if let dnsFlags = record.pointee.dnsFlags {
             literal(",\"DnsFlags\":")
             decimal(dnsFlags)
         }
-        if let rcode = record.dnsFlagsResponseCode {
+        if let rcode = record.pointee.dnsFlagsResponseCode {
             literal(",\"DnsFlagsResponseCode\":")
             string(rcode)
         }
         // JSON has no infinity or NaN (JSONEncoder throws on them); such a latency is left out, as if nil.
-        if let latency = record.dnsLatencyMs, latency.isFinite {
+        if let latency = record.pointee.dnsLatencyMs, latency.isFinite {
             literal(",\"DnsLatencyMs\":")
             // The shortest text that reads back as the same Double (at most 24 characters). Its
             // forms ("0.213", "40.0", "1e-05", "1e+16", "-0.0") are all JSON numbers.
             var text = latency.description
             text.withUTF8 { bytes($0) }
         }
-        if let name = record.dnsName {
+        if let name = record.pointee.dnsName {
             literal(",\"DnsName\":")
             string(name)
         }
-        if let qtype = record.dnsQType {
+        if let qtype = record.pointee.dnsQType {
             literal(",\"DnsQType\":")
             string(qtype)
         }
-        if let errno = record.dnsErrno {
+        if let errno = record.pointee.dnsErrno {
             literal(",\"DnsErrno\":")
             decimal(errno)
         }
