@@ -47,7 +47,9 @@ public struct FlowEvictor: Service {
             var views: [DNSView] = []
             var startupPagesReleased = false
             while !Task.isCancelled {
-                views.append(contentsOf: probe.takeViews())
+                // Appending copies each view (a retain and a release of its strings): only when needed.
+                let taken = probe.takeViews()
+                if views.isEmpty { views = taken } else { views.append(contentsOf: taken) }
                 if clock.now >= nextExpiry {
                     views.append(contentsOf: probe.expireQueries(timeout: config.dnsTimeout))
                     nextExpiry = clock.now + expiryInterval

@@ -33,21 +33,24 @@ public struct FlowAssembler: Sendable {
         records.reserveCapacity(flows.count + 2 * views.count)  // a view can have both its flows here
         var placed = [Bool](repeating: false, count: views.count)
         var shared = SharedFields()
-        for flow in flows {
-            let plain = record(flow, &shared)
-            if let answered = responseViews[flow.key] {
-                split(plain, answered, of: views, side: .response, into: &records, &shared)
-                for index in answered { placed[index] = true }
-            } else if let asked = queryViews[flow.key] {
-                split(plain, asked, of: views, side: .query, into: &records, &shared)
-            } else {
-                records.append(plain)
+        views.withUnsafeBufferPointer { views in
+            for flow in flows {
+                let plain = record(flow, &shared)
+                if let answered = responseViews[flow.key] {
+                    split(plain, answered, of: views, side: .response, into: &records, &shared)
+                    for index in answered { placed[index] = true }
+                } else if let asked = queryViews[flow.key] {
+                    split(plain, asked, of: views, side: .query, into: &records, &shared)
+                } else {
+                    records.append(plain)
+                }
             }
-        }
-        for index in views.indices where !placed[index] {
-            var alone = record(views[index], &shared)
-            apply(views[index], to: &alone, side: views[index].outcome == .timedOut ? .query : .response)
-            records.append(alone)
+            for index in views.indices where !placed[index] {
+                let view = views.baseAddress! + index
+                var alone = record(view, &shared)
+                apply(view, to: &alone, side: view.pointee.outcome == .timedOut ? .query : .response)
+                records.append(consume alone)
+            }
         }
         return records
     }
@@ -59,19 +62,22 @@ public struct FlowAssembler: Sendable {
         var records: [FlowRecord] = []
         records.reserveCapacity(2 * views.count)
         var shared = SharedFields()
-        for index in views.indices {
-            if views[index].outcome == .timedOut {
-                var query = record(views[index], &shared)
-                apply(views[index], to: &query, side: .query)
-                records.append(query)
-                continue
+        views.withUnsafeBufferPointer { views in
+            for index in views.indices {
+                let view = views.baseAddress! + index
+                if view.pointee.outcome == .timedOut {
+                    var query = record(view, &shared)
+                    apply(view, to: &query, side: .query)
+                    records.append(consume query)
+                    continue
+                }
+                var response = record(view, &shared)
+                apply(view, to: &response, side: .response)
+                records.append(consume response)
+                var query = record(view, &shared, key: view.pointee.key.reversed)
+                apply(view, to: &query, side: .query)
+                records.append(consume query)
             }
-            var response = record(views[index], &shared)
-            apply(views[index], to: &response, side: .response)
-            records.append(response)
-            var query = record(views[index], &shared, key: views[index].key.reversed)
-            apply(views[index], to: &query, side: .query)
-            records.append(query)
         }
         return records
     }
@@ -79,41 +85,44 @@ public struct FlowAssembler: Sendable {
     private enum Side { case query, response }
 
     private func split(
-        _ flow: FlowRecord, _ indices: [Int], of views: [DNSView], side: Side, into records: inout [FlowRecord],
-        _ shared: inout SharedFields
+        _ flow: FlowRecord, _ indices: [Int], of views: UnsafeBufferPointer<DNSView>, side: Side,
+        into records: inout [FlowRecord], _ shared: inout SharedFields
     ) {
         for (order, index) in indices.sorted(by: { views[$0].endNs < views[$1].endNs }).enumerated() {
+            let view = views.baseAddress! + index
             var record = flow
             if order > 0 {
                 record.bytes = 0
                 record.packets = 0
             }
-            record.netNs = views[index].observation.netNs
-            (record.interfaces, record.ifDirections) = shared.sighting(views[index].observation)
-            apply(views[index], to: &record, side: side)
-            records.append(record)
+            record.netNs = view.pointee.observation.netNs
+            (record.interfaces, record.ifDirections) = shared.sighting(view.pointee.observation)
+            apply(view, to: &record, side: side)
+            records.append(consume record)
         }
     }
 
-    private func apply(_ view: borrowing DNSView, to record: inout FlowRecord, side: Side) {
-        record.dnsId = view.id
-        record.dnsName = view.question?.name
-        record.dnsQType = view.question.map { DNSQueryType.name($0.type) }
-        switch (side, view.outcome) {
+    // Views through pointers: `views[index]` as an argument was copied whole (a retain and a
+    // release of each string) where the compiler cannot tell the array stays unchanged.
+    private func apply(_ view: UnsafePointer<DNSView>, to record: inout FlowRecord, side: Side) {
+        record.dnsId = view.pointee.id
+        record.dnsName = view.pointee.question?.name
+        record.dnsQType = view.pointee.question.map { DNSQueryType.name($0.type) }
+        switch (side, view.pointee.outcome) {
         case (.query, .timedOut):
-            record.dnsFlags = view.flags
+            record.dnsFlags = view.pointee.flags
             record.dnsErrno = DNSErrno.timedOut
         case (.query, _):
             break  // the query's record carries the id, name and type; the response's the rest
         case (.response, .answered(let latencyNs)):
-            record.dnsFlags = view.flags
-            record.dnsFlagsResponseCode = DNSResponseCode.name(UInt8(view.flags & 0x0f))
+            record.dnsFlags = view.pointee.flags
+            record.dnsFlagsResponseCode = DNSResponseCode.name(UInt8(view.pointee.flags & 0x0f))
             // Microseconds, exactly: 213_456 ns → 0.213 ms.
             record.dnsLatencyMs = Double(latencyNs / 1_000) / 1_000
             record.dnsErrno = DNSErrno.none
         case (.response, _):
-            record.dnsFlags = view.flags
-            record.dnsFlagsResponseCode = DNSResponseCode.name(UInt8(view.flags & 0x0f))
+            record.dnsFlags = view.pointee.flags
+            record.dnsFlagsResponseCode = DNSResponseCode.name(UInt8(view.pointee.flags & 0x0f))
             record.dnsErrno = DNSErrno.noQuery
         }
     }
@@ -129,16 +138,16 @@ public struct FlowAssembler: Sendable {
         )
     }
 
-    private func record(_ view: borrowing DNSView, _ shared: inout SharedFields, key: FlowKey? = nil) -> FlowRecord {
-        let key = key ?? view.key
-        let sighting = shared.sighting(view.observation)
+    private func record(_ view: UnsafePointer<DNSView>, _ shared: inout SharedFields, key: FlowKey? = nil) -> FlowRecord {
+        let key = key ?? view.pointee.key
+        let sighting = shared.sighting(view.pointee.observation)
         return FlowRecord(
             srcAddr: shared.text(key.srcAddr), dstAddr: shared.text(key.dstAddr),
             srcPort: key.srcPort, dstPort: key.dstPort, proto: key.proto, etype: key.etype,
             bytes: 0, packets: 0,
-            timeFlowStartMs: view.startNs / 1_000_000, timeFlowEndMs: view.endNs / 1_000_000,
+            timeFlowStartMs: view.pointee.startNs / 1_000_000, timeFlowEndMs: view.pointee.endNs / 1_000_000,
             interfaces: sighting.interfaces, ifDirections: sighting.directions,
-            flags: 0, netNs: view.observation.netNs, nodeName: nodeName
+            flags: 0, netNs: view.pointee.observation.netNs, nodeName: nodeName
         )
     }
 }
