@@ -28,8 +28,10 @@ public struct Agent: Sendable {
             }
         }
         probe = try BPFProbe(settings: config.probeSettings, logger: logger)
-        // libbpf's parse of the kernel's BTF, ~10 MB, was freed with the load: hand it back.
+        // libbpf's parse of the kernel's BTF, ~10 MB, was freed with the load: hand it back, and
+        // the executable's pages that loading read (the evictor does it again once running).
         ProcessMemory.trim()
+        ProcessMemory.releaseStartupPages()
         let evictor = FlowEvictor(probe: probe, config: config, nodeName: nodeName, exporters: exporters, logger: logger)
         // A group shuts down in reverse order: the metrics endpoint, then the evictor flushes,
         // then the exporters deliver what it flushed.

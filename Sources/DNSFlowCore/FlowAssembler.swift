@@ -98,7 +98,7 @@ public struct FlowAssembler: Sendable {
             record.netNs = view.pointee.observation.netNs
             (record.interfaces, record.ifDirections) = shared.sighting(view.pointee.observation)
             apply(view, to: &record, side: side)
-            records.append(consume record)
+            records.append(record)
         }
     }
 

@@ -26,7 +26,8 @@ public enum ProcessMemory {
     /// Hands back the executable's pages that only start-up read: its relocations and symbol
     /// tables, the set-up code of the runtime, libbpf and the services (about 20 MiB of a 40 MiB
     /// RSS). They are clean file pages, which the kernel would reclaim first under memory
-    /// pressure anyway; what the agent still runs faults back in at once. Once, when running.
+    /// pressure anyway; what the agent still runs faults back in at once. Once attached, and
+    /// again once every service has started.
     public static func releaseStartupPages() {
         guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8),
             let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
