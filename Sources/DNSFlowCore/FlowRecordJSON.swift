@@ -23,8 +23,7 @@ public enum FlowRecordJSON {
     }
 
     /// Writes `records` as one JSON array into `destination`, which holds at least
-    /// `maxLength(of: records)` bytes; returns the bytes written. The HTTP exporter writes a body
-    /// straight into the buffer it sends.
+    /// `maxLength(of: records)` bytes; returns the bytes written.
     public static func write(_ records: UnsafeBufferPointer<FlowRecord>, to destination: UnsafeMutableRawBufferPointer) -> Int {
         write(records, opening: true, closing: true, to: destination)
     }
@@ -38,13 +37,9 @@ public enum FlowRecordJSON {
         assert(destination.count >= maxLength(of: records), "JSON destination too small")
         var writer = JSONWriter(destination.baseAddress!.assumingMemoryBound(to: UInt8.self))
         if opening { writer.byte(UInt8(ascii: "[")) }
-        guard let first = records.baseAddress else {
-            if closing { writer.byte(UInt8(ascii: "]")) }
-            return writer.count
-        }
         for index in records.indices {
             if index > 0 || !opening { writer.byte(UInt8(ascii: ",")) }
-            writer.object(first + index)
+            writer.object(records.baseAddress! + index)
         }
         if closing { writer.byte(UInt8(ascii: "]")) }
         return writer.count
