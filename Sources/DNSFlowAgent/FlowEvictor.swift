@@ -58,7 +58,6 @@ public struct FlowEvictor: Service {
                     metrics.record(views: views)
                     export(assembler.records(views: views))
                     views.removeAll(keepingCapacity: true)
-                    ProcessMemory.trim()
                 } else if clock.now >= nextEviction {
                     evict(views)
                     views.removeAll(keepingCapacity: true)
@@ -90,7 +89,6 @@ public struct FlowEvictor: Service {
         metrics.record(flows: flows.count, probe: probe)
         logger.debug("Evicted", metadata: ["dnsflow.flows": "\(flows.count)", "dnsflow.dns_views": "\(views.count)"])
         export(assembler.records(flows: flows, views: views))
-        ProcessMemory.trim()
     }
 
     private func export(_ records: [FlowRecord]) {
@@ -100,6 +98,8 @@ public struct FlowEvictor: Service {
             records.removeAll { !config.interfaces.admits($0.interfaces, verdicts: &verdicts) }
         }
         for exporter in exporters { exporter.enqueue(records) }
+        // What assembling them took (views, dictionaries, the records filtered out) is free now.
+        ProcessMemory.trim()
     }
 }
 
