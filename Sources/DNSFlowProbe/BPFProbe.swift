@@ -242,6 +242,9 @@ public final class BPFProbe: @unchecked Sendable {
         sink.take()
     }
 
+    /// How many views `takeViews()` would return now.
+    public var viewCount: Int { sink.count }
+
     /// Removes every flow from the kernel map, in batches, and returns them.
     public func evictFlows() throws -> [FlowSample] {
         let batchSize = 4096
@@ -403,7 +406,7 @@ public struct ProgramStats: Sendable, Hashable {
 
 /// Ring buffer events land here from libbpf's callback, on the pump's thread, and are decoded at
 /// once: a view is a fraction of the raw event's 380 bytes. Bounded: past `capacity` views the
-/// newest are dropped and counted (the evictor is far behind; it takes them every 50 ms).
+/// newest are dropped and counted (the evictor is far behind: it takes them once 4,096 wait).
 private final class EventSink: @unchecked Sendable {
     private static let capacity = 1 << 16
     private let state = Mutex<(views: [DNSView], dropped: Int)>(([], 0))
@@ -432,20 +435,29 @@ private final class EventSink: @unchecked Sendable {
         guard !staged.isEmpty else { return }
         state.withLock { state in
             let room = max(Self.capacity - state.views.count, 0)
-            state.views.append(contentsOf: staged.prefix(room))
             state.dropped += max(staged.count - room, 0)
+            if state.views.isEmpty && staged.count <= room {
+                // Moved, not copied: the emptied array's storage is staged's next.
+                swap(&state.views, &staged)
+            } else {
+                state.views.append(contentsOf: staged.prefix(room))
+            }
         }
         staged.removeAll(keepingCapacity: true)
     }
 
     func take() -> [DNSView] {
         state.withLock { state in
-            defer { state.views.removeAll(keepingCapacity: true) }
-            return state.views
+            // Moved out, not shared: emptying a shared array would allocate its capacity anew.
+            var taken: [DNSView] = []
+            swap(&taken, &state.views)
+            return taken
         }
     }
 
     var dropped: Int { state.withLock { $0.dropped } }
+
+    var count: Int { state.withLock { $0.views.count } }
 }
 
 /// Turns one ring buffer record (`struct dns_event` of bpf/dnsflow.h, cut after its question) into

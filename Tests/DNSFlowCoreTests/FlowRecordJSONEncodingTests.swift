@@ -114,13 +114,29 @@ struct FlowRecordJSONEncodingTests {
 
     @Test(arguments: [
         (0.213, "0.213"), (40.125, "40.125"), (1234.567, "1234.567"), (0.001, "0.001"), (0, "0.0"), (40, "40.0"),
-        (0.00001, "1e-05"), (1e16, "1e+16"), (86_400_000.999, "86400000.999"),
+        (0.00001, "1e-05"), (1e16, "1e+16"), (86_400_000.999, "86400000.999"), (-0.0, "-0.0"), (0.21, "0.21"),
+        (0.005, "0.005"), (0.05, "0.05"), (1.1, "1.1"), (0.0015, "0.0015"), (-1.5, "-1.5"),
     ])
     func latencyIsTheShortestRoundTripText(latency: Double, text: String) throws {
         var record = Self.dns
         record.dnsLatencyMs = latency
         #expect(Self.line(record).contains("\"DnsLatencyMs\":\(text),"))
         #expect(try Self.decodedLine(record) == record)
+    }
+
+    /// Whole microseconds, the assembler's latencies, are written with integers: the same text as
+    /// `description`, checked over every value below 100 ms and a spread of larger ones.
+    @Test func microsecondLatenciesMatchTheirDescription() {
+        var record = Self.dns
+        let micros = Array(0..<100_000) + (0..<10_000).map { $0 * 99_999_989 }
+        for value in micros {
+            record.dnsLatencyMs = Double(value) / 1_000
+            let text = Self.line(record)
+            guard text.contains("\"DnsLatencyMs\":\(record.dnsLatencyMs!.description),") else {
+                Issue.record("\(value) µs: \(text)")
+                return
+            }
+        }
     }
 
     @Test(arguments: [Double.infinity, -.infinity, .nan])
