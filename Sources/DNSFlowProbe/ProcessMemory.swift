@@ -11,14 +11,14 @@ public enum ProcessMemory {
     /// served from the heap: above the (adaptive) mmap threshold each would be fresh pages the
     /// kernel zeroes, which took a fifth of the agent's CPU at 20k queries/s. Free memory at the
     /// top of an arena goes back past 8 MiB, not glibc's 128 KiB, for the same reason; `trim()`
-    /// hands back the rest once a second.
+    /// hands back the rest four times a second.
     public static func limitArenas() {
         mallopt(M_ARENA_MAX, 2)
         mallopt(M_MMAP_THRESHOLD, 32 << 20)
         mallopt(M_TRIM_THRESHOLD, 8 << 20)
     }
 
-    /// Returns freed heap memory to the kernel: the evictor calls it once a second.
+    /// Returns freed heap memory to the kernel: the evictor calls it four times a second.
     public static func trim() {
         malloc_trim(0)
     }
