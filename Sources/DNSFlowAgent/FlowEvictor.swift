@@ -22,8 +22,9 @@ public struct FlowEvictor: Service {
     /// The pump's views are counted, and unanswered queries looked for, this often.
     private let drainInterval: Duration = .milliseconds(50)
     /// Freed heap goes back to the kernel this often. Trimmed after each of the ~10 exports a
-    /// second at 20k queries/s, the pages faulted straight back in: 13% of the agent's CPU. Once
-    /// a second cut that to ~2 points less CPU but held 4-8 MiB more at the unlimited rate.
+    /// second at 20k queries/s, the pages faulted straight back in: 13% of the agent's CPU.
+    /// Trimming once a second saved ~1 point more of a core, but held 4-8 MiB more at the
+    /// unlimited rate.
     private let trimInterval: Duration = .milliseconds(250)
     /// ~0.6 MB of views, and ~1 MB of the records made of them: at 20k DNS transactions/s seen in
     /// two namespaces, ~100 ms of them.
