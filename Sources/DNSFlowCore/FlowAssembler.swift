@@ -47,9 +47,7 @@ public struct FlowAssembler: Sendable {
             }
             for index in views.indices where !placed[index] {
                 let view = views.baseAddress! + index
-                var alone = record(view, &shared)
-                apply(view, to: &alone, side: view.pointee.outcome == .timedOut ? .query : .response)
-                records.append(consume alone)
+                records.append(record(view, side: view.pointee.outcome == .timedOut ? .query : .response, &shared))
             }
         }
         return records
@@ -66,17 +64,11 @@ public struct FlowAssembler: Sendable {
             for index in views.indices {
                 let view = views.baseAddress! + index
                 if view.pointee.outcome == .timedOut {
-                    var query = record(view, &shared)
-                    apply(view, to: &query, side: .query)
-                    records.append(consume query)
+                    records.append(record(view, side: .query, &shared))
                     continue
                 }
-                var response = record(view, &shared)
-                apply(view, to: &response, side: .response)
-                records.append(consume response)
-                var query = record(view, &shared, key: view.pointee.key.reversed)
-                apply(view, to: &query, side: .query)
-                records.append(consume query)
+                records.append(record(view, side: .response, &shared))
+                records.append(record(view, side: .query, &shared, key: view.pointee.key.reversed))
             }
         }
         return records
@@ -138,10 +130,13 @@ public struct FlowAssembler: Sendable {
         )
     }
 
-    private func record(_ view: UnsafePointer<DNSView>, _ shared: inout SharedFields, key: FlowKey? = nil) -> FlowRecord {
+    /// A view's record on its own, with zero counters: under `key`, its response's flow by default.
+    private func record(
+        _ view: UnsafePointer<DNSView>, side: Side, _ shared: inout SharedFields, key: FlowKey? = nil
+    ) -> FlowRecord {
         let key = key ?? view.pointee.key
         let sighting = shared.sighting(view.pointee.observation)
-        return FlowRecord(
+        var record = FlowRecord(
             srcAddr: shared.text(key.srcAddr), dstAddr: shared.text(key.dstAddr),
             srcPort: key.srcPort, dstPort: key.dstPort, proto: key.proto, etype: key.etype,
             bytes: 0, packets: 0,
@@ -149,6 +144,8 @@ public struct FlowAssembler: Sendable {
             interfaces: sighting.interfaces, ifDirections: sighting.directions,
             flags: 0, netNs: view.pointee.observation.netNs, nodeName: nodeName
         )
+        apply(view, to: &record, side: side)
+        return record
     }
 }
 

@@ -435,13 +435,8 @@ private final class EventSink: @unchecked Sendable {
         guard !staged.isEmpty else { return }
         state.withLock { state in
             let room = max(Self.capacity - state.views.count, 0)
+            state.views.append(contentsOf: staged.prefix(room))
             state.dropped += max(staged.count - room, 0)
-            if state.views.isEmpty && staged.count <= room {
-                // Moved, not copied: the emptied array's storage is staged's next.
-                swap(&state.views, &staged)
-            } else {
-                state.views.append(contentsOf: staged.prefix(room))
-            }
         }
         staged.removeAll(keepingCapacity: true)
     }
