@@ -1,4 +1,5 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.3;(experimentalCGen)
+// experimentalCGen: the build plugin generates the BPF skeleton header into the CBPF C target.
 import PackageDescription
 
 let package = Package(
@@ -26,10 +27,18 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.26.0"),
     ],
     targets: [
-        // libbpf (Debian libbpf-dev, libelf-dev) and the structs shared with bpf/dnsflow.h.
-        .systemLibrary(name: "CBPF", path: "Sources/CBPF"),
+        // libbpf (Debian libbpf-dev, libelf-dev), the structs shared with bpf/dnsflow.h, the generated
+        // skeleton (its object embedded) and the kernel feature probes.
+        .target(
+            name: "CBPF",
+            linkerSettings: [.linkedLibrary("bpf"), .linkedLibrary("elf"), .linkedLibrary("z")],
+            plugins: ["BPFObjectPlugin"]
+        ),
 
-        // Compiles bpf/*.bpf.c with the toolchain's clang and embeds the stripped object.
+        // glibc's malloc tuning, for the agent's memory policy (DNSFlowAgent's ProcessMemory).
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+
+        // Compiles bpf/*.bpf.c with the toolchain's clang and generates its skeleton with bpftool.
         .executableTarget(name: "BPFEmbedTool", path: "Plugins/BPFEmbedTool"),
         .plugin(name: "BPFObjectPlugin", capability: .buildTool(), dependencies: ["BPFEmbedTool"]),
 
@@ -41,14 +50,14 @@ let package = Package(
             dependencies: [
                 "CBPF", "DNSFlowCore",
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            plugins: ["BPFObjectPlugin"]
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .target(name: "DNSFlowIPFIX", dependencies: ["DNSFlowCore"]),
         .target(
             name: "DNSFlowAgent",
             dependencies: [
-                "DNSFlowCore", "DNSFlowProbe", "DNSFlowIPFIX", "DNSFlowConfig",
+                "DNSFlowCore", "DNSFlowProbe", "DNSFlowIPFIX", "DNSFlowConfig", "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -105,6 +114,7 @@ let package = Package(
 
         .testTarget(name: "DNSFlowCoreTests", dependencies: ["DNSFlowCore"]),
         .testTarget(name: "DNSFlowConfigTests", dependencies: ["DNSFlowConfig"]),
+        .testTarget(name: "DNSFlowProbeTests", dependencies: ["DNSFlowProbe", "DNSFlowCore", "CBPF"]),
         .testTarget(name: "DNSFlowIPFIXTests", dependencies: ["DNSFlowIPFIX", "DNSFlowCore"]),
         .testTarget(
             name: "DNSFlowAgentTests",

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* The structs and enums that cross between bpf/dnsflow.bpf.c and user space. No kernel types. */
+/* The structs and enums that cross between the programs (bpf/) and user space.
+ * No kernel types. */
 #ifndef __DNSFLOW_H
 #define __DNSFLOW_H
 
@@ -15,17 +16,9 @@
 /* Fragmented DNS messages whose first fragment was seen, remembered so that their later
  * fragments (which carry no ports) can be counted. */
 #define DNSFLOW_MAX_DNS_FRAGMENTED 1024
-/* Entries of dns_answered, the keys of responses paired in the dns_queries hash map (a power of two). */
+/* Entries of dns_answered, the keys of responses paired in the dns_queries hash map
+ * (a power of two). */
 #define DNSFLOW_ANSWERED_SLOTS 4096
-
-/* Settings, written into .rodata before load: the verifier then prunes what they turn off. */
-struct dnsflow_settings {
-	__u32 sampling; /* account 1 packet in N for non-DNS flows; 0 or 1: all */
-	__u32 pending_slots_mask; /* slots of dns_pending minus 1 (a power of two minus 1) */
-	__u8 dns_tracking;
-	__u8 dns_port_count;
-	__u16 dns_ports[DNSFLOW_MAX_DNS_PORTS];
-};
 
 enum dnsflow_direction {
 	DNSFLOW_INGRESS = 0,
@@ -91,8 +84,9 @@ struct dns_query_detail {
 
 /* States of a dns_pending slot besides a query's timestamp (bpf_ktime_get_ns is never below 3). */
 #define DNSFLOW_SLOT_FREE 0
-#define DNSFLOW_SLOT_BUSY 1	/* being written by a query */
-#define DNSFLOW_SLOT_ANSWERED 2 /* free, its key kept: a second sighting of the response is no orphan */
+#define DNSFLOW_SLOT_BUSY 1 /* being written by a query */
+#define DNSFLOW_SLOT_ANSWERED \
+	2 /* free, its key kept: a second sighting of the response is no orphan */
 
 /* A slot of dns_pending: one cache line, all that a response reads. Its query's detail sits at the
  * same index of dns_pending_detail. */
@@ -126,18 +120,18 @@ struct dns_event {
 
 /* Per-CPU counters, one slot each; every early return that loses data bumps one. */
 enum dnsflow_counter {
-	DNSFLOW_CTR_PACKETS,		/* packets the tracepoints looked at */
-	DNSFLOW_CTR_NOT_IP,		/* neither IPv4 nor IPv6: not a flow */
-	DNSFLOW_CTR_TRUNCATED_HEADER,	/* IP or transport header could not be read */
-	DNSFLOW_CTR_FLOW_MAP_FULL,	/* a new flow dropped: cacheMaxFlows reached */
-	DNSFLOW_CTR_DNS_SHORT,		/* DNS port, payload shorter than a DNS header */
-	DNSFLOW_CTR_DNS_BAD_QDCOUNT,	/* a DNS message whose question count is not 1 */
-	DNSFLOW_CTR_DNS_QUERY_MAP_FULL, /* a query not tracked: dnsTracking.maxPending reached */
-	DNSFLOW_CTR_DNS_RINGBUF_FULL,	/* a transaction lost: the ring buffer was full */
-	DNSFLOW_CTR_DNS_RETRANSMIT,	/* a query seen again before its response (not reset) */
-	DNSFLOW_CTR_DNS_DUPLICATE,	/* a response seen again in the same namespace */
-	DNSFLOW_CTR_DNS_ORPHAN,		/* a response with no query seen */
-	DNSFLOW_CTR_DNS_FRAGMENT,	/* a non-first IP fragment on a DNS flow: no header to read */
+	DNSFLOW_CTR_PACKETS,		  /* packets the tracepoints looked at */
+	DNSFLOW_CTR_NOT_IP,		  /* neither IPv4 nor IPv6: not a flow */
+	DNSFLOW_CTR_TRUNCATED_HEADER,	  /* IP or transport header could not be read */
+	DNSFLOW_CTR_FLOW_MAP_FULL,	  /* a new flow dropped: cacheMaxFlows reached */
+	DNSFLOW_CTR_DNS_SHORT,		  /* DNS port, payload shorter than a DNS header */
+	DNSFLOW_CTR_DNS_BAD_QDCOUNT,	  /* a DNS message whose question count is not 1 */
+	DNSFLOW_CTR_DNS_QUERY_MAP_FULL,	  /* a query not tracked: dnsTracking.maxPending reached */
+	DNSFLOW_CTR_DNS_RING_BUFFER_FULL, /* a transaction lost: the ring buffer was full */
+	DNSFLOW_CTR_DNS_QUERY_SEEN_AGAIN, /* a query seen again before its response (not reset) */
+	DNSFLOW_CTR_DNS_RESPONSE_SEEN_AGAIN, /* a response seen again in the same namespace */
+	DNSFLOW_CTR_DNS_ORPHAN_RESPONSE,     /* a response with no query seen */
+	DNSFLOW_CTR_DNS_FRAGMENT, /* a non-first IP fragment on a DNS flow: no header to read */
 	DNSFLOW_CTR_MAX,
 };
 

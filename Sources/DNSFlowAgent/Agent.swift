@@ -10,7 +10,7 @@ public struct Agent: Sendable {
     public let probe: BPFProbe
     public let services: [any Service]
 
-    /// Loads and attaches the BPF program; the services start exporting when run.
+    /// Loads the BPF program; the services attach it and start exporting when run.
     /// - Parameter metrics: the registry the process's swift-metrics factory writes to; its text is
     ///   served on `spec.agent.metrics.port`. Nil serves no endpoint.
     public init(
@@ -34,11 +34,11 @@ public struct Agent: Sendable {
         ProcessMemory.releaseStartupPages()
         let evictor = FlowEvictor(probe: probe, config: config, nodeName: nodeName, exporters: exporters, logger: logger)
         // A group shuts down in reverse order: the metrics endpoint, then the evictor flushes,
-        // then the exporters deliver what it flushed.
+        // then the probe detaches, then the exporters deliver what the evictor flushed.
         let probe = self.probe
         let endpoint = metrics.map { registry in
             MetricsEndpoint(port: Int(config.metricsPort), registry: registry, logger: logger) { probe.isAttached }
         }
-        services = exporters + [evictor] + (endpoint.map { [$0] } ?? [])
+        services = exporters + [probe, evictor] + (endpoint.map { [$0] } ?? [])
     }
 }

@@ -1,6 +1,7 @@
 import CBPF
 
-/// The kernel side's named counters (enum dnsflow_counter in bpf/dnsflow.h).
+/// The kernel side's named counters (enum dnsflow_counter in bpf/dnsflow.h, in its order): each
+/// case is named as its C enum constant and its `/metrics` reason.
 public enum KernelCounter: UInt32, CaseIterable, Sendable {
     case packets
     case notIP
@@ -10,9 +11,9 @@ public enum KernelCounter: UInt32, CaseIterable, Sendable {
     case dnsBadQDCount
     case dnsQueryMapFull
     case dnsRingBufferFull
-    case dnsRetransmit
-    case dnsDuplicate
-    case dnsOrphan
+    case dnsQuerySeenAgain
+    case dnsResponseSeenAgain
+    case dnsOrphanResponse
     case dnsFragment
 
     /// The metric label: what happened, in words a dashboard can show.
@@ -26,10 +27,33 @@ public enum KernelCounter: UInt32, CaseIterable, Sendable {
         case .dnsBadQDCount: "dns_bad_qdcount"
         case .dnsQueryMapFull: "dns_query_map_full"
         case .dnsRingBufferFull: "dns_ring_buffer_full"
-        case .dnsRetransmit: "dns_query_seen_again"
-        case .dnsDuplicate: "dns_response_seen_again"
-        case .dnsOrphan: "dns_orphan_response"
+        case .dnsQuerySeenAgain: "dns_query_seen_again"
+        case .dnsResponseSeenAgain: "dns_response_seen_again"
+        case .dnsOrphanResponse: "dns_orphan_response"
         case .dnsFragment: "dns_fragment"
         }
+    }
+}
+
+/// Reads the per-CPU `counters` map.
+struct KernelCounterReader {
+    let mapFD: Int32
+    private let possibleCPUs = Int(libbpf_num_possible_cpus())
+
+    init(mapFD: Int32) {
+        self.mapFD = mapFD
+    }
+
+    /// Each counter summed over CPUs.
+    func read() -> [KernelCounter: UInt64] {
+        var totals: [KernelCounter: UInt64] = [:]
+        var perCPU = [UInt64](repeating: 0, count: possibleCPUs)
+        for counter in KernelCounter.allCases {
+            var index = counter.rawValue
+            if bpf_map_lookup_elem(mapFD, &index, &perCPU) == 0 {
+                totals[counter] = perCPU.reduce(0, &+)
+            }
+        }
+        return totals
     }
 }

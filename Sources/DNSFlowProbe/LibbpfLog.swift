@@ -9,6 +9,7 @@ import Glibc
 /// Keeps libbpf's last warnings (the verifier log among them) so that a load error can show them.
 enum LibbpfLog {
     private static let lines = Mutex<[String]>([])
+    private static let kept = 40
 
     static func install() {
         libbpf_set_print { level, format, arguments in
@@ -18,31 +19,30 @@ enum LibbpfLog {
             let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             LibbpfLog.lines.withLock { lines in
                 lines.append(line.trimmingCharacters(in: .newlines))
-                if lines.count > 40 { lines.removeFirst(lines.count - 40) }
+                if lines.count > LibbpfLog.kept { lines.removeFirst(lines.count - LibbpfLog.kept) }
             }
             return 0
         }
     }
 
-    /// ": <libbpf's recent lines>" or "" when it said nothing; clears them.
-    static func lastLines() -> String {
-        let recent = lines.withLock { lines in
+    /// libbpf's recent lines; clears them.
+    static func takeLines() -> [String] {
+        lines.withLock { lines in
             defer { lines.removeAll() }
             return lines
         }
-        return recent.isEmpty ? "" : ":\n" + recent.joined(separator: "\n")
     }
 }
 
 /// Classic tracepoints attach through tracefs, which may be unmounted (minimal hosts, containers).
 enum TraceFS {
-    static func mount() throws {
+    static func mount() throws(ProbeError) {
         for path in ["/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"]
         where access(path, F_OK) == 0 {
             return
         }
         guard Glibc.mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nil) == 0 else {
-            throw ProbeError("Mounting tracefs on /sys/kernel/tracing for classic tracepoints", errno: errno)
+            throw .mountingTraceFS(errno: errno)
         }
     }
 }

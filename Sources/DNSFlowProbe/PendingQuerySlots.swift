@@ -16,24 +16,35 @@ struct WaitingQuery {
 final class PendingQuerySlots {
     let count: Int
     private let slots: UnsafeMutablePointer<dns_pending>
+    /// Bytes to unmap at deinit; 0 when the mapping is not this instance's.
     private let mappedBytes: Int
-    private let detailFD: Int32
+    /// Copies slot `index`'s `dns_pending_detail` entry; false if it could not be read.
+    private let readDetail: (UInt32, inout dns_query_detail) -> Bool
+
+    /// Over `count` slots at `slots`, which stay the caller's.
+    init(slots: UnsafeMutablePointer<dns_pending>, count: Int, readDetail: @escaping (UInt32, inout dns_query_detail) -> Bool) {
+        self.slots = slots
+        self.count = count
+        self.mappedBytes = 0
+        self.readDetail = readDetail
+    }
 
     /// `slotsFD` is `dns_pending` (mmapable) and `detailFD` is `dns_pending_detail`, `count` entries each.
-    init(slotsFD: Int32, detailFD: Int32, count: Int) throws {
+    init(slotsFD: Int32, detailFD: Int32, count: Int) throws(ProbeError) {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         mappedBytes = (count * MemoryLayout<dns_pending>.stride + page - 1) / page * page
         let address = mmap(nil, mappedBytes, PROT_READ | PROT_WRITE, MAP_SHARED, slotsFD, 0)
-        guard let address, address != MAP_FAILED else {
-            throw ProbeError("Mapping the pending-query table (dns_pending)", errno: errno)
-        }
+        guard let address, address != MAP_FAILED else { throw .mappingPendingTable(errno: errno) }
         slots = address.bindMemory(to: dns_pending.self, capacity: count)
-        self.detailFD = detailFD
         self.count = count
+        readDetail = { index, detail in
+            var index = index
+            return bpf_map_lookup_elem(detailFD, &index, &detail) == 0
+        }
     }
 
     deinit {
-        munmap(slots, mappedBytes)
+        if mappedBytes > 0 { munmap(slots, mappedBytes) }
     }
 
     /// Frees the slots whose query was made before `deadline` (CLOCK_MONOTONIC ns) and returns
@@ -44,11 +55,10 @@ final class PendingQuerySlots {
             let state = stateWord(i)
             let since = dnsflow_load_slot_state(state)
             guard since > UInt64(DNSFLOW_SLOT_ANSWERED), since < deadline else { continue }
-            var index = UInt32(i)
             var query = WaitingQuery(key: slots[i].key, queryNs: since, detail: dns_query_detail())
             // The copies are this query's only if the state still holds its timestamp
             // afterwards: a slot is rewritten only once it was freed.
-            guard bpf_map_lookup_elem(detailFD, &index, &query.detail) == 0,
+            guard readDetail(UInt32(i), &query.detail),
                 dnsflow_swap_slot_state(state, since, UInt64(DNSFLOW_SLOT_FREE)) != 0
             else { continue }
             taken.append(query)

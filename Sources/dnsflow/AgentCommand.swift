@@ -28,7 +28,6 @@ struct AgentCommand: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
-        agent.probe.close()
         logger.info("Detached; bye")
     }
 }

@@ -78,7 +78,6 @@ struct UpCommand: AsyncParsableCommand {
             labService?.stop()
             throw error
         }
-        agent.probe.close()
     }
 }
 

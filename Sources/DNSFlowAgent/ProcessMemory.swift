@@ -1,4 +1,4 @@
-import CBPF
+import CMalloc
 import Foundation
 
 /// Keeps the agent's RSS, a figure users budget for per node, to what it uses.

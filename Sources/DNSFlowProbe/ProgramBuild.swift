@@ -1,0 +1,57 @@
+/// The programs of bpf/dnsflow.bpf.c to load, chosen once, before the load, from the settings
+/// and the kernel's features.
+struct ProgramBuild: Hashable, Sendable {
+    /// Why a build other than the fastest (or DNS over TCP left out) was chosen.
+    enum Fallback: String, Hashable, Sendable {
+        case classicTracepoints = "classic_tracepoints"
+        case hashPendingTable = "hash_pending_table"
+        case noCgroup2Mount = "no_cgroup2_mount"
+        case noTCPSocketHelper = "no_tcp_socket_helper"
+
+        var reason: String {
+            switch self {
+            case .classicTracepoints: "the kernel has no BTF raw tracepoints (tp_btf, Linux 5.5)"
+            case .hashPendingTable: "the kernel has no BPF compare-and-swap (Linux 5.12)"
+            case .noCgroup2Mount: "no cgroup v2 mount in /proc/mounts: DNS over TCP is not tracked"
+            case .noTCPSocketHelper: "the kernel lacks bpf_skc_to_tcp_sock (Linux 5.9): DNS over TCP is not tracked"
+            }
+        }
+    }
+
+    /// `btf` or `classic`, never `auto`.
+    var tracepoints: ProbeSettings.Tracepoints
+    /// `slots` or `hash`, never `auto`.
+    var pendingTable: ProbeSettings.PendingTable
+    /// Where the `cgroup_skb` programs attach; nil leaves DNS over TCP untracked.
+    var cgroupRoot: String?
+    var fallbacks: [Fallback]
+
+    /// `auto` settings take the fastest build the kernel offers; explicit ones are loaded as they are.
+    /// - Parameter cgroupRoot: where cgroup v2 is mounted, if it is.
+    init(settings: ProbeSettings, features: KernelFeatures, cgroupRoot: String?) {
+        fallbacks = []
+        switch settings.tracepoints {
+        case .auto where features.btfTracepoints, .btf: tracepoints = .btf
+        case .auto:
+            tracepoints = .classic
+            fallbacks.append(.classicTracepoints)
+        case .classic: tracepoints = .classic
+        }
+        switch settings.pendingTable {
+        case .auto where features.compareAndSwap, .slots: pendingTable = .slots
+        case .auto:
+            pendingTable = .hash
+            fallbacks.append(.hashPendingTable)
+        case .hash: pendingTable = .hash
+        }
+        self.cgroupRoot = nil
+        guard settings.dnsTracking && settings.dnsOverTCP else { return }
+        if cgroupRoot == nil {
+            fallbacks.append(.noCgroup2Mount)
+        } else if !features.tcpSocketHelper {
+            fallbacks.append(.noTCPSocketHelper)
+        } else {
+            self.cgroupRoot = cgroupRoot
+        }
+    }
+}
