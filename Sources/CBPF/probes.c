@@ -27,23 +27,25 @@ static int loads(enum bpf_prog_type type, const struct bpf_insn *insns, size_t c
 	return 1;
 }
 
-int dnsflow_probe_tp_btf(const char *name)
+int dnsflow_probe_tp_btf(const char *const *names, int count)
 {
 	struct bpf_insn insns[] = { MOV64_IMM(BPF_REG_0, 0), EXIT() };
-	char type_name[128];
 	struct btf *vmlinux = btf__load_vmlinux_btf();
-	int id;
+	int all = vmlinux != NULL;
 
-	if (!vmlinux)
-		return 0;
-	snprintf(type_name, sizeof(type_name), "btf_trace_%s", name);
-	id = btf__find_by_name_kind(vmlinux, type_name, BTF_KIND_TYPEDEF);
+	for (int i = 0; all && i < count; i++) {
+		char type_name[128];
+
+		snprintf(type_name, sizeof(type_name), "btf_trace_%s", names[i]);
+		int id = btf__find_by_name_kind(vmlinux, type_name, BTF_KIND_TYPEDEF);
+		LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP,
+			    .attach_btf_id = id);
+
+		all = id > 0 &&
+		      loads(BPF_PROG_TYPE_TRACING, insns, sizeof(insns) / sizeof(insns[0]), &opts);
+	}
 	btf__free(vmlinux);
-	if (id <= 0)
-		return 0;
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP,
-		    .attach_btf_id = id);
-	return loads(BPF_PROG_TYPE_TRACING, insns, sizeof(insns) / sizeof(insns[0]), &opts);
+	return all;
 }
 
 int dnsflow_probe_cmpxchg(void)

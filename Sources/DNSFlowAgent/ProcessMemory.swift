@@ -9,7 +9,7 @@ import Foundation
 public enum ProcessMemory {
     /// Two malloc arenas instead of up to eight per core, and large buffers (a window's records)
     /// served from the heap: above the (adaptive) mmap threshold each would be fresh pages the
-    /// kernel zeroes, which took a fifth of the agent's CPU at 20k queries/s. Free memory at the
+    /// kernel zeroes, a cost of CPU on every window (bench/README.md). Free memory at the
     /// top of an arena goes back past 8 MiB, not glibc's 128 KiB, for the same reason; `trim()`
     /// hands back the rest four times a second.
     public static func limitArenas() {
@@ -24,8 +24,8 @@ public enum ProcessMemory {
     }
 
     /// Hands back the executable's pages that only start-up read: its relocations and symbol
-    /// tables, the set-up code of the runtime, libbpf and the services (about 20 MiB of a 40 MiB
-    /// RSS). They are clean file pages, which the kernel would reclaim first under memory
+    /// tables, the set-up code of the runtime, libbpf and the services (much of the RSS at start,
+    /// bench/README.md). They are clean file pages, which the kernel would reclaim first under memory
     /// pressure anyway; what the agent still runs faults back in at once. Once attached, and
     /// again once every service has started.
     public static func releaseStartupPages() {

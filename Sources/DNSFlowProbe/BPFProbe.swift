@@ -45,7 +45,7 @@ public final class BPFProbe: Service, Sendable {
             cgroupRoot: wantsTCP ? (settings.cgroupRoot ?? Self.findCgroup2Root()) : nil)
         for fallback in build.fallbacks {
             logger.warning(
-                "The kernel lacks a feature: a fallback build of the BPF programs is loaded",
+                "A fallback build of the BPF programs is loaded",
                 metadata: ["dnsflow.fallback": "\(fallback.rawValue)", "dnsflow.reason": "\(fallback.reason)"])
         }
         let skeleton = try BPFSkeleton(settings: settings, build: build)

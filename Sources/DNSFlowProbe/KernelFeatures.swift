@@ -11,8 +11,14 @@ struct KernelFeatures: Hashable, Sendable {
 
     /// Loads a tiny program for each feature, as libbpf-tools' runqslower probes `tp_btf`.
     static func probe() -> KernelFeatures {
-        KernelFeatures(
-            btfTracepoints: dnsflow_probe_tp_btf("net_dev_queue") == 1 && dnsflow_probe_tp_btf("netif_receive_skb") == 1,
+        // Both hooks in one call: the kernel's BTF is parsed once.
+        let btfTracepoints = "net_dev_queue".withCString { egress in
+            "netif_receive_skb".withCString { ingress in
+                [Optional(egress), Optional(ingress)].withUnsafeBufferPointer { dnsflow_probe_tp_btf($0.baseAddress, 2) }
+            }
+        } == 1
+        return KernelFeatures(
+            btfTracepoints: btfTracepoints,
             compareAndSwap: dnsflow_probe_cmpxchg() == 1,
             tcpSocketHelper: libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_skc_to_tcp_sock, nil) == 1)
     }

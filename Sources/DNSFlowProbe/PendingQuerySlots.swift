@@ -22,7 +22,10 @@ final class PendingQuerySlots {
     private let readDetail: (UInt32, inout dns_query_detail) -> Bool
 
     /// Over `count` slots at `slots`, which stay the caller's.
-    init(slots: UnsafeMutablePointer<dns_pending>, count: Int, readDetail: @escaping (UInt32, inout dns_query_detail) -> Bool) {
+    init(
+        slots: UnsafeMutablePointer<dns_pending>, count: Int,
+        readDetail: @escaping (UInt32, inout dns_query_detail) -> Bool
+    ) {
         self.slots = slots
         self.count = count
         self.mappedBytes = 0

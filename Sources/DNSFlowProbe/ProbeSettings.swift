@@ -35,9 +35,9 @@ public struct ProbeSettings: Sendable, Hashable {
     public var cgroupRoot: String?
 
     public init(
-        sampling: UInt32 = 1, dnsTracking: Bool = true, dnsOverTCP: Bool = true, dnsPorts: [UInt16] = [53], maxFlows: UInt32 = 100_000,
-        maxPendingQueries: UInt32 = 16_384, ringBufferBytes: UInt32 = 1 << 21, tracepoints: Tracepoints = .auto,
-        pendingTable: PendingTable = .auto, cgroupRoot: String? = nil
+        sampling: UInt32 = 1, dnsTracking: Bool = true, dnsOverTCP: Bool = true, dnsPorts: [UInt16] = [53],
+        maxFlows: UInt32 = 100_000, maxPendingQueries: UInt32 = 16_384, ringBufferBytes: UInt32 = 1 << 21,
+        tracepoints: Tracepoints = .auto, pendingTable: PendingTable = .auto, cgroupRoot: String? = nil
     ) {
         self.sampling = sampling
         self.dnsTracking = dnsTracking

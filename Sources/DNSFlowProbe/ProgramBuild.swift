@@ -29,29 +29,35 @@ struct ProgramBuild: Hashable, Sendable {
     /// `auto` settings take the fastest build the kernel offers; explicit ones are loaded as they are.
     /// - Parameter cgroupRoot: where cgroup v2 is mounted, if it is.
     init(settings: ProbeSettings, features: KernelFeatures, cgroupRoot: String?) {
-        fallbacks = []
-        switch settings.tracepoints {
-        case .auto where features.btfTracepoints, .btf: tracepoints = .btf
-        case .auto:
-            tracepoints = .classic
-            fallbacks.append(.classicTracepoints)
-        case .classic: tracepoints = .classic
-        }
-        switch settings.pendingTable {
-        case .auto where features.compareAndSwap, .slots: pendingTable = .slots
-        case .auto:
-            pendingTable = .hash
-            fallbacks.append(.hashPendingTable)
-        case .hash: pendingTable = .hash
-        }
+        var fallbacks: [Fallback] = []
+        tracepoints = Self.choose(
+            settings.tracepoints, fastest: .btf, available: features.btfTracepoints, else: .classic,
+            .classicTracepoints, &fallbacks)
+        pendingTable = Self.choose(
+            settings.pendingTable, fastest: .slots, available: features.compareAndSwap, else: .hash,
+            .hashPendingTable, &fallbacks)
         self.cgroupRoot = nil
-        guard settings.dnsTracking && settings.dnsOverTCP else { return }
-        if cgroupRoot == nil {
-            fallbacks.append(.noCgroup2Mount)
-        } else if !features.tcpSocketHelper {
-            fallbacks.append(.noTCPSocketHelper)
-        } else {
-            self.cgroupRoot = cgroupRoot
+        if settings.dnsTracking && settings.dnsOverTCP {
+            if cgroupRoot == nil {
+                fallbacks.append(.noCgroup2Mount)
+            } else if !features.tcpSocketHelper {
+                fallbacks.append(.noTCPSocketHelper)
+            } else {
+                self.cgroupRoot = cgroupRoot
+            }
         }
+        self.fallbacks = fallbacks
+    }
+
+    /// An explicit setting as it is; `auto` the fastest where the kernel has its feature, else
+    /// `fallback`, noted with its reason.
+    private static func choose<Choice: RawRepresentable<String>>(
+        _ setting: Choice, fastest: Choice, available: Bool, else fallback: Choice, _ reason: Fallback,
+        _ fallbacks: inout [Fallback]
+    ) -> Choice {
+        guard setting.rawValue == "auto" else { return setting }
+        if available { return fastest }
+        fallbacks.append(reason)
+        return fallback
     }
 }

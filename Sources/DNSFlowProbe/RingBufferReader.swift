@@ -35,7 +35,8 @@ final class RingBufferReader {
             { context, data, size in
                 guard let context, let data else { return 0 }
                 let batch = Unmanaged<Batch>.fromOpaque(context).takeUnretainedValue()
-                batch.views.append(batch.decoder.view(of: UnsafeRawBufferPointer(start: data, count: size), clock: batch.clock))
+                let bytes = UnsafeRawBufferPointer(start: data, count: size)
+                batch.views.append(batch.decoder.view(of: bytes, clock: batch.clock))
                 return 0
             }, Unmanaged.passUnretained(batch).toOpaque(), nil)
         guard let ringBuffer else { throw .openingRingBuffer(errno: errno) }

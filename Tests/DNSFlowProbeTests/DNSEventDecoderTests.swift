@@ -13,8 +13,9 @@ import Testing
     /// A response from 10.0.0.53:53 to 10.0.0.7:40000, cut after its question as the ring holds it.
     static func record(queryNs: UInt64, ifname: String = "eth0", question: [UInt8] = question) -> [UInt8] {
         var event = dns_event()
-        withUnsafeMutableBytes(of: &event.key.client_addr) { $0.copyBytes(from: [UInt8](repeating: 0, count: 10) + [0xff, 0xff, 10, 0, 0, 7]) }
-        withUnsafeMutableBytes(of: &event.key.server_addr) { $0.copyBytes(from: [UInt8](repeating: 0, count: 10) + [0xff, 0xff, 10, 0, 0, 53]) }
+        let v4Mapped = [UInt8](repeating: 0, count: 10) + [0xff, 0xff]
+        withUnsafeMutableBytes(of: &event.key.client_addr) { $0.copyBytes(from: v4Mapped + [10, 0, 0, 7]) }
+        withUnsafeMutableBytes(of: &event.key.server_addr) { $0.copyBytes(from: v4Mapped + [10, 0, 0, 53]) }
         event.key.netns = 4_026_531_840
         event.key.client_port = 40_000
         event.key.server_port = 53
@@ -62,7 +63,8 @@ import Testing
         let bytes = Self.record(queryNs: 1, ifname: "")
         #expect(bytes.withUnsafeBytes { decoder.view(of: $0, clock: Self.clock) }.observation.interface == "if7")
         names.learn(netNs: 4_026_531_840, ifindex: 7, name: "veth-client")
-        #expect(bytes.withUnsafeBytes { decoder.view(of: $0, clock: Self.clock) }.observation.interface == "veth-client")
+        let named = bytes.withUnsafeBytes { decoder.view(of: $0, clock: Self.clock) }
+        #expect(named.observation.interface == "veth-client")
     }
 
     @Test("a question that does not decode leaves the view without one")

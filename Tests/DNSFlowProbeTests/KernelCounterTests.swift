@@ -6,7 +6,7 @@ import Testing
 @Suite struct KernelCounterTests {
     @Test("each counter is the C enum's constant of the same name, and every constant has a counter")
     func matchesTheCEnum() {
-        let c: [(KernelCounter, dnsflow_counter)] = [
+        let pairs: [(KernelCounter, dnsflow_counter)] = [
             (.packets, DNSFLOW_CTR_PACKETS), (.notIP, DNSFLOW_CTR_NOT_IP),
             (.truncatedHeader, DNSFLOW_CTR_TRUNCATED_HEADER), (.flowMapFull, DNSFLOW_CTR_FLOW_MAP_FULL),
             (.dnsShort, DNSFLOW_CTR_DNS_SHORT), (.dnsBadQDCount, DNSFLOW_CTR_DNS_BAD_QDCOUNT),
@@ -15,7 +15,7 @@ import Testing
             (.dnsResponseSeenAgain, DNSFLOW_CTR_DNS_RESPONSE_SEEN_AGAIN),
             (.dnsOrphanResponse, DNSFLOW_CTR_DNS_ORPHAN_RESPONSE), (.dnsFragment, DNSFLOW_CTR_DNS_FRAGMENT),
         ]
-        for (counter, constant) in c { #expect(counter.rawValue == constant.rawValue, "\(counter)") }
+        for (counter, constant) in pairs { #expect(counter.rawValue == constant.rawValue, "\(counter)") }
         #expect(KernelCounter.allCases.count == Int(DNSFLOW_CTR_MAX.rawValue))
     }
 

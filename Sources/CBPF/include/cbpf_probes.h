@@ -2,9 +2,9 @@
 #define DNSFLOW_CBPF_PROBES_H
 /* Kept apart from cbpf.h: probes.c compiles before the skeleton that cbpf.h includes is generated. */
 
-/* 1 if the kernel loads a tp_btf program for the raw tracepoint `name` (BTF-enabled raw
- * tracepoints, Linux 5.5, and vmlinux BTF), 0 if not. */
-int dnsflow_probe_tp_btf(const char *name);
+/* 1 if the kernel loads a tp_btf program for each of the `count` raw tracepoints `names`
+ * (BTF-enabled raw tracepoints, Linux 5.5, and vmlinux BTF), 0 if not. */
+int dnsflow_probe_tp_btf(const char *const *names, int count);
 
 /* 1 if the kernel has BPF compare-and-swap (BPF_ATOMIC | BPF_CMPXCHG, Linux 5.12), 0 if not. */
 int dnsflow_probe_cmpxchg(void);
