@@ -62,6 +62,18 @@ static __always_inline __u32 question_len(__u32 dns_len)
 	return len;
 }
 
+/* What a query's detail and a response's event both say: the message's flags and length, and
+ * where it was seen. A macro: the two structs share field names, not a layout. */
+#define DESCRIBE_MESSAGE(dst, s, flags_, dns_len)                          \
+	do {                                                               \
+		(dst)->ifindex = (s)->ifindex;                             \
+		(dst)->flags = (flags_);                                   \
+		(dst)->bytes = (dns_len);                                  \
+		(dst)->direction = (s)->direction;                         \
+		__builtin_memset((dst)->ifname, 0, sizeof((dst)->ifname)); \
+		read_ifname((s), (dst)->ifname);                           \
+	} while (0)
+
 /* atomics: a compile-time constant, 0 in the programs for kernels before 5.12 (no BPF
  * compare-and-swap), where every query waits in the dns_queries hash map instead of a slot. */
 static __always_inline void track_dns(const struct packet *p, enum reader r,
@@ -164,12 +176,7 @@ static __always_inline void track_dns(const struct packet *p, enum reader r,
 			overflow->query_ns = now;
 			d = &overflow->detail;
 		}
-		d->ifindex = s->ifindex;
-		d->flags = flags;
-		d->bytes = dns_len;
-		d->direction = s->direction;
-		__builtin_memset(d->ifname, 0, sizeof(d->ifname));
-		read_ifname(s, d->ifname);
+		DESCRIBE_MESSAGE(d, s, flags, dns_len);
 		d->question_len = 0;
 		if (qlen > 0 && !load(p, r, off + DNS_HEADER_LEN, d->question, qlen))
 			d->question_len = qlen;
@@ -223,12 +230,7 @@ static __always_inline void track_dns(const struct packet *p, enum reader r,
 	e->key = key;
 	e->query_ns = query_ns;
 	e->response_ns = now;
-	e->ifindex = s->ifindex;
-	e->flags = flags;
-	e->bytes = dns_len;
-	e->direction = s->direction;
-	__builtin_memset(e->ifname, 0, sizeof(e->ifname));
-	read_ifname(s, e->ifname);
+	DESCRIBE_MESSAGE(e, s, flags, dns_len);
 	__u32 sent = 0;
 
 	if (qlen > 0 && !load(p, r, off + DNS_HEADER_LEN, e->question, qlen))
