@@ -10,7 +10,7 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(dependencies),
+        router: dependencies.router(),
         configuration: ApplicationConfiguration(
             address: .hostname(config.listen.host, port: config.listen.port), serverName: "dnsflow"
         ),
@@ -40,7 +40,7 @@ public struct Collector: Sendable {
         do {
             store = try FlowStore(path: config.db)
         } catch {
-            throw .store(error.description)
+            throw .store(error)
         }
         let writer = FlowWriter(store: store, queueSize: config.queueSize, logger: logger)
         let dependencies = CollectorDependencies(
