@@ -4,39 +4,6 @@ import Foundation
 import Hummingbird
 import Logging
 
-/// The real collector's parts: the SQLite store and its writer, and the API's settings.
-public struct CollectorDependencies: Sendable {
-    public var store: FlowStore
-    public var writer: FlowWriter
-    public var metrics: CollectorMetrics
-    /// nil or empty: the API is open.
-    public var token: String?
-    /// Largest accepted ingest body, compressed and inflated alike.
-    public var maxBodyBytes: Int
-
-    public init(
-        store: FlowStore, writer: FlowWriter, metrics: CollectorMetrics, token: String?,
-        maxBodyBytes: Int = defaultMaxBodyBytes
-    ) {
-        self.store = store
-        self.writer = writer
-        self.metrics = metrics
-        self.token = token
-        self.maxBodyBytes = maxBodyBytes
-    }
-
-    /// Queues records that nobody acknowledges (IPFIX, in-process) and counts them; false when dropped.
-    @discardableResult
-    public func submit(_ records: [FlowRecord]) -> Bool {
-        MeteredIngest(base: writer, metrics: metrics).submit(records)
-    }
-
-    /// The API over the store and the writer.
-    public func router() -> Router<BasicRequestContext> {
-        buildRouter(query: store, ingest: writer, metrics: metrics, token: token, maxBodyBytes: maxBodyBytes)
-    }
-}
-
 /// Largest accepted ingest body by default, compressed and inflated alike.
 public let defaultMaxBodyBytes = 64 << 20
 
