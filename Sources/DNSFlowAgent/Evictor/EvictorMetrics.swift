@@ -14,7 +14,7 @@ final class EvictorMetrics: Sendable {
     private let orphans: Counter
     private let badQuestions: Counter
     private let latency: DurationHistogram
-    /// By response code, 0 to 10 (the codes a response's four bits name).
+    /// By response code, 0 to 10: the codes with a name.
     private let transactions: [Counter]
     private let cumulative: NIOLockedValueBox<Cumulative>
 
@@ -70,7 +70,8 @@ final class EvictorMetrics: Sendable {
             "dnsflow_dns_bad_questions_total",
             help: "DNS views whose question did not decode (bad label, name over 255, pointer, cut short): no DnsName.")
         latency = registry.makeDurationHistogram(
-            descriptor: .named("dnsflow_dns_latency_seconds", help: "DNS latency, query to response, per namespace view."),
+            descriptor: .named(
+                "dnsflow_dns_latency_seconds", help: "DNS latency, query to response, per namespace view."),
             labels: [], buckets: Self.latencyBuckets)
         transactions = (0...10).map { code in
             counter(
@@ -78,7 +79,8 @@ final class EvictorMetrics: Sendable {
                 help: "Answered DNS transaction views by response code.")
         }
         let eventsDropped = counter(
-            "dnsflow_dns_events_dropped_total", help: "DNS events dropped in user space because the evictor fell behind.")
+            "dnsflow_dns_events_dropped_total",
+            help: "DNS events dropped in user space because the evictor fell behind.")
         let kernel = Dictionary(uniqueKeysWithValues: KernelCounter.allCases.map { kernelCounter in
             let metric = counter(
                 "dnsflow_kernel_events_total", [("reason", kernelCounter.reason)],
