@@ -16,15 +16,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
-        // Gzip request bodies: NIOHTTPRequestDecompressor (already in the graph via async-http-client).
-        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.26.0"),
+        // Gzip and deflate request bodies inflated in place, with a size limit.
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
     ],
     targets: [
         // libbpf (Debian libbpf-dev, libelf-dev), the structs shared with bpf/dnsflow.h, the generated
@@ -59,7 +58,6 @@ let package = Package(
             dependencies: [
                 "DNSFlowCore", "DNSFlowProbe", "DNSFlowIPFIX", "DNSFlowConfig", "CMalloc",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -67,7 +65,6 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .target(
@@ -87,24 +84,19 @@ let package = Package(
                 "DNSFlowCore", "DNSFlowStore", "DNSFlowIPFIX", "DNSFlowConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "NIOHTTPCompression", package: "swift-nio-extras"),
-                .product(name: "Yams", package: "Yams"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ],
             resources: [.copy("Page")]
         ),
         .executableTarget(
             name: "dnsflow",
             dependencies: [
-                "DNSFlowAgent", "DNSFlowCollector",
+                "DNSFlowAgent", "DNSFlowCollector", "DNSFlowConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -119,10 +111,12 @@ let package = Package(
         .testTarget(
             name: "DNSFlowAgentTests",
             dependencies: [
-                "DNSFlowAgent", "DNSFlowCore", "DNSFlowIPFIX", "DNSFlowConfig",
+                "DNSFlowAgent", "DNSFlowCore", "DNSFlowIPFIX", "DNSFlowConfig", "DNSFlowProbe",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -145,7 +139,6 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTPCompression", package: "swift-nio-extras"),
             ]
         ),
         // Loads the real BPF program as root and drives real DNS servers in network namespaces.

@@ -11,28 +11,30 @@ public struct Agent: Sendable {
     public let services: [any Service]
 
     /// Loads the BPF program; the services attach it and start exporting when run.
-    /// - Parameter metrics: the registry the process's swift-metrics factory writes to; its text is
-    ///   served on `spec.agent.metrics.port`. Nil serves no endpoint.
+    /// - Parameter metrics: the registry the agent's metrics are made in; its text is served on
+    ///   `spec.agent.metrics.port`. Nil serves no endpoint.
     public init(
         config: AgentConfig, nodeName: String, extraExporters: [any FlowExporter] = [],
         metrics: PrometheusCollectorRegistry? = nil, logger: Logger
     ) throws {
         // Before the threads that would each take an arena of their own start allocating.
         ProcessMemory.limitArenas()
+        let registry = metrics ?? PrometheusCollectorRegistry()
         var exporters: [any FlowExporter] = extraExporters
         for exporter in config.exporters {
             switch exporter {
-            case .http(let http): exporters.append(HTTPExporter(config: http, logger: logger))
-            case .ipfix(let ipfix): exporters.append(IPFIXExporter(config: ipfix, logger: logger))
-            case .stdout: exporters.append(StdoutExporter())
+            case .http(let http): exporters.append(HTTPExporter(config: http, registry: registry, logger: logger))
+            case .ipfix(let ipfix): exporters.append(IPFIXExporter(config: ipfix, registry: registry, logger: logger))
+            case .stdout: exporters.append(StdoutExporter(registry: registry))
             }
         }
         probe = try BPFProbe(settings: config.probeSettings, logger: logger)
-        // libbpf's parse of the kernel's BTF, ~10 MB, was freed with the load: hand it back, and
+        // libbpf's parse of the kernel's BTF was freed with the load: hand it back, and
         // the executable's pages that loading read (the evictor does it again once running).
         ProcessMemory.trim()
         ProcessMemory.releaseStartupPages()
-        let evictor = FlowEvictor(probe: probe, config: config, nodeName: nodeName, exporters: exporters, logger: logger)
+        let evictor = FlowEvictor(
+            source: probe, config: config, nodeName: nodeName, exporters: exporters, registry: registry, logger: logger)
         // A group shuts down in reverse order: the metrics endpoint, then the evictor flushes,
         // then the probe detaches, then the exporters deliver what the evictor flushed.
         let probe = self.probe

@@ -2,10 +2,9 @@ import DNSFlowCore
 import DNSFlowIPFIX
 import Foundation
 import Logging
-import Metrics
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import Prometheus
 import ServiceLifecycle
 
 /// Where and how to send IPFIX; the agent's YAML `exporters[].ipfix` block fills it.
@@ -55,6 +54,8 @@ public final class IPFIXExporter: FlowExporter, Sendable {
     private let logger: Logger
     private let buffer: RecordBuffer
     private let counters: ExportCounters
+    /// Time since the exporter was made, on its clock: when templates are due again.
+    private let elapsed: @Sendable () -> Duration
     /// Records handed to the transport per encode: enough to fill many messages, few enough to retry.
     private static let batchSize = 512
 
@@ -63,17 +64,20 @@ public final class IPFIXExporter: FlowExporter, Sendable {
 
     public init(
         config: IPFIXExporterConfig, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger
+        clock: some Clock<Duration> = ContinuousClock(),
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), logger: Logger
     ) {
         self.config = config
         self.group = group
+        let start = clock.now
+        elapsed = { start.duration(to: clock.now) }
         var logger = logger
         logger[metadataKey: "dnsflow.exporter"] = "ipfix"
         logger[metadataKey: "dnsflow.ipfix.target"] = "\(config.targetHost):\(config.targetPort)"
         logger[metadataKey: "dnsflow.ipfix.transport"] = "\(config.transport.rawValue)"
         self.logger = logger
         self.buffer = RecordBuffer(capacity: config.maxBufferedRecords)
-        self.counters = ExportCounters(exporter: "ipfix")
+        self.counters = ExportCounters(exporter: "ipfix", registry: registry)
     }
 
     public func enqueue(_ records: [FlowRecord]) {
@@ -104,7 +108,7 @@ public final class IPFIXExporter: FlowExporter, Sendable {
         var backoff = Backoff(maximum: config.maxReconnectDelay)
         while true {
             do {
-                let batch = try await link.send(records, group: group, logger: logger)
+                let batch = try await link.send(records, at: elapsed(), group: group, logger: logger)
                 counters.send(batch.encodedRecords)
                 counters.drop(batch.skippedRecords)
                 if batch.skippedRecords > 0 {
@@ -134,19 +138,20 @@ private struct Link {
     let config: IPFIXExporterConfig
     var channel: (any Channel)?
     var encoder: IPFIXEncoder
-    var templatesSent: ContinuousClock.Instant?
+    /// On the exporter's clock, as time since it was made.
+    var templatesSent: Duration?
 
     init(config: IPFIXExporterConfig) {
         self.config = config
         encoder = IPFIXEncoder(enterpriseId: config.enterpriseId)
     }
 
-    mutating func send(_ records: [FlowRecord], group: any EventLoopGroup, logger: Logger) async throws
-        -> IPFIXEncodedBatch
+    /// Sends `records`, after the templates when they are due at `now`.
+    mutating func send(_ records: [FlowRecord], at now: Duration, group: any EventLoopGroup, logger: Logger)
+        async throws -> IPFIXEncodedBatch
     {
         let channel = try await connected(group: group, logger: logger)
         let exportTime = UInt32(clamping: Int(Date().timeIntervalSince1970))
-        let now = ContinuousClock.now
         var messages: [ByteBuffer] = []
         let templatesDue = templatesSent.map { config.transport == .udp && now - $0 >= config.templateRefresh } ?? true
         if templatesDue {

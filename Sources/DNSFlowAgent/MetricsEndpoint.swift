@@ -39,8 +39,7 @@ public struct MetricsEndpoint: Service {
                     }
                 }
         } catch {
-            throw MetricsEndpointError(
-                message: "spec.agent.metrics.port: cannot listen on \(host):\(port) (\(error)); is another agent running?")
+            throw MetricsEndpointError.cannotListen(host: host, port: port, underlying: error)
         }
         logger.info("Agent metrics listening", metadata: ["dnsflow.metrics.address": "\(host):\(port)"])
         try await withThrowingDiscardingTaskGroup { group in
@@ -74,48 +73,34 @@ public struct MetricsEndpoint: Service {
         }
     }
 
-    /// swift-metrics has no help text; Prometheus conventions (and promtool) want one per family.
-    static let help: [String: String] = [
-        "dnsflow_exporter_records_sent_total": "Records an exporter delivered.",
-        "dnsflow_exporter_records_dropped_total": "Records an exporter dropped: buffer full, or the receiver gone at shutdown.",
-        "dnsflow_flows_evicted_total": "Flows evicted from the kernel flow map.",
-        "dnsflow_kernel_flow_map_entries": "Flows in the kernel map at the last eviction.",
-        "dnsflow_kernel_dns_pending_queries": "DNS queries waiting for their response in the kernel.",
-        "dnsflow_kernel_events_total": "Kernel-side packet events by reason; all but packets mean data skipped or dropped.",
-        "dnsflow_dns_transactions_total": "Answered DNS transaction views by response code.",
-        "dnsflow_dns_latency_seconds": "DNS latency, query to response, per namespace view.",
-        "dnsflow_dns_timeouts_total": "DNS queries with no response within dnsTracking.timeout.",
-        "dnsflow_dns_orphan_responses_total": "DNS responses with no query seen.",
-        "dnsflow_dns_events_dropped_total": "DNS events dropped in user space because the evictor fell behind.",
-        "dnsflow_dns_bad_questions_total":
-            "DNS views whose question did not decode (bad label, name over 255, pointer, cut short): no DnsName.",
-        "dnsflow_bpf_runs_total": "BPF program runs (kernel.bpf_stats_enabled=1 only).",
-        "dnsflow_bpf_run_time_seconds_total": "BPF program run time (kernel.bpf_stats_enabled=1 only).",
-    ]
-
-    static func withHelp(_ text: [UInt8]) -> [UInt8] {
-        var out = ""
-        for line in String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix("# TYPE "), let name = line.split(separator: " ").dropFirst(2).first,
-                let help = help[String(name)]
-            {
-                out += "# HELP \(name) \(help)\n"
-            }
-            out += line + "\n"
-        }
-        return Array(out.dropLast().utf8)
-    }
-
     private func answer(_ path: String) -> (HTTPResponseStatus, [UInt8]) {
         switch path {
-        case "/metrics": return (.ok, Self.withHelp(registry.emitToBuffer()))
+        case "/metrics": return (.ok, registry.emitToBuffer())
         case "/healthz": return isHealthy() ? (.ok, Array("ok\n".utf8)) : (.serviceUnavailable, Array("detached\n".utf8))
         default: return (.notFound, Array("not found\n".utf8))
         }
     }
 }
 
+/// Why the metrics endpoint could not serve, worded so the user knows what to change.
 public struct MetricsEndpointError: Error, CustomStringConvertible {
-    public let message: String
-    public var description: String { message }
+    private enum Code {
+        case cannotListen(host: String, port: Int)
+    }
+
+    private let code: Code
+    /// What the system answered.
+    public let underlying: any Error
+
+    static func cannotListen(host: String, port: Int, underlying: any Error) -> MetricsEndpointError {
+        MetricsEndpointError(code: .cannotListen(host: host, port: port), underlying: underlying)
+    }
+
+    public var description: String {
+        switch code {
+        case .cannotListen(let host, let port):
+            "spec.agent.metrics.port: cannot listen on \(host):\(port) (\(underlying)); is another agent running, "
+                + "or the port taken? Choose another port."
+        }
+    }
 }

@@ -10,7 +10,7 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(dependencies),
+        router: dependencies.router(),
         configuration: ApplicationConfiguration(
             address: .hostname(config.listen.host, port: config.listen.port), serverName: "dnsflow"
         ),
@@ -40,7 +40,7 @@ public struct Collector: Sendable {
         do {
             store = try FlowStore(path: config.db)
         } catch {
-            throw .store(error.description)
+            throw .store(error)
         }
         let writer = FlowWriter(store: store, queueSize: config.queueSize, logger: logger)
         let dependencies = CollectorDependencies(
@@ -71,5 +71,38 @@ public struct Collector: Sendable {
     @discardableResult
     public func ingest(_ records: [FlowRecord]) -> Bool {
         dependencies.submit(records)
+    }
+}
+
+/// The real collector's parts: the SQLite store and its writer, and the API's settings.
+public struct CollectorDependencies: Sendable {
+    public var store: FlowStore
+    public var writer: FlowWriter
+    public var metrics: CollectorMetrics
+    /// nil or empty: the API is open.
+    public var token: String?
+    /// Largest accepted ingest body, compressed and inflated alike.
+    public var maxBodyBytes: Int
+
+    public init(
+        store: FlowStore, writer: FlowWriter, metrics: CollectorMetrics, token: String?,
+        maxBodyBytes: Int = defaultMaxBodyBytes
+    ) {
+        self.store = store
+        self.writer = writer
+        self.metrics = metrics
+        self.token = token
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    /// Queues records that nobody acknowledges (IPFIX, in-process) and counts them; false when dropped.
+    @discardableResult
+    public func submit(_ records: [FlowRecord]) -> Bool {
+        MeteredIngest(base: writer, metrics: metrics).submit(records)
+    }
+
+    /// The API over the store and the writer.
+    public func router() -> Router<BasicRequestContext> {
+        buildRouter(query: store, ingest: writer, metrics: metrics, token: token, maxBodyBytes: maxBodyBytes)
     }
 }

@@ -1,5 +1,5 @@
-import Foundation
 import DNSFlowConfig
+import Foundation
 
 /// `host:port`; IPv6 hosts in brackets (`[::1]:9000`).
 public struct HostPort: Sendable, Hashable, CustomStringConvertible {
@@ -50,9 +50,7 @@ public struct CollectorConfig: Sendable, Hashable {
     /// The token from the config, else from `DNSFLOW_TOKEN`.
     public func withEnvironment(_ environment: [String: String]) -> CollectorConfig {
         var config = self
-        if config.authToken?.isEmpty ?? true, let token = environment["DNSFLOW_TOKEN"], !token.isEmpty {
-            config.authToken = token
-        }
+        config.authToken = BearerToken.resolve(authToken, environment: environment)
         return config
     }
 
@@ -61,7 +59,7 @@ public struct CollectorConfig: Sendable, Hashable {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw .configFile(path, "cannot read it (\(error.localizedDescription))")
+            throw .configFile(path, underlying: error)
         }
         return try parse(yaml: text)
     }
@@ -71,7 +69,7 @@ public struct CollectorConfig: Sendable, Hashable {
         do {
             return try parse(ConfigNode(yaml: yaml))
         } catch {
-            throw .config(error.path.isEmpty ? "(document)" : error.path, error.reason)
+            throw .config(error.path.isEmpty ? "(document)" : error.path, error.reason, underlying: error)
         }
     }
 

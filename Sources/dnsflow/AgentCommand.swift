@@ -3,6 +3,7 @@ import DNSFlowAgent
 import DNSFlowProbe
 import Foundation
 import Logging
+import Prometheus
 import ServiceLifecycle
 
 struct AgentCommand: AsyncParsableCommand {
@@ -55,7 +56,7 @@ func startAgent(config: AgentConfig, nodeName: String?, extraExporters: [any Flo
     }
     do {
         return try Agent(
-            config: config, nodeName: node, extraExporters: extraExporters, metrics: bootstrapAgentMetrics(), logger: logger)
+            config: config, nodeName: node, extraExporters: extraExporters, metrics: PrometheusCollectorRegistry(), logger: logger)
     } catch let error as ProbeError {
         throw CLIError(status: 1, message: "dnsflow agent: \(error)")
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import DNSFlowCollector
+import DNSFlowConfig
 import Foundation
 
 struct FlowsCommand: AsyncParsableCommand {
@@ -42,7 +43,7 @@ struct FlowsCommand: AsyncParsableCommand {
 
     func run() async throws {
         var request = HTTPClientRequest(url: try requestURL())
-        if let token = token ?? ProcessInfo.processInfo.environment["DNSFLOW_TOKEN"], !token.isEmpty {
+        if let token = BearerToken.resolve(token) {
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
         }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))

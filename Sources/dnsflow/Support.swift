@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import Logging
-import Metrics
-import Prometheus
 
 /// An error the user reads as one line on stderr, with the exit status to leave with.
 struct CLIError: Error, CustomStringConvertible {
@@ -74,18 +72,4 @@ struct JSONLogHandler: LogHandler {
         line.append(0x0a)
         FileHandle.standardError.write(line)
     }
-}
-
-/// Routes swift-metrics (the agent's and the exporters') into one Prometheus registry, served on
-/// the agent's metrics port. DNS latency buckets span 100 µs to 5 s.
-func bootstrapAgentMetrics() -> PrometheusCollectorRegistry {
-    let registry = PrometheusCollectorRegistry()
-    var factory = PrometheusMetricsFactory(registry: registry)
-    factory.durationHistogramBuckets["dnsflow_dns_latency_seconds"] = [
-        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .microseconds(2500),
-        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
-        .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5),
-    ]
-    MetricsSystem.bootstrap(factory)
-    return registry
 }

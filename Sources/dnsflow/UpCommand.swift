@@ -47,7 +47,7 @@ struct UpCommand: AsyncParsableCommand {
         collectorConfig.listen = address
         collectorConfig.db = db
         collectorConfig.ipfix.transports = []
-        collectorConfig.authToken = ProcessInfo.processInfo.environment["DNSFLOW_TOKEN"]
+        collectorConfig = collectorConfig.withEnvironment(ProcessInfo.processInfo.environment)
 
         let collector: Collector
         do {

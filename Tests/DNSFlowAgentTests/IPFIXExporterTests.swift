@@ -45,9 +45,9 @@ private final class Forward<Message: Sendable>: ChannelInboundHandler, Sendable 
 
     /// Runs the exporter while `body` talks to it, then stops it.
     private func withExporter(
-        _ config: IPFIXExporterConfig, _ body: (IPFIXExporter) async throws -> Void
+        _ config: IPFIXExporterConfig, clock: ManualClock = ManualClock(), _ body: (IPFIXExporter) async throws -> Void
     ) async throws {
-        let exporter = IPFIXExporter(config: config, group: group, logger: logger)
+        let exporter = IPFIXExporter(config: config, group: group, clock: clock, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await exporter.run() }
             try await body(exporter)
@@ -85,7 +85,8 @@ private final class Forward<Message: Sendable>: ChannelInboundHandler, Sendable 
         let (server, datagrams) = try await udpCollector()
         let config = IPFIXExporterConfig(
             targetPort: server.localAddress!.port!, transport: .udp, templateRefresh: .seconds(3))
-        try await withExporter(config) { exporter in
+        let clock = ManualClock()
+        try await withExporter(config, clock: clock) { exporter in
             var iterator = datagrams.makeAsyncIterator()
             var decoder = IPFIXDecoder()
             exporter.enqueue(records(5, from: 0))
@@ -94,7 +95,7 @@ private final class Forward<Message: Sendable>: ChannelInboundHandler, Sendable 
             exporter.enqueue(records(5, from: 100))
             let soon = try await receive(5, from: &iterator, decoder: &decoder)
             #expect(soon.templateIds.allSatisfy { $0.isEmpty })
-            try await Task.sleep(for: .milliseconds(3100))
+            clock.advance(by: .milliseconds(3100))
             exporter.enqueue(records(5, from: 200))
             // A collector that just started (fresh decoder) can decode right after the refresh.
             var restarted = IPFIXDecoder()

@@ -7,25 +7,25 @@ import Testing
 
 @testable import DNSFlowCollector
 
-@Suite struct RouterTests {
-    /// Optional rather than throwing: response closures are not inferred as throwing from a `try` inside `#expect`.
-    private func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer) -> T? {
-        try? JSONDecoder().decode(type, from: Data(body.readableBytesView))
-    }
+/// A response body as JSON. Optional rather than throwing: response closures are not inferred as throwing from a
+/// `try` inside `#expect`.
+func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer) -> T? {
+    try? JSONDecoder().decode(type, from: Data(body.readableBytesView))
+}
 
+/// The API over in-memory fakes of the store and the writer; `RouterStoreTests` runs it over SQLite.
+@Suite struct RouterTests {
     @Test func ingestAcceptsJSONAndGzip() async throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        let deps = try makeDependencies(in: dir)
-        let app = Application(router: buildRouter(deps))
+        let flows = InMemoryFlows()
+        let app = Application(router: buildRouter(query: flows, ingest: flows))
         let body = try jsonData([dnsRecord(id: 1), dnsRecord(id: 2)])
-        try await withWriter(deps) { try await app.test(.router) { client in
+        try await app.test(.router) { client in
             try await client.execute(uri: "/api/v1/flows", method: .post, body: ByteBuffer(bytes: body)) { response in
                 #expect(response.status == .ok)
                 #expect(String(buffer: response.body) == "{\"stored\":2}")
             }
-            // The answer comes after the commit: the rows are there to query.
-            #expect(try await deps.store.count() == 2)
+            // The answer comes after the write: the records are there to query.
+            #expect(try await flows.count() == 2)
             try await client.execute(
                 uri: "/api/v1/flows", method: .post, headers: [.contentEncoding: "gzip"],
                 body: ByteBuffer(bytes: try gzip(body))
@@ -39,18 +39,17 @@ import Testing
             try await client.execute(uri: "/api/v1/flows", method: .post, body: ByteBuffer(string: "{\"not\": 1}")) {
                 #expect($0.status == .badRequest)
             }
-        } }
-        #expect(deps.writer.snapshot.written == 4)
+        }
+        #expect(flows.snapshot.stored.count == 4)
     }
 
     @Test func fullQueueAnswers503AndCountsDrops() async throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        let deps = try makeDependencies(in: dir, queueSize: 1)
-        let app = Application(router: buildRouter(deps))
+        let flows = InMemoryFlows(.init(queueCapacity: 1))
+        let metrics = CollectorMetrics()
+        let app = Application(router: buildRouter(query: flows, ingest: flows, metrics: metrics))
         let body = try jsonData([dnsRecord(id: 1)])
-        // No writer runs: one batch fills the queue, and the request must not wait for room.
-        #expect(deps.submit([dnsRecord(id: 2)]))
+        // Nothing drains the queue: one batch fills it, and the request must not wait for room.
+        #expect(MeteredIngest(base: flows, metrics: metrics).submit([dnsRecord(id: 2)]))
         try await app.test(.router) { client in
             try await client.execute(uri: "/api/v1/flows", method: .post, body: ByteBuffer(bytes: body)) {
                 #expect($0.status == .serviceUnavailable)
@@ -64,39 +63,41 @@ import Testing
         }
     }
 
-    @Test func queryFiltersAndTotals() async throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        let deps = try makeDependencies(in: dir)
-        try await deps.store.insert([
-            dnsRecord(id: 4242, name: "a.example.test", rcode: "NXDomain", latency: 9),
-            dnsRecord(id: 4242, name: "b.example.test", latency: 1),
-            dnsRecord(id: 7, name: "c.other.test", latency: 20),
-        ])
-        let app = Application(router: buildRouter(deps))
+    @Test func queriesReachTheStoreAsParsed() async throws {
+        let flows = InMemoryFlows(.init(
+            stored: [dnsRecord(id: 4242), dnsRecord(id: 4242), dnsRecord(id: 7)],
+            topEntries: [TopEntry(key: "a.example.test", value: 9, count: 1)],
+            buckets: [LatencyBucket(upperMs: 1, count: 3)]))
+        let app = Application(router: buildRouter(query: flows, ingest: flows))
         try await app.test(.router) { client in
-            try await client.execute(uri: "/api/v1/flows?dnsId=4242&limit=1", method: .get) { response in
+            let uri = "/api/v1/flows?dnsId=4242&limit=1&rcode=NXDomain&minLatencyMs=5&dnsName=*.example.test"
+            try await client.execute(uri: uri, method: .get) { response in
                 #expect(response.status == .ok)
                 let page = decode(FlowPage.self, response.body)
-                #expect(page?.total == 2)
+                #expect(page?.total == 3)
                 #expect(page?.flows.count == 1)
                 #expect(String(buffer: response.body).contains("\"DnsId\":4242"), "FlowRecord JSON keys")
             }
-            let filtered = "/api/v1/flows?rcode=NXDomain&minLatencyMs=5&dnsName=*.example.test&since=10m"
-            try await client.execute(uri: filtered, method: .get) { response in
-                #expect(decode(FlowPage.self, response.body)?.flows.map(\.dnsName) == ["a.example.test"])
-            }
             try await client.execute(uri: "/api/v1/dns/top?by=name&stat=max&limit=2", method: .get) { response in
-                #expect(decode(Top.self, response.body)?.entries.map(\.key) == ["c.other.test", "a.example.test"])
-            }
-            try await client.execute(uri: "/api/v1/dns/top?by=rcode", method: .get) { response in
-                #expect(decode(Top.self, response.body)?.entries.map(\.count) == [2, 1])
+                #expect(decode(Top.self, response.body)?.entries.map(\.key) == ["a.example.test"])
             }
             try await client.execute(uri: "/api/v1/dns/histogram?since=1h", method: .get) { response in
-                #expect(response.status == .ok)
-                #expect(decode(Histogram.self, response.body)?.buckets.map(\.count).reduce(0, +) == 3)
+                #expect(decode(Histogram.self, response.body)?.buckets.map(\.count) == [3])
             }
         }
+        let asked = flows.snapshot
+        #expect(asked.queries.map(\.dnsId) == [4242])
+        #expect(asked.queries.map(\.limit) == [1])
+        #expect(asked.queries.map(\.rcode) == [3])
+        #expect(asked.queries.map(\.minLatencyMs) == [5])
+        #expect(asked.queries.map(\.dnsName) == ["*.example.test"])
+        #expect(asked.tops.map(\.by) == [.name])
+        #expect(asked.tops.map(\.stat) == [.max])
+        #expect(asked.tops.map(\.limit) == [2])
+        let hourAgo = FlowStore.nowMs() - 3_600_000
+        #expect(asked.windows.count == 1)
+        #expect(abs((asked.windows.first?.since ?? 0) - hourAgo) < 60_000)
+        #expect(asked.windows.first?.until == nil)
     }
 
     @Test(arguments: [
@@ -105,9 +106,8 @@ import Testing
         ("since=1h&until=2h", "until"),
     ])
     func badParametersAre400NamingTheParameter(query: String, parameter: String) async throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        let app = Application(router: buildRouter(try makeDependencies(in: dir)))
+        let flows = InMemoryFlows()
+        let app = Application(router: buildRouter(query: flows, ingest: flows))
         try await app.test(.router) { client in
             try await client.execute(uri: "/api/v1/flows?\(query)", method: .get) { response in
                 #expect(response.status == .badRequest)
@@ -117,9 +117,8 @@ import Testing
     }
 
     @Test func topRejectsUnknownGrouping() async throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        let app = Application(router: buildRouter(try makeDependencies(in: dir)))
+        let flows = InMemoryFlows()
+        let app = Application(router: buildRouter(query: flows, ingest: flows))
         try await app.test(.router) { client in
             try await client.execute(uri: "/api/v1/dns/top?by=server", method: .get) { response in
                 #expect(response.status == .badRequest)
@@ -129,10 +128,8 @@ import Testing
     }
 
     @Test func tokenGuardsTheAPIButNotHealthOrPage() async throws {
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        let deps = try makeDependencies(in: dir, token: "s3cret")
-        let app = Application(router: buildRouter(deps))
+        let flows = InMemoryFlows()
+        let app = Application(router: buildRouter(query: flows, ingest: flows, token: "s3cret"))
         let body = ByteBuffer(bytes: try jsonData([dnsRecord(id: 1)]))
         try await app.test(.router) { client in
             for (uri, method) in [("/api/v1/flows", HTTPRequest.Method.get), ("/api/v1/dns/top", .get), ("/metrics", .get)] {
@@ -147,11 +144,9 @@ import Testing
             try await client.execute(
                 uri: "/api/v1/flows", method: .get, headers: [.authorization: "Bearer s3cret"]
             ) { #expect($0.status == .ok) }
-            try await withWriter(deps) {
-                try await client.execute(
-                    uri: "/api/v1/flows", method: .post, headers: [.authorization: "Bearer s3cret"], body: body
-                ) { #expect($0.status == .ok) }
-            }
+            try await client.execute(
+                uri: "/api/v1/flows", method: .post, headers: [.authorization: "Bearer s3cret"], body: body
+            ) { #expect($0.status == .ok) }
             try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/", method: .get) { response in
                 #expect(response.status == .ok)

@@ -1,5 +1,5 @@
-import Metrics
 import NIOConcurrencyHelpers
+import Prometheus
 
 /// Doubling waits between delivery attempts, from 100 ms up to a cap.
 struct Backoff {
@@ -14,15 +14,22 @@ struct Backoff {
     }
 }
 
-/// Sent and dropped records, readable by tests and mirrored to swift-metrics with fixed labels.
+/// Sent and dropped records, readable by tests and mirrored to the registry with fixed labels.
 struct ExportCounters: Sendable {
     private let counts = NIOLockedValueBox((sent: 0, dropped: 0))
     private let sentTotal: Counter
     private let droppedTotal: Counter
 
-    init(exporter: String) {
-        sentTotal = Counter(label: "dnsflow_exporter_records_sent_total", dimensions: [("exporter", exporter)])
-        droppedTotal = Counter(label: "dnsflow_exporter_records_dropped_total", dimensions: [("exporter", exporter)])
+    init(exporter: String, registry: PrometheusCollectorRegistry) {
+        let labels = [("exporter", exporter)]
+        sentTotal = registry.makeCounter(
+            descriptor: .named("dnsflow_exporter_records_sent_total", help: "Records an exporter delivered."),
+            labels: labels)
+        droppedTotal = registry.makeCounter(
+            descriptor: .named(
+                "dnsflow_exporter_records_dropped_total",
+                help: "Records an exporter dropped: buffer full, or the receiver gone at shutdown."),
+            labels: labels)
     }
 
     var sent: Int { counts.withLockedValue { $0.sent } }
@@ -31,12 +38,12 @@ struct ExportCounters: Sendable {
     func send(_ count: Int) {
         guard count > 0 else { return }
         counts.withLockedValue { $0.sent += count }
-        sentTotal.increment(by: count)
+        sentTotal.increment(by: Int64(count))
     }
 
     func drop(_ count: Int) {
         guard count > 0 else { return }
         counts.withLockedValue { $0.dropped += count }
-        droppedTotal.increment(by: count)
+        droppedTotal.increment(by: Int64(count))
     }
 }

@@ -1,10 +1,10 @@
-import DNSFlowConfig
 import AsyncHTTPClient
+import DNSFlowConfig
 import DNSFlowCore
 import Foundation
 import Logging
-import Metrics
 import NIOCore
+import Prometheus
 import ServiceLifecycle
 
 public struct HTTPExporterConfig: Sendable {
@@ -12,8 +12,7 @@ public struct HTTPExporterConfig: Sendable {
     public var batchSize = 5_000
     public var bufferSize = 50_000
     public var timeout: Duration = .seconds(10)
-    /// Sent as `Authorization: Bearer …`; nil takes `$DNSFLOW_TOKEN`, so the secret stays out of the
-    /// config file (the Helm chart passes it from a Secret).
+    /// Sent as `Authorization: Bearer …`; nil takes `$DNSFLOW_TOKEN` (`BearerToken`).
     public var token: String?
 
     public init(url: String) {
@@ -32,7 +31,7 @@ public struct HTTPExporterConfig: Sendable {
 
 /// POSTs JSON arrays of records, four requests in flight: encoding overlaps the receiver's work,
 /// and `dnsflow collector`, which answers once a batch is committed, commits concurrent batches
-/// together (with two in flight it stored too few per commit to keep up with 80k records/s). A
+/// together (bench/README.md has why two were too few). A
 /// batch that fails goes back to the front of the buffer and the exporter backs off; meanwhile new
 /// records wait in the bounded buffer, which drops the oldest when full.
 public struct HTTPExporter: FlowExporter {
@@ -42,16 +41,21 @@ public struct HTTPExporter: FlowExporter {
     private let buffer: RecordBuffer
     private let client: HTTPClient
     private let logger: Logger
-    private let counters = ExportCounters(exporter: "http")
+    private let counters: ExportCounters
 
-    public init(config: HTTPExporterConfig, client: HTTPClient = .shared, logger: Logger) {
+    public var sentRecords: Int { counters.sent }
+    public var droppedRecords: Int { counters.dropped }
+
+    public init(
+        config: HTTPExporterConfig, client: HTTPClient = .shared,
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), logger: Logger
+    ) {
         var config = config
-        if config.token == nil, let token = ProcessInfo.processInfo.environment["DNSFLOW_TOKEN"], !token.isEmpty {
-            config.token = token
-        }
+        config.token = BearerToken.resolve(config.token)
         self.config = config
         self.buffer = RecordBuffer(capacity: config.bufferSize)
         self.client = client
+        self.counters = ExportCounters(exporter: "http", registry: registry)
         self.logger = logger
     }
 
@@ -93,13 +97,13 @@ public struct HTTPExporter: FlowExporter {
         }
         // Flush what is left, a few tries at most: shutdown must not hang on a dead receiver.
         var attempts = 0
-        while case let batch = buffer.take(config.batchSize), !batch.isEmpty, attempts < 3 {
+        while attempts < 3, case let batch = buffer.take(config.batchSize), !batch.isEmpty {
             if !(await send(batch)) {
                 counters.drop(buffer.putBack(batch))
                 attempts += 1
             }
         }
-        counters.drop(buffer.take(Int.max).count)
+        counters.drop(buffer.removeAll())
     }
 
     private func send(_ batch: ArraySlice<FlowRecord>) async -> Bool {

@@ -63,18 +63,30 @@ public final class RecordBuffer: Sendable {
         }
     }
 
-    /// Puts a batch that could not be delivered back in front; returns how many did not fit.
+    /// Puts a batch that could not be delivered back in front, and wakes the exporter to retry it;
+    /// returns how many did not fit.
     @discardableResult
     public func putBack(_ batch: ArraySlice<FlowRecord>) -> Int {
-        state.withLockedValue { state in
+        let kept = state.withLockedValue { state in
             let kept = batch.suffix(max(capacity - state.count, 0))
             if !kept.isEmpty { state.chunks.prepend(kept) }
             state.count += kept.count
-            return batch.count - kept.count
+            return kept.count
         }
+        if kept > 0 { wake.yield() }
+        return batch.count - kept
     }
 
     public var count: Int { state.withLockedValue { $0.count } }
+
+    /// Empties the buffer; returns how many records it held.
+    @discardableResult
+    public func removeAll() -> Int {
+        state.withLockedValue { state in
+            defer { state = Chunks() }
+            return state.count
+        }
+    }
 
     /// Waits until records are waiting (true), or the buffer is finished (false).
     public func waitForRecords() async -> Bool {
