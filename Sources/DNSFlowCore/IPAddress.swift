@@ -239,10 +239,17 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// Network byte order: 4 bytes for IPv4, 16 for IPv6.
     public var bytes: [UInt8] {
+        var out: [UInt8] = []
+        append(to: &out)
+        return out
+    }
+
+    /// Appends `bytes` without an array of their own.
+    public func append(to out: inout [UInt8]) {
         switch self {
-        case .v4(let value): return (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) }
+        case .v4(let value): for k in 0..<4 { out.append(UInt8(truncatingIfNeeded: value >> (24 - 8 * k))) }
         case .v6(let high, let low):
-            return (0..<16).map { UInt8(truncatingIfNeeded: ($0 < 8 ? high : low) >> (56 - 8 * ($0 % 8))) }
+            for k in 0..<16 { out.append(UInt8(truncatingIfNeeded: (k < 8 ? high : low) >> (56 - 8 * (k % 8)))) }
         }
     }
 

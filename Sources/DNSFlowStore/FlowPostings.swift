@@ -43,16 +43,6 @@ enum FlowPostings: CaseIterable {
         """
     }
 
-    /// Moves a partition's lists of schema v2, keyed without a run, into run 0, which queries always read.
-    func moveIntoRuns(_ partition: FlowPartition, _ db: Database) throws {
-        let table = table(partition)
-        guard try db.tableExists(table), try !db.columns(in: table).contains(where: { $0.name == "run" }) else { return }
-        try db.execute(sql: "ALTER TABLE \(table) RENAME TO \(table)_v2")
-        try db.execute(sql: createSQL(partition))
-        try db.execute(sql: "INSERT INTO \(table) SELECT 0, \(keyColumn), first, ids FROM \(table)_v2")
-        try db.execute(sql: "DROP TABLE \(table)_v2")
-    }
-
     func insertSQL(_ partition: FlowPartition) -> String {
         "INSERT INTO \(table(partition)) (run, \(keyColumn), first, ids) VALUES (?, ?, ?, ?)"
     }
