@@ -137,7 +137,7 @@ final class EvictorMetrics: Sendable {
 
     init() {
         transactions = Dictionary(uniqueKeysWithValues: (0...10).map { code in
-            let name = DNSResponseCode.name(UInt8(code))
+            let name = DNSResponseCode(rawValue: UInt8(code)).name
             return (name, Counter(label: "dnsflow_dns_transactions_total", dimensions: [("rcode", name)]))
         })
         kernel = Dictionary(uniqueKeysWithValues: KernelCounter.allCases.map { counter in
@@ -163,7 +163,7 @@ final class EvictorMetrics: Sendable {
             }
         }
         for (rcode, count) in answeredByRcode.enumerated() where count > 0 {
-            transactions[DNSResponseCode.name(UInt8(rcode))]?.increment(by: count)
+            transactions[DNSResponseCode(rawValue: UInt8(rcode)).name]?.increment(by: count)
         }
         if badQuestionCount > 0 { badQuestions.increment(by: badQuestionCount) }
         if timeoutCount > 0 { timeouts.increment(by: timeoutCount) }

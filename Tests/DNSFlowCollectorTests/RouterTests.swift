@@ -77,14 +77,20 @@ import Testing
         try await app.test(.router) { client in
             try await client.execute(uri: "/api/v1/flows?dnsId=4242&limit=1", method: .get) { response in
                 #expect(response.status == .ok)
-                let page = decode(FlowPage.self, response.body)
+                let page = try? FlowRecordJSON.decodePage(response.body.readableBytesView)
                 #expect(page?.total == 2)
-                #expect(page?.flows.count == 1)
+                #expect(page?.records.count == 1)
                 #expect(String(buffer: response.body).contains("\"DnsId\":4242"), "FlowRecord JSON keys")
             }
             let filtered = "/api/v1/flows?rcode=NXDomain&minLatencyMs=5&dnsName=*.example.test&since=10m"
             try await client.execute(uri: filtered, method: .get) { response in
-                #expect(decode(FlowPage.self, response.body)?.flows.map(\.dnsName) == ["a.example.test"])
+                let page = try? FlowRecordJSON.decodePage(response.body.readableBytesView)
+                #expect(page?.records.map(\.dnsName) == ["a.example.test"])
+            }
+            // A response code by number reads as by name.
+            try await client.execute(uri: "/api/v1/flows?rcode=3&srcAddr=10.0.0.2", method: .get) { response in
+                let page = try? FlowRecordJSON.decodePage(response.body.readableBytesView)
+                #expect(page?.records.map(\.dnsName) == ["a.example.test"])
             }
             try await client.execute(uri: "/api/v1/dns/top?by=name&stat=max&limit=2", method: .get) { response in
                 #expect(decode(Top.self, response.body)?.entries.map(\.key) == ["c.other.test", "a.example.test"])
@@ -102,7 +108,7 @@ import Testing
     @Test(arguments: [
         ("dnsId=70000", "dnsId"), ("rcode=Nope", "rcode"), ("minLatencyMs=-1", "minLatencyMs"),
         ("since=yesterday", "since"), ("limit=0", "limit"), ("limit=10001", "limit"), ("port=x", "port"),
-        ("since=1h&until=2h", "until"),
+        ("since=1h&until=2h", "until"), ("srcAddr=10.0.0.256", "srcAddr"), ("dstAddr=host", "dstAddr"),
     ])
     func badParametersAre400NamingTheParameter(query: String, parameter: String) async throws {
         let dir = try TemporaryDirectory()
