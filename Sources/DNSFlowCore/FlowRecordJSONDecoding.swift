@@ -407,27 +407,35 @@ struct JSONReader {
     mutating func nanoseconds() throws(FlowJSONError) -> UInt64 {
         _ = try peek()
         let (range, _) = try number()
-        var whole: UInt64 = 0
-        var fraction: UInt64 = 0
-        var place: UInt64 = 100_000
+        let outOfRange = FlowJSONError(offset: range.lowerBound, reason: "latency out of range")
+        var nanoseconds: UInt64 = 0
+        var place: UInt64 = 1_000_000
         var position = range.lowerBound
-        while position < range.upperBound, bytes[position] != UInt8(ascii: ".") {
-            guard bytes[position] >= UInt8(ascii: "0"), bytes[position] <= UInt8(ascii: "9"), whole < 1 << 40 else {
-                return try roundedNanoseconds(range)
-            }
-            whole = whole * 10 + UInt64(bytes[position] - UInt8(ascii: "0"))
-            position += 1
-        }
-        if position < range.upperBound { position += 1 }
         while position < range.upperBound {
-            guard bytes[position] >= UInt8(ascii: "0"), bytes[position] <= UInt8(ascii: "9"), place > 0 else {
+            let byte = bytes[position]
+            position += 1
+            if byte == UInt8(ascii: "."), place == 1_000_000 {
+                place = 100_000
+                continue
+            }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), place > 0 else {
                 return try roundedNanoseconds(range)
             }
-            fraction += UInt64(bytes[position] - UInt8(ascii: "0")) * place
-            place /= 10
-            position += 1
+            let digit = UInt64(byte - UInt8(ascii: "0"))
+            if place == 1_000_000 {
+                // Before the point: shift the whole milliseconds, counted in nanoseconds.
+                let (shifted, overflow) = nanoseconds.multipliedReportingOverflow(by: 10)
+                let (sum, carry) = shifted.addingReportingOverflow(digit * place)
+                guard !overflow, !carry else { throw outOfRange }
+                nanoseconds = sum
+            } else {
+                let (sum, carry) = nanoseconds.addingReportingOverflow(digit * place)
+                guard !carry else { throw outOfRange }
+                nanoseconds = sum
+                place /= 10
+            }
         }
-        return whole * 1_000_000 + fraction
+        return nanoseconds
     }
 
     /// The slow path: exponents, a sign, more than six decimals.

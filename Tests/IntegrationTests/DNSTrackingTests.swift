@@ -31,7 +31,7 @@ struct DNSTrackingTests {
             let namespaces = Set(views.map(\.netNs))
             #expect(namespaces == Set([try lab.inode(lab.client), try lab.inode(lab.router), try lab.inode(lab.server)]))
             let clientView = try #require(views.first { $0.netNs == (try? lab.inode(lab.client)) })
-            #expect(clientView.dnsFlagsResponseCode == rcode)
+            #expect(clientView.dnsFlagsResponseCode?.name == rcode)
             #expect(clientView.dnsName == name)
             #expect(clientView.dnsQType == "A")
             #expect(clientView.dnsErrno == 0)

@@ -85,7 +85,7 @@ struct PipelineTests {
                 try await Task.sleep(for: .milliseconds(50))
             }
             let view = try #require(views.first, "\(exporter): id \(dig.id) not in the collector")
-            #expect(view.dnsFlagsResponseCode?.lowercased() == dig.status.lowercased())
+            #expect(view.dnsFlagsResponseCode?.name.lowercased() == dig.status.lowercased())
             #expect((view.dnsLatencyMs ?? 0) > 0 && (view.dnsLatencyMs ?? 99) < 50)
             #expect(view.srcAddr.text == lab.serverAddr && view.nodeName == "test-node")
         }
