@@ -7,9 +7,8 @@ import GRDB
 /// transaction, and the many of a popular name, into one entry, and the lists go in in key order.
 ///
 /// The lists are grouped in runs of `runRows` rows of the partition, run first in the key: a commit rewrites every
-/// page it touched, and a transaction's keys, spread over the whole hour's lists, touched nearly all of them (2.4 KB
-/// written per 250-byte row). Within a run they touch only the run's pages, at the end of the B-tree; a query seeks
-/// once per run (an hour of 700k rows has 11).
+/// page it touched, and a transaction's keys, spread over the whole hour's lists, touched nearly all of them. Within a
+/// run they touch only the run's pages, at the end of the B-tree; a query seeks once per run.
 enum FlowPostings: CaseIterable {
     case dnsId, dnsName
 

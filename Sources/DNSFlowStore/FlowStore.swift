@@ -21,7 +21,7 @@ public struct FlowStore: Sendable {
             config.prepareDatabase { db in
                 // For a new file only (before the WAL exists). A commit rewrites every page its rows touched, and the
                 // posting lists spread over many: with 32 KiB pages the writer handles a fraction of the pages and
-                // system calls of 4 KiB ones, for about 20% less CPU per record; reads of single rows barely notice.
+                // system calls of 4 KiB ones, and spends less CPU per record; reads of single rows barely notice.
                 try db.execute(sql: "PRAGMA page_size = \(Self.pageSize)")
                 // A commit is written to the WAL but not synced: a killed process loses nothing it committed (the
                 // OS has the pages); a power loss can lose the last transactions, never corrupt the file.
@@ -37,7 +37,7 @@ public struct FlowStore: Sendable {
                 // ... and give the space back afterwards, so a burst does not leave a large WAL file behind.
                 try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
                 // Reads map the file instead of copying each page out of the OS cache: a query by DNS id reads one
-                // posting page per run of every hour it covers (over 300 for 14 hours), mostly not in this
+                // posting page per run of every hour it covers (hundreds over a day), mostly not in this
                 // connection's cache. SQLite caps the size at its build's limit (2 GiB by default).
                 try db.execute(sql: "PRAGMA mmap_size = \(1 << 40)")
                 // Sorts and temporary B-trees of the top and count queries stay off the disk.
