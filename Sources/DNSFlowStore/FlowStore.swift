@@ -53,31 +53,23 @@ public struct FlowStore: Sendable {
     /// Inserts all records in one transaction; the writer passes several queued batches joined.
     public func insert(_ records: some Collection<FlowRecord> & Sendable) async throws(StoreError) {
         guard !records.isEmpty else { return }
+        try await onPool(StoreError.write, access: .write) { db in
+            try sequence.next.withLock { try FlowInsert.run(records, in: db, sequence: &$0) }
+        }
+    }
+
+    private enum Access { case read, write }
+
+    /// Runs `body` on the pool, its failure as `StoreError`.
+    private func onPool<T: Sendable>(
+        _ failure: (any Error) -> StoreError, access: Access = .read,
+        _ body: @Sendable @escaping (Database) throws -> T
+    ) async throws(StoreError) -> T {
         do {
-            try await pool.write { db in
-                try sequence.next.withLock { try FlowInsert.run(records, in: db, sequence: &$0) }
+            switch access {
+            case .read: return try await pool.read(body)
+            case .write: return try await pool.write(body)
             }
-        } catch {
-            throw .write(error)
-        }
-    }
-
-    private func write<T: Sendable>(
-        _ failure: (any Error) -> StoreError, _ body: @Sendable @escaping (Database) throws -> T
-    ) async throws(StoreError) -> T {
-        do {
-            return try await pool.write(body)
-        } catch {
-            throw failure(error)
-        }
-    }
-
-    /// A read on the pool, its failure as `StoreError`.
-    private func read<T: Sendable>(
-        _ failure: (any Error) -> StoreError, _ body: @Sendable @escaping (Database) throws -> T
-    ) async throws(StoreError) -> T {
-        do {
-            return try await pool.read(body)
         } catch {
             throw failure(error)
         }
@@ -86,7 +78,7 @@ public struct FlowStore: Sendable {
     // Queries use cached statements: preparing one per hour took longer than running it.
 
     public func query(_ query: FlowQuery) async throws(StoreError) -> FlowPage {
-        try await read(StoreError.query) { db in
+        try await onPool(StoreError.query) { db in
             var flows: [FlowRecord] = []
             var total = 0
             // Partitions are disjoint hours: newest first across them is each one's newest first, in turn.
@@ -159,7 +151,7 @@ public struct FlowStore: Sendable {
             case .client: { FlowRow.address($0[0]).text }
             }
         let latency = query.by == .latency ? 2 : 1
-        let samples = try await read(StoreError.query) { db in
+        let samples = try await onPool(StoreError.query) { db in
             var samples: [(key: String, latency: Double?)] = []
             for partition in try FlowPartition.newestFirst(db, since: query.since, until: query.until) {
                 let room = TopQuery.maxWindowRows - samples.count
@@ -185,7 +177,7 @@ public struct FlowStore: Sendable {
         let bucket = LatencyBucket.bounds.enumerated().map {
             "WHEN dns_latency_ns < \(FlowQuery.nanoseconds($1)) THEN \($0)"
         }
-        let counts = try await read(StoreError.query) { db in
+        let counts = try await onPool(StoreError.query) { db in
             var counts: [Int: Int] = [:]
             for partition in try FlowPartition.newestFirst(db, since: since, until: until) {
                 let (filter, arguments) = window.whereClause(in: partition, and: "dns_latency_ns IS NOT NULL")
@@ -210,7 +202,7 @@ public struct FlowStore: Sendable {
     /// kept until its whole hour has passed the cutoff: up to one hour longer than the retention.
     @discardableResult
     public func dropPartitions(endedBefore cutoffMs: Int64) async throws(StoreError) -> Int {
-        let (hours, flows) = try await write(StoreError.retention) { db in
+        let (hours, flows) = try await onPool(StoreError.retention, access: .write) { db in
             // An hour ends at or before the cutoff exactly when it comes before the cutoff's own hour.
             let expired = try Row.fetchAll(
                 db, sql: "SELECT hour, rows FROM \(FlowSchema.partitions) WHERE hour < ?",
@@ -233,7 +225,7 @@ public struct FlowStore: Sendable {
     /// SQLite's plan for `query`'s page in each partition it reads, one step per line; tests check it still uses
     /// the indexes.
     func queryPlan(_ query: FlowQuery) async throws(StoreError) -> String {
-        try await read(StoreError.query) { db in
+        try await onPool(StoreError.query) { db in
             try FlowPartition.newestFirst(db, since: query.since, until: query.until).flatMap { partition in
                 let (filter, arguments) = query.whereClause(in: partition)
                 return try Row.fetchAll(
@@ -245,7 +237,7 @@ public struct FlowStore: Sendable {
 
     /// Every stored flow, from the per-partition counts: no scan.
     public func count() async throws(StoreError) -> Int {
-        try await read(StoreError.query) { db in
+        try await onPool(StoreError.query) { db in
             try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(rows), 0) FROM \(FlowSchema.partitions)") ?? 0
         }
     }
