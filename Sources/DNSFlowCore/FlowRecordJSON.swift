@@ -19,7 +19,7 @@ public enum FlowRecordJSON {
 
     /// The most bytes `write(_:to:)` can take for `records`.
     public static func maxLength(of records: UnsafeBufferPointer<FlowRecord>) -> Int {
-        records.reduce(2) { $0 + maxLength(of: $1) + 1 }
+        records.indices.reduce(2) { $0 + maxLength(of: records.baseAddress! + $1) + 1 }
     }
 
     /// Writes `records` as one JSON array into `destination`, which holds at least
@@ -64,11 +64,11 @@ public enum FlowRecordJSON {
         buffer.removeLast(bound - written)
     }
 
-    /// Every field's key, quotes, colon and comma, and its value's bound; braces and a newline.
-    private static func maxLength(of record: FlowRecord) -> Int {
-        withUnsafePointer(to: record) { pointer in
-            FlowField.allCases.reduce(3) { $0 + $1.key.utf8CodeUnitCount + 4 + $1.maxValueLength(pointer) }
-        }
+    /// Every field's key, quotes, colon and comma; braces and a newline.
+    private static let keysLength = FlowField.allCases.reduce(3) { $0 + $1.key.utf8CodeUnitCount + 4 }
+
+    private static func maxLength(of record: UnsafePointer<FlowRecord>) -> Int {
+        FlowField.allCases.reduce(keysLength) { $0 + $1.maxValueLength(record) }
     }
 
     /// Appends the API's page of records, `{"flows":[...],"total":n}`.
@@ -193,8 +193,13 @@ struct JSONWriter {
         decimal(UInt64(value.magnitude))
     }
 
-    mutating func field(_ field: FlowField, _ value: borrowing String?) {
-        guard let value = copy value else { return }
+    mutating func field(_ field: FlowField, _ value: borrowing String) {
+        key(field)
+        string(value)
+    }
+
+    mutating func field(_ field: FlowField, _ value: String?) {
+        guard let value else { return }
         key(field)
         string(value)
     }

@@ -207,7 +207,7 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
 
     private static func writeDotted(_ value: UInt32, to out: UnsafeMutablePointer<UInt8>) -> Int {
         var n = 0
-        for shift in [24, 16, 8, 0] {
+        for shift in stride(from: 24, through: 0, by: -8) {
             let octet = UInt8(truncatingIfNeeded: value >> UInt32(shift))
             if shift != 24 {
                 out[n] = UInt8(ascii: ".")
