@@ -1,5 +1,6 @@
 /// The fields of `FlowRecord` in wire order, with their JSON keys: the one list the JSON writer and
-/// reader walk. Adding a field is a case here and its arms below, which the compiler asks for.
+/// reader walk, and the store's row (`FlowField.column` in DNSFlowStore). Adding a field is a case
+/// here and its arms in each switch over it, which the compiler asks for.
 public enum FlowField: Int, CaseIterable, Sendable {
     case srcAddr, dstAddr, srcPort, dstPort, proto, etype, bytes, packets, timeFlowStartMs, timeFlowEndMs
     case interfaces, ifDirections, flags, netNs, nodeName

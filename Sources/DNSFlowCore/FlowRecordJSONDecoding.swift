@@ -21,7 +21,9 @@ extension FlowRecordJSON {
     }
 
     /// The API's page, `{"flows":[...],"total":n}`, as `encodePage` writes it; other keys are ignored.
-    public static func decodePage(_ bytes: some Sequence<UInt8>) throws(FlowJSONError) -> (records: [FlowRecord], total: Int) {
+    public static func decodePage(
+        _ bytes: some Sequence<UInt8>
+    ) throws(FlowJSONError) -> (records: [FlowRecord], total: Int) {
         try Array(bytes).withUnsafeBytes { buffer in
             Result { () throws(FlowJSONError) in
                 var reader = JSONReader(buffer)

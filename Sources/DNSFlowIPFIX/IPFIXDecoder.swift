@@ -190,7 +190,9 @@ public struct IPFIXDecoder: Sendable {
                     try set.unsigned(length, "\(element)"), unless: DNSCodes.absentLatency)
             case .dnsQType:
                 let type = UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
-                record.dnsQType = DNSCodes.present(type, unless: DNSCodes.absentQType).map { DNSQueryType(rawValue: $0) }
+                record.dnsQType = DNSCodes.present(type, unless: DNSCodes.absentQType).map {
+                    DNSQueryType(rawValue: $0)
+                }
             case .dnsErrno:
                 record.dnsErrno = DNSCodes.present(
                     UInt8(truncatingIfNeeded: try set.unsigned(length, "\(element)")), unless: DNSCodes.absentErrno)

@@ -160,7 +160,8 @@ public struct FlowStore: Sendable {
                 samples += try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT \(columns), dns_latency_ns FROM \(partition.table) \(filter) ORDER BY id DESC LIMIT \(room)
+                        SELECT \(columns), dns_latency_ns FROM \(partition.table) \(filter)
+                        ORDER BY id DESC LIMIT \(room)
                         """,
                     arguments: arguments
                 ).map { row -> (key: String, latency: Double?) in

@@ -189,7 +189,8 @@ struct FlowRecordJSONEncodingTests {
         let interfaceCount = Int.random(in: 0...3, using: &generator)
         return FlowRecord(
             srcAddr: .v4(.random(in: .min ... .max, using: &generator)),
-            dstAddr: .v6(high: .random(in: .min ... .max, using: &generator), low: .random(in: 0...3, using: &generator)),
+            dstAddr: .v6(
+                high: .random(in: .min ... .max, using: &generator), low: .random(in: 0...3, using: &generator)),
             srcPort: .random(in: .min ... .max, using: &generator),
             dstPort: .random(in: .min ... .max, using: &generator),
             proto: .random(in: .min ... .max, using: &generator),
@@ -201,9 +202,11 @@ struct FlowRecordJSONEncodingTests {
             ifDirections: (0..<interfaceCount).map { _ in .random(in: 0...1, using: &generator) },
             flags: .random(in: .min ... .max, using: &generator), netNs: .random(in: .min ... .max, using: &generator),
             nodeName: text(), dnsId: maybe(.random(in: .min ... .max, using: &generator)),
-            dnsFlags: maybe(.random(in: .min ... .max, using: &generator)), dnsFlagsResponseCode: maybe(DNSResponseCode(rawValue: .random(in: .min ... .max, using: &generator))),
+            dnsFlags: maybe(.random(in: .min ... .max, using: &generator)),
+            dnsFlagsResponseCode: maybe(DNSResponseCode(rawValue: .random(in: .min ... .max, using: &generator))),
             dnsLatencyNs: maybe(.random(in: .min ... .max, using: &generator)),
-            dnsName: maybe(text()), dnsQType: maybe(DNSQueryType(rawValue: .random(in: .min ... .max, using: &generator))),
+            dnsName: maybe(text()),
+            dnsQType: maybe(DNSQueryType(rawValue: .random(in: .min ... .max, using: &generator))),
             dnsErrno: maybe(.random(in: .min ... .max, using: &generator)))
     }
 
