@@ -99,7 +99,7 @@ public struct FlowAssembler: Sendable {
     private func apply(_ view: UnsafePointer<DNSView>, to record: inout FlowRecord, side: Side) {
         record.dnsId = view.pointee.id
         record.dnsName = view.pointee.question?.name
-        record.dnsQType = view.pointee.question.map { DNSQueryType(rawValue: $0.type) }
+        record.dnsQType = view.pointee.question?.type
         switch (side, view.pointee.outcome) {
         case (.query, .timedOut):
             record.dnsFlags = view.pointee.flags

@@ -8,11 +8,11 @@ struct DNSQuestionTests {
 
     @Test func decodesNameAndType() throws {
         let question = try DNSQuestion.decode(wire(["www", "example", "test"], type: 28))
-        #expect(question == DNSQuestion(name: "www.example.test", type: 28))
+        #expect(question == DNSQuestion(name: "www.example.test", type: .aaaa))
     }
 
     @Test func rootName() throws {
-        #expect(try DNSQuestion.decode([0, 0, 2, 0, 1]) == DNSQuestion(name: ".", type: 2))
+        #expect(try DNSQuestion.decode([0, 0, 2, 0, 1]) == DNSQuestion(name: ".", type: DNSQueryType(rawValue: 2)))
     }
 
     @Test func escapesLikeDig() throws {
