@@ -65,7 +65,7 @@ public enum FlowRecordJSON {
     }
 
     /// Every field's key, quotes, colon and comma; braces and a newline.
-    private static let keysLength = FlowField.allCases.reduce(3) { $0 + $1.key.utf8CodeUnitCount + 4 }
+    private static let keysLength = FlowField.allCases.reduce(3) { $0 + $1.quotedKey.utf8CodeUnitCount + 1 }
 
     private static func maxLength(of record: UnsafePointer<FlowRecord>) -> Int {
         FlowField.allCases.reduce(keysLength) { $0 + $1.maxValueLength(record) }
@@ -181,9 +181,7 @@ struct JSONWriter {
     private mutating func key(_ field: FlowField) {
         if hasField { byte(UInt8(ascii: ",")) }
         hasField = true
-        byte(UInt8(ascii: "\""))
-        literal(field.key)
-        literal("\":")
+        literal(field.quotedKey)
     }
 
     mutating func field(_ field: FlowField, _ value: (some FixedWidthInteger)?) {

@@ -68,9 +68,7 @@ private struct FieldNames {
     private let starts: [Int]
 
     init() {
-        let names = FlowField.allCases.map {
-            Array(UnsafeBufferPointer(start: $0.key.utf8Start, count: $0.key.utf8CodeUnitCount))
-        }
+        let names = FlowField.allCases.map { Array($0.key.utf8) }
         spelled = names.flatMap { $0 }
         starts = names.reduce(into: [0]) { starts, name in starts.append(starts.last! + name.count) }
     }
