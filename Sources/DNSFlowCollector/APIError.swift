@@ -37,9 +37,8 @@ enum JSONBody {
 
     /// A page of flows, the records written by `FlowRecordJSON`: `JSONEncoder` took longer than the query itself.
     static func response(_ page: FlowPage) -> Response {
-        var bytes = Array("{\"flows\":".utf8)
-        FlowRecordJSON.encode(page.flows, into: &bytes)
-        bytes += Array(",\"total\":\(page.total)}".utf8)
+        var bytes: [UInt8] = []
+        FlowRecordJSON.encodePage(page.flows, total: page.total, into: &bytes)
         return response(bytes: bytes, status: .ok)
     }
 

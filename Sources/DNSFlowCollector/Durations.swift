@@ -10,10 +10,6 @@ public enum TimeSyntax {
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 
-    public static func duration(_ text: String) -> Duration? {
-        durationMs(text).map { .milliseconds($0) }
-    }
-
     /// An instant in epoch ms: digits are epoch ms, a duration means that long before `now`, else RFC 3339.
     public static func instantMs(_ text: String, now: Int64) -> Int64? {
         if !text.isEmpty, text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber) { return Int64(text) }

@@ -12,7 +12,7 @@ struct QueryParameters {
         query.dnsId = try integer("dnsId")
         query.dnsName = string("dnsName")
         if let rcode = string("rcode") {
-            guard let code = DNSResponseCode.code(rcode) else {
+            guard let code = DNSResponseCode(name: rcode) else {
                 throw .badParameter("rcode", "expected a response code name like NXDomain or a number 0-255")
             }
             query.rcode = code
@@ -20,8 +20,8 @@ struct QueryParameters {
         query.minLatencyMs = try number("minLatencyMs")
         query.maxLatencyMs = try number("maxLatencyMs")
         query.errno = try integer("errno")
-        query.srcAddr = string("srcAddr")
-        query.dstAddr = string("dstAddr")
+        query.srcAddr = try address("srcAddr")
+        query.dstAddr = try address("dstAddr")
         query.port = try integer("port")
         query.node = string("node")
         (query.since, query.until) = try window()
@@ -51,6 +51,14 @@ struct QueryParameters {
         guard let text = string(name) else { return nil }
         guard let value = T(text) else { throw .badParameter(name, "expected an integer 0-\(T.max), got \"\(text)\"") }
         return value
+    }
+
+    private func address(_ name: String) throws(APIError) -> IPAddress? {
+        guard let text = string(name) else { return nil }
+        guard let address = IPAddress(text) else {
+            throw .badParameter(name, "expected an IPv4 or IPv6 address, got \"\(text)\"")
+        }
+        return address
     }
 
     private func number(_ name: String) throws(APIError) -> Double? {

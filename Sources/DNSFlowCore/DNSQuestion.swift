@@ -2,9 +2,9 @@
 public struct DNSQuestion: Hashable, Sendable {
     /// Full name without the trailing dot; "." for the root.
     public var name: String
-    public var type: UInt16
+    public var type: DNSQueryType
 
-    public init(name: String, type: UInt16) {
+    public init(name: String, type: DNSQueryType) {
         self.name = name
         self.type = type
     }
@@ -56,7 +56,7 @@ public struct DNSQuestion: Hashable, Sendable {
             index = end
         }
         guard bytes.distance(from: index, to: bytes.endIndex) >= 2 else { throw DecodingError(reason: .truncated) }
-        let type = UInt16(bytes[index]) << 8 | UInt16(bytes[bytes.index(after: index)])
+        let type = DNSQueryType(rawValue: UInt16(bytes[index]) << 8 | UInt16(bytes[bytes.index(after: index)]))
         return DNSQuestion(name: text.isEmpty ? "." : String(decoding: text, as: UTF8.self), type: type)
     }
 

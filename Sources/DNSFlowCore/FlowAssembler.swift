@@ -32,22 +32,22 @@ public struct FlowAssembler: Sendable {
         var records: [FlowRecord] = []
         records.reserveCapacity(flows.count + 2 * views.count)  // a view can have both its flows here
         var placed = [Bool](repeating: false, count: views.count)
-        var shared = SharedFields()
+        var sightings = Sightings()
         views.withUnsafeBufferPointer { views in
             for flow in flows {
-                let plain = record(flow, &shared)
+                let plain = record(flow, &sightings)
                 if let answered = responseViews[flow.key] {
-                    split(plain, answered, of: views, side: .response, into: &records, &shared)
+                    split(plain, answered, of: views, side: .response, into: &records, &sightings)
                     for index in answered { placed[index] = true }
                 } else if let asked = queryViews[flow.key] {
-                    split(plain, asked, of: views, side: .query, into: &records, &shared)
+                    split(plain, asked, of: views, side: .query, into: &records, &sightings)
                 } else {
                     records.append(plain)
                 }
             }
             for index in views.indices where !placed[index] {
                 let view = views.baseAddress! + index
-                records.append(record(view, side: view.pointee.outcome == .timedOut ? .query : .response, &shared))
+                records.append(record(view, side: view.pointee.outcome == .timedOut ? .query : .response, &sightings))
             }
         }
         return records
@@ -59,16 +59,16 @@ public struct FlowAssembler: Sendable {
     public func records(views: [DNSView]) -> [FlowRecord] {
         var records: [FlowRecord] = []
         records.reserveCapacity(2 * views.count)
-        var shared = SharedFields()
+        var sightings = Sightings()
         views.withUnsafeBufferPointer { views in
             for index in views.indices {
                 let view = views.baseAddress! + index
                 if view.pointee.outcome == .timedOut {
-                    records.append(record(view, side: .query, &shared))
+                    records.append(record(view, side: .query, &sightings))
                     continue
                 }
-                records.append(record(view, side: .response, &shared))
-                records.append(record(view, side: .query, &shared, key: view.pointee.key.reversed))
+                records.append(record(view, side: .response, &sightings))
+                records.append(record(view, side: .query, &sightings, key: view.pointee.key.reversed))
             }
         }
         return records
@@ -78,7 +78,7 @@ public struct FlowAssembler: Sendable {
 
     private func split(
         _ flow: FlowRecord, _ indices: [Int], of views: UnsafeBufferPointer<DNSView>, side: Side,
-        into records: inout [FlowRecord], _ shared: inout SharedFields
+        into records: inout [FlowRecord], _ sightings: inout Sightings
     ) {
         for (order, index) in indices.sorted(by: { views[$0].endNs < views[$1].endNs }).enumerated() {
             let view = views.baseAddress! + index
@@ -88,7 +88,7 @@ public struct FlowAssembler: Sendable {
                 record.packets = 0
             }
             record.netNs = view.pointee.observation.netNs
-            (record.interfaces, record.ifDirections) = shared.sighting(view.pointee.observation)
+            (record.interfaces, record.ifDirections) = sightings.of(view.pointee.observation)
             apply(view, to: &record, side: side)
             records.append(record)
         }
@@ -99,7 +99,7 @@ public struct FlowAssembler: Sendable {
     private func apply(_ view: UnsafePointer<DNSView>, to record: inout FlowRecord, side: Side) {
         record.dnsId = view.pointee.id
         record.dnsName = view.pointee.question?.name
-        record.dnsQType = view.pointee.question.map { DNSQueryType.name($0.type) }
+        record.dnsQType = view.pointee.question?.type
         switch (side, view.pointee.outcome) {
         case (.query, .timedOut):
             record.dnsFlags = view.pointee.flags
@@ -108,20 +108,20 @@ public struct FlowAssembler: Sendable {
             break  // the query's record carries the id, name and type; the response's the rest
         case (.response, .answered(let latencyNs)):
             record.dnsFlags = view.pointee.flags
-            record.dnsFlagsResponseCode = DNSResponseCode.name(UInt8(view.pointee.flags & 0x0f))
-            // Microseconds, exactly: 213_456 ns → 0.213 ms.
-            record.dnsLatencyMs = Double(latencyNs / 1_000) / 1_000
+            record.dnsFlagsResponseCode = DNSResponseCode(flags: view.pointee.flags)
+            // Whole microseconds: 213_456 ns → 0.213 ms.
+            record.dnsLatencyNs = latencyNs / 1_000 * 1_000
             record.dnsErrno = DNSErrno.none
         case (.response, _):
             record.dnsFlags = view.pointee.flags
-            record.dnsFlagsResponseCode = DNSResponseCode.name(UInt8(view.pointee.flags & 0x0f))
+            record.dnsFlagsResponseCode = DNSResponseCode(flags: view.pointee.flags)
             record.dnsErrno = DNSErrno.noQuery
         }
     }
 
-    private func record(_ flow: FlowSample, _ shared: inout SharedFields) -> FlowRecord {
+    private func record(_ flow: FlowSample, _ sightings: inout Sightings) -> FlowRecord {
         FlowRecord(
-            srcAddr: shared.text(flow.key.srcAddr), dstAddr: shared.text(flow.key.dstAddr),
+            srcAddr: flow.key.srcAddr, dstAddr: flow.key.dstAddr,
             srcPort: flow.key.srcPort, dstPort: flow.key.dstPort, proto: flow.key.proto, etype: flow.key.etype,
             bytes: flow.bytes, packets: flow.packets,
             timeFlowStartMs: flow.startNs / 1_000_000, timeFlowEndMs: flow.endNs / 1_000_000,
@@ -132,12 +132,12 @@ public struct FlowAssembler: Sendable {
 
     /// A view's record on its own, with zero counters: under `key`, its response's flow by default.
     private func record(
-        _ view: UnsafePointer<DNSView>, side: Side, _ shared: inout SharedFields, key: FlowKey? = nil
+        _ view: UnsafePointer<DNSView>, side: Side, _ sightings: inout Sightings, key: FlowKey? = nil
     ) -> FlowRecord {
         let key = key ?? view.pointee.key
-        let sighting = shared.sighting(view.pointee.observation)
+        let sighting = sightings.of(view.pointee.observation)
         var record = FlowRecord(
-            srcAddr: shared.text(key.srcAddr), dstAddr: shared.text(key.dstAddr),
+            srcAddr: key.srcAddr, dstAddr: key.dstAddr,
             srcPort: key.srcPort, dstPort: key.dstPort, proto: key.proto, etype: key.etype,
             bytes: 0, packets: 0,
             timeFlowStartMs: view.pointee.startNs / 1_000_000, timeFlowEndMs: view.pointee.endNs / 1_000_000,
@@ -149,19 +149,14 @@ public struct FlowAssembler: Sendable {
     }
 }
 
-/// Fields shared by the records of one call: a busy resolver's address and a namespace's
-/// interface are in most records, and shared storage costs a retain where a new string or array
-/// costs an allocation (and its memory while the record waits in an exporter's buffer).
-private struct SharedFields {
-    private var addresses = Memo<IPAddress, String>()
-    private var sightings = Memo<Observation, (interfaces: [String], directions: [UInt8])>()
+/// The one-interface lists of a call's view records, made once per sighting: a namespace's
+/// interface is in most records, and a shared array costs a retain where a new one costs an
+/// allocation (and its memory while the record waits in an exporter's buffer).
+private struct Sightings {
+    private var made = Memo<Observation, (interfaces: [String], directions: [UInt8])>()
 
-    mutating func text(_ address: IPAddress) -> String {
-        addresses.value(for: address) { $0.description }
-    }
-
-    mutating func sighting(_ observation: Observation) -> (interfaces: [String], directions: [UInt8]) {
-        sightings.value(for: observation) { (interfaces: [$0.interface], directions: [$0.direction]) }
+    mutating func of(_ observation: Observation) -> (interfaces: [String], directions: [UInt8]) {
+        made.value(for: observation) { (interfaces: [$0.interface], directions: [$0.direction]) }
     }
 }
 

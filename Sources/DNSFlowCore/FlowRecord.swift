@@ -1,10 +1,12 @@
-/// One exported flow record, in the JSON shape of NetObserv's flowlogs-pipeline.
+/// One exported flow record, the fields of NetObserv's flowlogs-pipeline records, typed: text
+/// (JSON keys, dotted addresses, rcode names) is made only by the codecs, the page and the CLI.
 ///
 /// A plain flow carries the counters; a DNS view also carries the `dns*` fields. Every DNS
 /// transaction is its own record, so several transactions on one 5-tuple all come out.
-public struct FlowRecord: Codable, Sendable, Hashable {
-    public var srcAddr: String
-    public var dstAddr: String
+/// `FlowField` lists the fields as they go on the wire.
+public struct FlowRecord: Sendable, Hashable {
+    public var srcAddr: IPAddress
+    public var dstAddr: IPAddress
     public var srcPort: UInt16
     public var dstPort: UInt16
     /// IANA protocol number (6 TCP, 17 UDP).
@@ -28,23 +30,22 @@ public struct FlowRecord: Codable, Sendable, Hashable {
 
     public var dnsId: UInt16?
     public var dnsFlags: UInt16?
-    /// "NoError", "NXDomain", ... (see `DNSResponseCode`).
-    public var dnsFlagsResponseCode: String?
-    /// Query to response, with microsecond precision; absent on timeouts and orphan responses.
-    public var dnsLatencyMs: Double?
+    /// The response's code; absent on query-side records and timeouts.
+    public var dnsFlagsResponseCode: DNSResponseCode?
+    /// Query to response in nanoseconds; absent on timeouts and orphan responses.
+    public var dnsLatencyNs: UInt64?
     /// Full name, no trailing dot.
     public var dnsName: String?
-    /// "A", "AAAA", ... or "TYPE<n>".
-    public var dnsQType: String?
+    public var dnsQType: DNSQueryType?
     /// 0, or 110 (ETIMEDOUT) for an unanswered query, 2 (ENOENT) for a response with no query.
     public var dnsErrno: UInt8?
 
     public init(
-        srcAddr: String, dstAddr: String, srcPort: UInt16, dstPort: UInt16, proto: UInt8, etype: UInt16,
+        srcAddr: IPAddress, dstAddr: IPAddress, srcPort: UInt16, dstPort: UInt16, proto: UInt8, etype: UInt16,
         bytes: UInt64, packets: UInt64, timeFlowStartMs: Int64, timeFlowEndMs: Int64,
         interfaces: [String], ifDirections: [UInt8], flags: UInt16, netNs: UInt32, nodeName: String,
-        dnsId: UInt16? = nil, dnsFlags: UInt16? = nil, dnsFlagsResponseCode: String? = nil,
-        dnsLatencyMs: Double? = nil, dnsName: String? = nil, dnsQType: String? = nil, dnsErrno: UInt8? = nil
+        dnsId: UInt16? = nil, dnsFlags: UInt16? = nil, dnsFlagsResponseCode: DNSResponseCode? = nil,
+        dnsLatencyNs: UInt64? = nil, dnsName: String? = nil, dnsQType: DNSQueryType? = nil, dnsErrno: UInt8? = nil
     ) {
         self.srcAddr = srcAddr
         self.dstAddr = dstAddr
@@ -64,39 +65,23 @@ public struct FlowRecord: Codable, Sendable, Hashable {
         self.dnsId = dnsId
         self.dnsFlags = dnsFlags
         self.dnsFlagsResponseCode = dnsFlagsResponseCode
-        self.dnsLatencyMs = dnsLatencyMs
+        self.dnsLatencyNs = dnsLatencyNs
         self.dnsName = dnsName
         self.dnsQType = dnsQType
         self.dnsErrno = dnsErrno
     }
 
+    /// A record with every required field zero or empty, for decoders to fill in.
+    public static let empty = FlowRecord(
+        srcAddr: .v4(0), dstAddr: .v4(0), srcPort: 0, dstPort: 0, proto: 0, etype: 0, bytes: 0, packets: 0,
+        timeFlowStartMs: 0, timeFlowEndMs: 0, interfaces: [], ifDirections: [], flags: 0, netNs: 0, nodeName: ""
+    )
+
     /// True when the record carries DNS fields.
     public var isDNS: Bool { dnsId != nil }
 
-    public enum CodingKeys: String, CodingKey {
-        case srcAddr = "SrcAddr"
-        case dstAddr = "DstAddr"
-        case srcPort = "SrcPort"
-        case dstPort = "DstPort"
-        case proto = "Proto"
-        case etype = "Etype"
-        case bytes = "Bytes"
-        case packets = "Packets"
-        case timeFlowStartMs = "TimeFlowStartMs"
-        case timeFlowEndMs = "TimeFlowEndMs"
-        case interfaces = "Interfaces"
-        case ifDirections = "IfDirections"
-        case flags = "Flags"
-        case netNs = "NetNs"
-        case nodeName = "NodeName"
-        case dnsId = "DnsId"
-        case dnsFlags = "DnsFlags"
-        case dnsFlagsResponseCode = "DnsFlagsResponseCode"
-        case dnsLatencyMs = "DnsLatencyMs"
-        case dnsName = "DnsName"
-        case dnsQType = "DnsQType"
-        case dnsErrno = "DnsErrno"
-    }
+    /// The latency in milliseconds, for thresholds and display.
+    public var dnsLatencyMs: Double? { dnsLatencyNs.map { Double($0) / 1e6 } }
 }
 
 /// Well-known `DnsErrno` values.

@@ -1,8 +1,8 @@
-/// Writes `FlowRecord`s as JSON without Foundation: the exporters' hot path, where `JSONEncoder`
-/// managed 5-15k records/s against a node's 80k.
+/// The JSON form of `FlowRecord`s, written and read without Foundation (the exporters' and the
+/// ingest's hot paths, where `JSONEncoder` and `JSONDecoder` fell far behind a node's rate).
 ///
-/// The output decodes with `JSONDecoder` into the same records as the synthesized `Codable` output:
-/// the same keys, in `CodingKeys` order, and nil optionals left out.
+/// Keys come in `FlowField` order, absent optionals left out; addresses, the rcode and the qtype
+/// as text, the latency as milliseconds.
 public enum FlowRecordJSON {
     /// Appends `records` as one JSON array.
     public static func encode(_ records: some Collection<FlowRecord>, into buffer: inout [UInt8]) {
@@ -19,7 +19,7 @@ public enum FlowRecordJSON {
 
     /// The most bytes `write(_:to:)` can take for `records`.
     public static func maxLength(of records: UnsafeBufferPointer<FlowRecord>) -> Int {
-        records.reduce(2) { $0 + maxLength(of: $1) + 1 }
+        records.indices.reduce(2) { $0 + maxLength(of: records.baseAddress! + $1) + 1 }
     }
 
     /// Writes `records` as one JSON array into `destination`, which holds at least
@@ -64,22 +64,31 @@ public enum FlowRecordJSON {
         buffer.removeLast(bound - written)
     }
 
-    /// Every key, comma and bracket (under 300 bytes), 21 characters for each of the 13 numbers, 24
-    /// for the latency, and each string quoted, its bytes escaped as `\u00XX` at worst.
-    private static func maxLength(of record: FlowRecord) -> Int {
-        var strings = record.srcAddr.utf8.count + record.dstAddr.utf8.count + record.nodeName.utf8.count
-        strings += (record.dnsFlagsResponseCode?.utf8.count ?? 0) + (record.dnsName?.utf8.count ?? 0)
-        strings += record.dnsQType?.utf8.count ?? 0
-        for name in record.interfaces { strings += name.utf8.count + 3 }
-        return 700 + 6 * strings + 4 * record.ifDirections.count
+    /// Every field's key, quotes, colon and comma; braces and a newline.
+    private static let keysLength = FlowField.allCases.reduce(3) { $0 + $1.quotedKey.utf8CodeUnitCount + 1 }
+
+    private static func maxLength(of record: UnsafePointer<FlowRecord>) -> Int {
+        FlowField.allCases.reduce(keysLength) { $0 + $1.maxValueLength(record) }
     }
+
+    /// Appends the API's page of records, `{"flows":[...],"total":n}`.
+    public static func encodePage(_ records: some Collection<FlowRecord>, total: Int, into buffer: inout [UInt8]) {
+        buffer += Array("{\"\(pageRecordsKey)\":".utf8)
+        encode(records, into: &buffer)
+        buffer += Array(",\"\(pageTotalKey)\":\(total)}".utf8)
+    }
+
+    static let pageRecordsKey = "flows"
+    static let pageTotalKey = "total"
 }
 
 /// Writes JSON through a pointer into memory sized beforehand (`FlowRecordJSON.maxLength`): no
 /// capacity check or uniqueness check per byte, as `[UInt8].append` makes.
-private struct JSONWriter {
+struct JSONWriter {
     private let start: UnsafeMutablePointer<UInt8>
     private var cursor: UnsafeMutablePointer<UInt8>
+    /// Whether the object being written has a field already, which the next follows after a comma.
+    private var hasField = false
 
     init(_ start: UnsafeMutablePointer<UInt8>) {
         self.start = start
@@ -163,107 +172,80 @@ private struct JSONWriter {
     /// Through a pointer: `records[index]` as an argument was copied whole (a retain and a release
     /// of each string and array), since nothing tells the compiler the memory stays unchanged.
     mutating func object(_ record: UnsafePointer<FlowRecord>) {
-        // The required fields come first, so every key after the first is led by a comma.
-        literal("{\"SrcAddr\":")
-        string(record.pointee.srcAddr)
-        literal(",\"DstAddr\":")
-        string(record.pointee.dstAddr)
-        literal(",\"SrcPort\":")
-        decimal(record.pointee.srcPort)
-        literal(",\"DstPort\":")
-        decimal(record.pointee.dstPort)
-        literal(",\"Proto\":")
-        decimal(record.pointee.proto)
-        literal(",\"Etype\":")
-        decimal(record.pointee.etype)
-        literal(",\"Bytes\":")
-        decimal(record.pointee.bytes)
-        literal(",\"Packets\":")
-        decimal(record.pointee.packets)
-        literal(",\"TimeFlowStartMs\":")
-        signedDecimal(record.pointee.timeFlowStartMs)
-        literal(",\"TimeFlowEndMs\":")
-        signedDecimal(record.pointee.timeFlowEndMs)
-        literal(",\"Interfaces\":[")
-        for (index, name) in record.pointee.interfaces.enumerated() {
-            if index > 0 { byte(UInt8(ascii: ",")) }
-            string(name)
-        }
-        literal("],\"IfDirections\":[")
-        for (index, direction) in record.pointee.ifDirections.enumerated() {
-            if index > 0 { byte(UInt8(ascii: ",")) }
-            decimal(direction)
-        }
-        literal("],\"Flags\":")
-        decimal(record.pointee.flags)
-        literal(",\"NetNs\":")
-        decimal(record.pointee.netNs)
-        literal(",\"NodeName\":")
-        string(record.pointee.nodeName)
-        if let dnsId = record.pointee.dnsId {
-            literal(",\"DnsId\":")
-            decimal(dnsId)
-        }
-        if let dnsFlags = record.pointee.dnsFlags {
-            literal(",\"DnsFlags\":")
-            decimal(dnsFlags)
-        }
-        if let rcode = record.pointee.dnsFlagsResponseCode {
-            literal(",\"DnsFlagsResponseCode\":")
-            string(rcode)
-        }
-        // JSON has no infinity or NaN (JSONEncoder throws on them); such a latency is left out, as if nil.
-        if let latency = record.pointee.dnsLatencyMs, latency.isFinite {
-            literal(",\"DnsLatencyMs\":")
-            milliseconds(latency)
-        }
-        if let name = record.pointee.dnsName {
-            literal(",\"DnsName\":")
-            string(name)
-        }
-        if let qtype = record.pointee.dnsQType {
-            literal(",\"DnsQType\":")
-            string(qtype)
-        }
-        if let errno = record.pointee.dnsErrno {
-            literal(",\"DnsErrno\":")
-            decimal(errno)
-        }
+        byte(UInt8(ascii: "{"))
+        hasField = false
+        for field in FlowField.allCases { field.write(record, to: &self) }
         byte(UInt8(ascii: "}"))
     }
 
-    /// The shortest text that reads back as the same Double (at most 24 characters), as
-    /// `description` writes it; its forms ("0.213", "40.0", "1e-05", "1e+16", "-0.0") are all JSON
-    /// numbers. The assembler's latencies are whole microseconds, written here with integers:
-    /// `description`'s conversion and its String were 3% of the agent's CPU.
-    private mutating func milliseconds(_ value: Double) {
-        let micros = (value * 1_000).rounded()
-        // Below 1e12 ms (31 years) a Double's spacing is under 0.0005: each multiple of 0.001 has
-        // a Double of its own, whose shortest text is that multiple's decimals.
-        guard value.sign == .plus, value < 1e12, micros / 1_000 == value else {
-            var text = value.description
-            text.withUTF8 { bytes($0) }
-            return
+    private mutating func key(_ field: FlowField) {
+        if hasField { byte(UInt8(ascii: ",")) }
+        hasField = true
+        literal(field.quotedKey)
+    }
+
+    mutating func field(_ field: FlowField, _ value: (some FixedWidthInteger)?) {
+        guard let value else { return }
+        key(field)
+        if value < 0 { byte(UInt8(ascii: "-")) }
+        decimal(UInt64(value.magnitude))
+    }
+
+    mutating func field(_ field: FlowField, _ value: borrowing String) {
+        key(field)
+        string(value)
+    }
+
+    mutating func field(_ field: FlowField, _ value: String?) {
+        guard let value else { return }
+        key(field)
+        string(value)
+    }
+
+    mutating func field(_ field: FlowField, _ value: IPAddress) {
+        key(field)
+        byte(UInt8(ascii: "\""))
+        cursor += value.write(to: cursor)
+        byte(UInt8(ascii: "\""))
+    }
+
+    mutating func field(_ field: FlowField, _ values: borrowing [String]) {
+        key(field)
+        byte(UInt8(ascii: "["))
+        for index in values.indices {
+            if index > 0 { byte(UInt8(ascii: ",")) }
+            string(values[index])
         }
-        let (whole, fraction) = UInt64(micros).quotientAndRemainder(dividingBy: 1_000)
+        byte(UInt8(ascii: "]"))
+    }
+
+    mutating func field(_ field: FlowField, _ values: borrowing [UInt8]) {
+        key(field)
+        byte(UInt8(ascii: "["))
+        for index in values.indices {
+            if index > 0 { byte(UInt8(ascii: ",")) }
+            decimal(values[index])
+        }
+        byte(UInt8(ascii: "]"))
+    }
+
+    /// Milliseconds with up to six decimals, no trailing zero but one after the point ("0.213",
+    /// "40.0", "1.234567"): the text `Double.description` gives for these values, with integers.
+    mutating func milliseconds(_ field: FlowField, nanoseconds: UInt64?) {
+        guard let nanoseconds else { return }
+        key(field)
+        let (whole, fraction) = nanoseconds.quotientAndRemainder(dividingBy: 1_000_000)
         decimal(whole)
         byte(UInt8(ascii: "."))
         guard fraction > 0 else { return byte(UInt8(ascii: "0")) }
-        // Up to three digits, no trailing zero: 0.210 is "0.21", 0.005 is "0.005".
-        var (rest, place) = (fraction, UInt64(100))
+        var (rest, place) = (fraction, UInt64(100_000))
         while rest > 0 {
             byte(UInt8(ascii: "0") + UInt8(rest / place))
             rest %= place
             place /= 10
         }
     }
-
-    private mutating func signedDecimal(_ value: Int64) {
-        if value < 0 { byte(UInt8(ascii: "-")) }
-        decimal(value.magnitude)
-    }
 }
-
 private func hexDigit(_ nibble: UInt8) -> UInt8 {
     nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
 }

@@ -1,20 +1,13 @@
 /// Decodes the ingest body, a JSON array of `FlowRecord`, straight from its UTF-8 bytes.
 ///
-/// Foundation's `JSONDecoder` goes through a generic value tree and tops out near 85k records/s; this reads
-/// the one fixed shape in a single pass. It accepts what `JSONDecoder` accepts for `FlowRecord` (any key
-/// order and whitespace, escapes, `null` or an absent key for the DNS fields, unknown keys ignored) and
-/// rejects anything else with the byte offset and what was wrong.
+/// One pass over the one fixed shape, with no generic value tree. It accepts any key order and
+/// whitespace, escapes, `null` or an absent key for the DNS fields, and ignores unknown keys; it
+/// rejects anything else (an address that is not one, an unknown rcode or qtype name) with the byte
+/// offset and what was wrong.
 extension FlowRecordJSON {
     public static func decodeArray(_ bytes: UnsafeRawBufferPointer) throws(FlowJSONError) -> [FlowRecord] {
         var reader = JSONReader(bytes)
-        var records: [FlowRecord] = []
-        try reader.expect(UInt8(ascii: "["))
-        if try !reader.consume(UInt8(ascii: "]")) {
-            repeat {
-                records.append(try reader.record())
-            } while try reader.consume(UInt8(ascii: ","))
-            try reader.expect(UInt8(ascii: "]"))
-        }
+        let records = try reader.records()
         reader.skipWhitespace()
         guard reader.isAtEnd else { throw reader.error("unexpected data after the array") }
         return records
@@ -24,6 +17,32 @@ extension FlowRecordJSON {
         // `withUnsafeBytes` rethrows untyped; a `Result` carries the typed error across it.
         try Array(bytes).withUnsafeBytes { buffer in
             Result { () throws(FlowJSONError) in try decodeArray(buffer) }
+        }.get()
+    }
+
+    /// The API's page, `{"flows":[...],"total":n}`, as `encodePage` writes it; other keys are ignored.
+    public static func decodePage(
+        _ bytes: some Sequence<UInt8>
+    ) throws(FlowJSONError) -> (records: [FlowRecord], total: Int) {
+        try Array(bytes).withUnsafeBytes { buffer in
+            Result { () throws(FlowJSONError) in
+                var reader = JSONReader(buffer)
+                var page: (records: [FlowRecord], total: Int) = ([], 0)
+                try reader.expect(UInt8(ascii: "{"))
+                if try !reader.consume(UInt8(ascii: "}")) {
+                    repeat {
+                        let key = try reader.string()
+                        try reader.expect(UInt8(ascii: ":"))
+                        switch key {
+                        case pageRecordsKey: page.records = try reader.records()
+                        case pageTotalKey: page.total = try reader.integer()
+                        default: try reader.skipValue(depth: 0)
+                        }
+                    } while try reader.consume(UInt8(ascii: ","))
+                    try reader.expect(UInt8(ascii: "}"))
+                }
+                return page
+            }
         }.get()
     }
 }
@@ -37,41 +56,8 @@ public struct FlowJSONError: Error, CustomStringConvertible, Hashable {
     public var description: String { "at byte \(offset): \(reason)" }
 }
 
-/// The record's keys as they appear on the wire; `CodingKeys` stays the single spelling of each.
-private enum Field: Int, CaseIterable {
-    case srcAddr, dstAddr, srcPort, dstPort, proto, etype, bytes, packets, timeFlowStartMs, timeFlowEndMs
-    case interfaces, ifDirections, flags, netNs, nodeName
-    case dnsId, dnsFlags, dnsFlagsResponseCode, dnsLatencyMs, dnsName, dnsQType, dnsErrno
-
-    var key: FlowRecord.CodingKeys {
-        switch self {
-        case .srcAddr: .srcAddr
-        case .dstAddr: .dstAddr
-        case .srcPort: .srcPort
-        case .dstPort: .dstPort
-        case .proto: .proto
-        case .etype: .etype
-        case .bytes: .bytes
-        case .packets: .packets
-        case .timeFlowStartMs: .timeFlowStartMs
-        case .timeFlowEndMs: .timeFlowEndMs
-        case .interfaces: .interfaces
-        case .ifDirections: .ifDirections
-        case .flags: .flags
-        case .netNs: .netNs
-        case .nodeName: .nodeName
-        case .dnsId: .dnsId
-        case .dnsFlags: .dnsFlags
-        case .dnsFlagsResponseCode: .dnsFlagsResponseCode
-        case .dnsLatencyMs: .dnsLatencyMs
-        case .dnsName: .dnsName
-        case .dnsQType: .dnsQType
-        case .dnsErrno: .dnsErrno
-        }
-    }
-
-    /// Every field up to `nodeName` must be present; the DNS fields may be absent.
-    static let requiredMask: UInt32 = (1 << (Field.nodeName.rawValue + 1)) - 1
+extension FlowField {
+    static let requiredMask: UInt32 = allCases.reduce(0) { $1.isRequired ? $0 | 1 << $1.rawValue : $0 }
 }
 
 /// The record's keys back to back, held by the reader: matching a key reads one buffer, with no lazily initialised
@@ -82,14 +68,14 @@ private struct FieldNames {
     private let starts: [Int]
 
     init() {
-        let names = Field.allCases.map { Array($0.key.rawValue.utf8) }
+        let names = FlowField.allCases.map { Array($0.key.utf8) }
         spelled = names.flatMap { $0 }
         starts = names.reduce(into: [0]) { starts, name in starts.append(starts.last! + name.count) }
     }
 
     /// Encoders tend to write the keys in declaration order, so the search starts after the previous field; the
     /// length rules out most other fields before a byte is compared.
-    func field(named key: UnsafeRawBufferPointer, after previous: Int) -> Field? {
+    func field(named key: UnsafeRawBufferPointer, after previous: Int) -> FlowField? {
         spelled.withUnsafeBytes { spelled in
             starts.withUnsafeBufferPointer { starts in
                 let count = starts.count - 1
@@ -100,7 +86,7 @@ private struct FieldNames {
                     guard starts[index + 1] - start == key.count else { continue }
                     var matched = 0
                     while matched < key.count, spelled[start + matched] == key[matched] { matched += 1 }
-                    if matched == key.count { return Field(rawValue: index) }
+                    if matched == key.count { return FlowField(rawValue: index) }
                 }
                 return nil
             }
@@ -109,7 +95,7 @@ private struct FieldNames {
 }
 
 /// A cursor over the body; every method skips the whitespace before the token it reads.
-private struct JSONReader {
+struct JSONReader {
     private let bytes: UnsafeRawBufferPointer
     private let fieldNames = FieldNames()
     private var index = 0
@@ -162,11 +148,21 @@ private struct JSONReader {
 
     // MARK: The record
 
+    /// A JSON array of records.
+    mutating func records() throws(FlowJSONError) -> [FlowRecord] {
+        var records: [FlowRecord] = []
+        try expect(UInt8(ascii: "["))
+        if try !consume(UInt8(ascii: "]")) {
+            repeat {
+                records.append(try record())
+            } while try consume(UInt8(ascii: ","))
+            try expect(UInt8(ascii: "]"))
+        }
+        return records
+    }
+
     mutating func record() throws(FlowJSONError) -> FlowRecord {
-        var r = FlowRecord(
-            srcAddr: "", dstAddr: "", srcPort: 0, dstPort: 0, proto: 0, etype: 0, bytes: 0, packets: 0,
-            timeFlowStartMs: 0, timeFlowEndMs: 0, interfaces: [], ifDirections: [], flags: 0, netNs: 0, nodeName: ""
-        )
+        var r = FlowRecord.empty
         var seen: UInt32 = 0
         var previous = -1
         let start = index
@@ -181,19 +177,19 @@ private struct JSONReader {
                 }
                 seen |= 1 << field.rawValue
                 previous = field.rawValue
-                try read(field, into: &r)
+                try field.read(from: &self, into: &r)
             } while try consume(UInt8(ascii: ","))
             try expect(UInt8(ascii: "}"))
         }
-        let missing = Field.requiredMask & ~seen
-        if missing != 0, let first = Field(rawValue: missing.trailingZeroBitCount) {
-            throw FlowJSONError(offset: start, reason: "record lacks \"\(first.key.rawValue)\"")
+        let missing = FlowField.requiredMask & ~seen
+        if missing != 0, let first = FlowField(rawValue: missing.trailingZeroBitCount) {
+            throw FlowJSONError(offset: start, reason: "record lacks \"\(first.key)\"")
         }
         return r
     }
 
     /// The next object key, nil for a key the record does not have.
-    private mutating func key(after previous: Int) throws(FlowJSONError) -> Field? {
+    private mutating func key(after previous: Int) throws(FlowJSONError) -> FlowField? {
         guard try peek() == UInt8(ascii: "\"") else { throw error("expected a key") }
         if let raw = plainString() { return fieldNames.field(named: raw, after: previous) }
         // A key with escapes: decode it, then match (no field name needs one, but JSON allows it).
@@ -203,34 +199,36 @@ private struct JSONReader {
         } ?? nil
     }
 
-    private mutating func read(_ field: Field, into r: inout FlowRecord) throws(FlowJSONError) {
-        switch field {
-        case .srcAddr: r.srcAddr = try string()
-        case .dstAddr: r.dstAddr = try string()
-        case .srcPort: r.srcPort = try integer()
-        case .dstPort: r.dstPort = try integer()
-        case .proto: r.proto = try integer()
-        case .etype: r.etype = try integer()
-        case .bytes: r.bytes = try integer()
-        case .packets: r.packets = try integer()
-        case .timeFlowStartMs: r.timeFlowStartMs = try integer()
-        case .timeFlowEndMs: r.timeFlowEndMs = try integer()
-        case .interfaces: r.interfaces = try array { (reader) throws(FlowJSONError) in try reader.string() }
-        case .ifDirections: r.ifDirections = try array { (reader) throws(FlowJSONError) in try reader.integer() }
-        case .flags: r.flags = try integer()
-        case .netNs: r.netNs = try integer()
-        case .nodeName: r.nodeName = try string()
-        case .dnsId: r.dnsId = try consumeNull() ? nil : integer()
-        case .dnsFlags: r.dnsFlags = try consumeNull() ? nil : integer()
-        case .dnsFlagsResponseCode: r.dnsFlagsResponseCode = try consumeNull() ? nil : string()
-        case .dnsLatencyMs: r.dnsLatencyMs = try consumeNull() ? nil : double()
-        case .dnsName: r.dnsName = try consumeNull() ? nil : string()
-        case .dnsQType: r.dnsQType = try consumeNull() ? nil : string()
-        case .dnsErrno: r.dnsErrno = try consumeNull() ? nil : integer()
-        }
+    /// `null`, or what `value` reads.
+    mutating func nullOr<T>(_ value: (inout JSONReader) throws(FlowJSONError) -> T) throws(FlowJSONError) -> T? {
+        try consumeNull() ? nil : value(&self)
     }
 
-    private mutating func array<T>(_ element: (inout JSONReader) throws(FlowJSONError) -> T) throws(FlowJSONError)
+    mutating func address() throws(FlowJSONError) -> IPAddress {
+        let start = index
+        guard try peek() == UInt8(ascii: "\""), let raw = plainString(), let address = IPAddress(utf8: raw) else {
+            throw FlowJSONError(offset: start, reason: "expected an IPv4 or IPv6 address")
+        }
+        return address
+    }
+
+    mutating func rcode() throws(FlowJSONError) -> DNSResponseCode {
+        let start = index
+        guard let code = DNSResponseCode(name: try string()) else {
+            throw FlowJSONError(offset: start, reason: "expected a response code name like NXDomain")
+        }
+        return code
+    }
+
+    mutating func qtype() throws(FlowJSONError) -> DNSQueryType {
+        let start = index
+        guard let type = DNSQueryType(name: try string()) else {
+            throw FlowJSONError(offset: start, reason: "expected a query type like AAAA or TYPE65")
+        }
+        return type
+    }
+
+    mutating func array<T>(_ element: (inout JSONReader) throws(FlowJSONError) -> T) throws(FlowJSONError)
         -> [T]
     {
         try expect(UInt8(ascii: "["))
@@ -405,15 +403,49 @@ private struct JSONReader {
         return value
     }
 
-    private mutating func double() throws(FlowJSONError) -> Double {
+    /// Milliseconds to whole nanoseconds: exact for up to six decimals, rounded beyond.
+    mutating func nanoseconds() throws(FlowJSONError) -> UInt64 {
         _ = try peek()
         let (range, _) = try number()
+        let outOfRange = FlowJSONError(offset: range.lowerBound, reason: "latency out of range")
+        var nanoseconds: UInt64 = 0
+        var place: UInt64 = 1_000_000
+        var position = range.lowerBound
+        while position < range.upperBound {
+            let byte = bytes[position]
+            position += 1
+            if byte == UInt8(ascii: "."), place == 1_000_000 {
+                place = 100_000
+                continue
+            }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), place > 0 else {
+                return try roundedNanoseconds(range)
+            }
+            let digit = UInt64(byte - UInt8(ascii: "0"))
+            if place == 1_000_000 {
+                // Before the point: shift the whole milliseconds, counted in nanoseconds.
+                let (shifted, overflow) = nanoseconds.multipliedReportingOverflow(by: 10)
+                let (sum, carry) = shifted.addingReportingOverflow(digit * place)
+                guard !overflow, !carry else { throw outOfRange }
+                nanoseconds = sum
+            } else {
+                let (sum, carry) = nanoseconds.addingReportingOverflow(digit * place)
+                guard !carry else { throw outOfRange }
+                nanoseconds = sum
+                place /= 10
+            }
+        }
+        return nanoseconds
+    }
+
+    /// The slow path: exponents, a sign, more than six decimals.
+    private func roundedNanoseconds(_ range: Range<Int>) throws(FlowJSONError) -> UInt64 {
         // The grammar is already checked, so the standard parser never sees "inf", "nan" or hex forms.
         let text = String(decoding: bytes[range], as: UTF8.self)
-        guard let value = Double(text), value.isFinite else {
-            throw FlowJSONError(offset: range.lowerBound, reason: "number out of range")
+        guard let value = Double(text), value >= 0, value * 1e6 < Double(UInt64.max) else {
+            throw FlowJSONError(offset: range.lowerBound, reason: "latency out of range")
         }
-        return value
+        return UInt64((value * 1e6).rounded())
     }
 
     // MARK: Unknown keys
@@ -421,7 +453,7 @@ private struct JSONReader {
     /// Nesting beyond this is refused rather than risking the stack on hostile input.
     private static let maxDepth = 64
 
-    private mutating func skipValue(depth: Int) throws(FlowJSONError) {
+    mutating func skipValue(depth: Int) throws(FlowJSONError) {
         guard depth < Self.maxDepth else { throw error("nesting too deep") }
         switch try peek() {
         case UInt8(ascii: "\""): _ = try string()

@@ -1,5 +1,6 @@
-/// An IP address in network byte order, parsed from and formatted to the text `FlowRecord` carries.
-/// Hand-written instead of `inet_pton` so the module stays pure Swift and the encoder allocates nothing.
+/// An IP address in network byte order. Text is parsed and written only at the edges (JSON, the
+/// API, the CLI); hand-written instead of `inet_pton` so the module stays pure Swift and the JSON
+/// writer allocates nothing.
 public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     case v4(UInt32)
     case v6(high: UInt64, low: UInt64)
@@ -34,6 +35,12 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     public init?(_ text: String) {
         let parsed = text.utf8.withContiguousStorageIfAvailable { Self.parse($0) } ?? Self.parse(Array(text.utf8))
         guard let parsed else { return nil }
+        self = parsed
+    }
+
+    /// From text as UTF-8 bytes, without making a String.
+    public init?<Bytes: RandomAccessCollection<UInt8>>(utf8: Bytes) where Bytes.Index == Int {
+        guard let parsed = Self.parse(utf8) else { return nil }
         self = parsed
     }
 
@@ -148,16 +155,26 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The most bytes `write(to:)` writes: "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255".
+    public static let maxTextLength = 45
+
     /// RFC 5952 text, as glibc's `inet_ntop` writes it (including "::ffff:a.b.c.d").
     public var text: String {
+        String(unsafeUninitializedCapacity: Self.maxTextLength) { write(to: $0.baseAddress!) }
+    }
+
+    /// Writes the text form to `out`, which has room for `maxTextLength` bytes; returns the bytes
+    /// written. The JSON writer formats every record's addresses this way, without a String.
+    public func write(to out: UnsafeMutablePointer<UInt8>) -> Int {
         switch self {
-        case .v4(let value): return Self.dotted(value)
+        case .v4(let value): return Self.writeDotted(value, to: out)
         case .v6(let high, let low):
-            let groups = (0..<8).map { k in UInt16(truncatingIfNeeded: (k < 4 ? high : low) >> (48 - 16 * (k % 4))) }
+            func group(_ k: Int) -> UInt16 { UInt16(truncatingIfNeeded: (k < 4 ? high : low) >> (48 - 16 * (k % 4))) }
+            // The longest run of two or more zero groups, the first of equals, becomes "::".
             var best = (start: -1, count: 0)
             var run = (start: -1, count: 0)
-            for (k, group) in groups.enumerated() {
-                if group == 0 {
+            for k in 0..<8 {
+                if group(k) == 0 {
                     run = run.start < 0 ? (k, 1) : (run.start, run.count + 1)
                     if run.count > best.count { best = run }
                 } else {
@@ -165,28 +182,93 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
                 }
             }
             if best.count < 2 { best = (-1, 0) }
-            let embedsIPv4 = best.start == 0 && (best.count == 6 || (best.count == 5 && groups[5] == 0xFFFF))
-            var out = ""
+            let embedsIPv4 = best.start == 0 && (best.count == 6 || (best.count == 5 && group(5) == 0xFFFF))
+            var n = 0
             var k = 0
             while k < 8 {
                 if k == best.start {
-                    out += "::"
+                    out[n] = UInt8(ascii: ":")
+                    out[n + 1] = UInt8(ascii: ":")
+                    n += 2
                     k += best.count
                     continue
                 }
-                if !out.isEmpty && !out.hasSuffix(":") { out += ":" }
-                if k == 6 && embedsIPv4 {
-                    out += Self.dotted(UInt32(truncatingIfNeeded: low))
-                    break
+                if n > 0 && out[n - 1] != UInt8(ascii: ":") {
+                    out[n] = UInt8(ascii: ":")
+                    n += 1
                 }
-                out += String(groups[k], radix: 16)
+                if k == 6 && embedsIPv4 { return n + Self.writeDotted(UInt32(truncatingIfNeeded: low), to: out + n) }
+                n += Self.writeHex(group(k), to: out + n)
                 k += 1
             }
-            return out
+            return n
         }
     }
 
-    private static func dotted(_ value: UInt32) -> String {
-        "\(value >> 24).\(value >> 16 & 0xFF).\(value >> 8 & 0xFF).\(value & 0xFF)"
+    private static func writeDotted(_ value: UInt32, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        var n = 0
+        for shift in stride(from: 24, through: 0, by: -8) {
+            let octet = UInt8(truncatingIfNeeded: value >> UInt32(shift))
+            if shift != 24 {
+                out[n] = UInt8(ascii: ".")
+                n += 1
+            }
+            if octet >= 100 {
+                out[n] = UInt8(ascii: "0") + octet / 100
+                n += 1
+            }
+            if octet >= 10 {
+                out[n] = UInt8(ascii: "0") + octet / 10 % 10
+                n += 1
+            }
+            out[n] = UInt8(ascii: "0") + octet % 10
+            n += 1
+        }
+        return n
+    }
+
+    /// Lower-case hex without leading zeros.
+    private static func writeHex(_ group: UInt16, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        let digits = max(1, (16 - group.leadingZeroBitCount + 3) / 4)
+        for place in 0..<digits {
+            let nibble = UInt8(truncatingIfNeeded: group >> UInt16(4 * (digits - 1 - place))) & 0xF
+            out[place] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+        }
+        return digits
+    }
+
+    /// Network byte order: 4 bytes for IPv4, 16 for IPv6.
+    public var bytes: [UInt8] {
+        var out: [UInt8] = []
+        append(to: &out)
+        return out
+    }
+
+    /// Appends `bytes` without an array of their own.
+    public func append(to out: inout [UInt8]) {
+        switch self {
+        case .v4(let value): for k in 0..<4 { out.append(UInt8(truncatingIfNeeded: value >> (24 - 8 * k))) }
+        case .v6(let high, let low):
+            for k in 0..<16 { out.append(UInt8(truncatingIfNeeded: (k < 8 ? high : low) >> (56 - 8 * (k % 8)))) }
+        }
+    }
+
+    /// From network byte order: 4 bytes are IPv4, 16 IPv6, any other count nil.
+    public init?(bytes: some Collection<UInt8>) {
+        guard bytes.count == 4 || bytes.count == 16 else { return nil }
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        for (i, b) in bytes.enumerated() {
+            if i < 8 { high = high << 8 | UInt64(b) } else { low = low << 8 | UInt64(b) }
+        }
+        self = bytes.count == 4 ? .v4(UInt32(truncatingIfNeeded: high)) : .v6(high: high, low: low)
+    }
+}
+
+/// Literals name addresses in tests and configs; a literal that is no address is a programming error.
+extension IPAddress: ExpressibleByStringLiteral {
+    public init(stringLiteral text: String) {
+        guard let address = IPAddress(text) else { preconditionFailure("not an IP address: \(text)") }
+        self = address
     }
 }

@@ -146,9 +146,7 @@ public struct IPFIXDecoder: Sendable {
     }
 
     private func readRecord(_ set: inout ByteReader, fields: [TemplateField]) throws -> FlowRecord {
-        var record = FlowRecord(
-            srcAddr: "", dstAddr: "", srcPort: 0, dstPort: 0, proto: 0, etype: 0, bytes: 0, packets: 0,
-            timeFlowStartMs: 0, timeFlowEndMs: 0, interfaces: [], ifDirections: [], flags: 0, netNs: 0, nodeName: "")
+        var record = FlowRecord.empty
         for field in fields {
             let length =
                 field.length == IPFIX.variableLength ? try set.variableLength("variable length") : Int(field.length)
@@ -183,29 +181,34 @@ public struct IPFIXDecoder: Sendable {
             case .certDnsId, .dnsId: record.dnsId = UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
             case .dnsFlags: record.dnsFlags = UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
             case .dnsRcode:
-                record.dnsFlagsResponseCode = DNSCodes.rcodeName(
-                    UInt8(truncatingIfNeeded: try set.unsigned(length, "\(element)")))
+                let code = UInt8(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
+                record.dnsFlagsResponseCode = DNSCodes.present(code, unless: DNSCodes.absentRcode).map {
+                    DNSResponseCode(rawValue: $0)
+                }
             case .dnsLatencyNanoseconds:
-                record.dnsLatencyMs = DNSCodes.milliseconds(try set.unsigned(length, "\(element)"))
+                record.dnsLatencyNs = DNSCodes.present(
+                    try set.unsigned(length, "\(element)"), unless: DNSCodes.absentLatency)
             case .dnsQType:
-                record.dnsQType = DNSCodes.qtypeName(UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)")))
+                let type = UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
+                record.dnsQType = DNSCodes.present(type, unless: DNSCodes.absentQType).map {
+                    DNSQueryType(rawValue: $0)
+                }
             case .dnsErrno:
-                record.dnsErrno = DNSCodes.errno(UInt8(truncatingIfNeeded: try set.unsigned(length, "\(element)")))
+                record.dnsErrno = DNSCodes.present(
+                    UInt8(truncatingIfNeeded: try set.unsigned(length, "\(element)")), unless: DNSCodes.absentErrno)
             case .dnsName: record.dnsName = String(decoding: try set.take(length, "\(element)"), as: UTF8.self)
             }
         }
         return record
     }
 
-    private static func address(_ set: inout ByteReader, _ length: Int, _ element: IPFIXElement) throws -> String {
+    private static func address(_ set: inout ByteReader, _ length: Int, _ element: IPFIXElement) throws -> IPAddress {
         guard length == 4 || length == 16 else {
             throw IPFIXError(.badRecord, "\(element) has length \(length); an address is 4 or 16 octets")
         }
-        let address: IPAddress =
-            length == 4
+        return length == 4
             ? .v4(UInt32(try set.unsigned(4, "\(element)")))
             : .v6(high: try set.unsigned(8, "\(element)"), low: try set.unsigned(8, "\(element)"))
-        return address.text
     }
 }
 

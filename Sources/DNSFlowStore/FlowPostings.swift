@@ -7,9 +7,8 @@ import GRDB
 /// transaction, and the many of a popular name, into one entry, and the lists go in in key order.
 ///
 /// The lists are grouped in runs of `runRows` rows of the partition, run first in the key: a commit rewrites every
-/// page it touched, and a transaction's keys, spread over the whole hour's lists, touched nearly all of them (2.4 KB
-/// written per 250-byte row). Within a run they touch only the run's pages, at the end of the B-tree; a query seeks
-/// once per run (an hour of 700k rows has 11).
+/// page it touched, and a transaction's keys, spread over the whole hour's lists, touched nearly all of them. Within a
+/// run they touch only the run's pages, at the end of the B-tree; a query seeks once per run.
 enum FlowPostings: CaseIterable {
     case dnsId, dnsName
 
@@ -41,16 +40,6 @@ enum FlowPostings: CaseIterable {
           run INTEGER NOT NULL, \(keyColumn) INTEGER NOT NULL, first INTEGER NOT NULL, ids TEXT NOT NULL,
           PRIMARY KEY (run, \(keyColumn), first)) WITHOUT ROWID
         """
-    }
-
-    /// Moves a partition's lists of schema v2, keyed without a run, into run 0, which queries always read.
-    func moveIntoRuns(_ partition: FlowPartition, _ db: Database) throws {
-        let table = table(partition)
-        guard try db.tableExists(table), try !db.columns(in: table).contains(where: { $0.name == "run" }) else { return }
-        try db.execute(sql: "ALTER TABLE \(table) RENAME TO \(table)_v2")
-        try db.execute(sql: createSQL(partition))
-        try db.execute(sql: "INSERT INTO \(table) SELECT 0, \(keyColumn), first, ids FROM \(table)_v2")
-        try db.execute(sql: "DROP TABLE \(table)_v2")
     }
 
     func insertSQL(_ partition: FlowPartition) -> String {

@@ -1,4 +1,5 @@
 import DNSFlowCore
+import Foundation
 import GRDB
 
 /// A filter over stored flows; every set field narrows the result (AND).
@@ -9,13 +10,12 @@ public struct FlowQuery: Sendable, Hashable {
     public var dnsId: UInt16?
     /// An exact name, or a glob where `*` matches any run of characters (`*.example.test`).
     public var dnsName: String?
-    /// A name ("NXDomain") or a number ("3"), as `DNSResponseCode` reads them.
-    public var rcode: UInt8?
+    public var rcode: DNSResponseCode?
     public var minLatencyMs: Double?
     public var maxLatencyMs: Double?
     public var errno: UInt8?
-    public var srcAddr: String?
-    public var dstAddr: String?
+    public var srcAddr: IPAddress?
+    public var dstAddr: IPAddress?
     /// Matches either the source or the destination port.
     public var port: UInt16?
     public var node: String?
@@ -29,8 +29,8 @@ public struct FlowQuery: Sendable, Hashable {
     }
 
     public init(
-        dnsId: UInt16? = nil, dnsName: String? = nil, rcode: UInt8? = nil, minLatencyMs: Double? = nil,
-        maxLatencyMs: Double? = nil, errno: UInt8? = nil, srcAddr: String? = nil, dstAddr: String? = nil,
+        dnsId: UInt16? = nil, dnsName: String? = nil, rcode: DNSResponseCode? = nil, minLatencyMs: Double? = nil,
+        maxLatencyMs: Double? = nil, errno: UInt8? = nil, srcAddr: IPAddress? = nil, dstAddr: IPAddress? = nil,
         port: UInt16? = nil, node: String? = nil, since: Int64? = nil, until: Int64? = nil,
         limit: Int = FlowQuery.defaultLimit
     ) {
@@ -96,18 +96,23 @@ public struct FlowQuery: Sendable, Hashable {
                 )
             }
         }
-        if let rcode { add("dns_rcode = ?", DNSResponseCode.name(rcode)) }
-        if let minLatencyMs { add("dns_latency_ms >= ?", minLatencyMs) }
-        if let maxLatencyMs { add("dns_latency_ms <= ?", maxLatencyMs) }
+        if let rcode { add("dns_rcode = ?", Int64(rcode.rawValue)) }
+        if let minLatencyMs { add("dns_latency_ns >= ?", Self.nanoseconds(minLatencyMs)) }
+        if let maxLatencyMs { add("dns_latency_ns <= ?", Self.nanoseconds(maxLatencyMs)) }
         if let errno { add("dns_errno = ?", Int64(errno)) }
-        if let srcAddr { add("src_addr = ?", srcAddr) }
-        if let dstAddr { add("dst_addr = ?", dstAddr) }
+        if let srcAddr { add("src_addr = ?", Data(srcAddr.bytes)) }
+        if let dstAddr { add("dst_addr = ?", Data(dstAddr.bytes)) }
         if let port { add("(src_port = ? OR dst_port = ?)", Int64(port), Int64(port)) }
         if let node { add("node_name = ?", node) }
         // On the row id, which leads with the end time: a range of the table's own B-tree.
         if let since { add("id >= ?", FlowRowID.lowerBound(since)) }
         if let until { add("id < ?", FlowRowID.lowerBound(until)) }
         return (terms.isEmpty ? "" : "WHERE " + terms.joined(separator: " AND "), StatementArguments(args))
+    }
+
+    /// The stored latency unit; a bound past the largest latency stays past it.
+    static func nanoseconds(_ milliseconds: Double) -> Int64 {
+        milliseconds * 1e6 < Double(Int64.max) ? Int64((milliseconds * 1e6).rounded()) : .max
     }
 
     /// `*` becomes `%`; LIKE's own wildcards and the escape character are taken literally.
@@ -125,7 +130,7 @@ public struct FlowQuery: Sendable, Hashable {
 }
 
 /// One page of a query, newest first, with the number of rows matching the filter.
-public struct FlowPage: Sendable, Codable, Hashable {
+public struct FlowPage: Sendable, Hashable {
     public var flows: [FlowRecord]
     public var total: Int
 

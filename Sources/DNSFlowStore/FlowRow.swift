@@ -2,29 +2,20 @@ import DNSFlowCore
 import Foundation
 import GRDB
 
-/// How a `FlowRecord` maps onto a partition's row: one column per field, the two arrays as JSON text, and the end
-/// time folded into the row id (`FlowRowID`).
+/// How a `FlowRecord` maps onto a partition's row: a column per `FlowField` (`FlowField.column`), and the end time
+/// folded into the row id (`FlowRowID`).
 enum FlowRow {
+    /// The fields with a column of their own, in column order after the id.
+    static let fields = FlowField.allCases.filter { $0.column != nil }
+
     /// In binding order; `selection` reads them back in the same order.
-    static let columns = [
-        "id", "src_addr", "dst_addr", "src_port", "dst_port", "proto", "etype", "bytes", "packets",
-        "time_flow_start_ms", "interfaces", "if_directions", "flags", "net_ns", "node_name", "dns_id", "dns_flags",
-        "dns_rcode", "dns_latency_ms", "dns_name", "dns_qtype", "dns_errno",
-    ]
+    static let columns = ["id"] + fields.map { $0.column!.name }
 
     static let selection = columns.joined(separator: ", ")
 
     static func createTableSQL(_ table: String) -> String {
-        """
-        CREATE TABLE IF NOT EXISTS \(table) (
-          id INTEGER PRIMARY KEY, src_addr TEXT NOT NULL, dst_addr TEXT NOT NULL, src_port INTEGER NOT NULL,
-          dst_port INTEGER NOT NULL, proto INTEGER NOT NULL, etype INTEGER NOT NULL, bytes INTEGER NOT NULL,
-          packets INTEGER NOT NULL, time_flow_start_ms INTEGER NOT NULL, interfaces TEXT NOT NULL,
-          if_directions TEXT NOT NULL, flags INTEGER NOT NULL, net_ns INTEGER NOT NULL, node_name TEXT NOT NULL,
-          dns_id INTEGER, dns_flags INTEGER, dns_rcode TEXT, dns_latency_ms REAL,
-          -- NOCASE: DNS names compare case-insensitively.
-          dns_name TEXT COLLATE NOCASE, dns_qtype TEXT, dns_errno INTEGER)
-        """
+        let definitions = ["id INTEGER PRIMARY KEY"] + fields.map { "\($0.column!.name) \($0.column!.type)" }
+        return "CREATE TABLE IF NOT EXISTS \(table) (\(definitions.joined(separator: ", ")))"
     }
 
     /// `rows` rows' worth of parameters, bound one row after the other.
@@ -36,40 +27,21 @@ enum FlowRow {
     /// Binds `r`'s values, `id` first, in the order of `columns`, to the next row's parameters.
     static func bind(_ r: FlowRecord, id: Int64, to row: inout StatementBinding) {
         row.integer(id)
-        row.text(r.srcAddr)
-        row.text(r.dstAddr)
-        row.integer(r.srcPort)
-        row.integer(r.dstPort)
-        row.integer(r.proto)
-        row.integer(r.etype)
-        row.integer(Int64(bitPattern: r.bytes))
-        row.integer(Int64(bitPattern: r.packets))
-        row.integer(r.timeFlowStartMs)
-        row.json(strings: r.interfaces)
-        row.json(numbers: r.ifDirections)
-        row.integer(r.flags)
-        row.integer(r.netNs)
-        row.text(r.nodeName)
-        row.integer(r.dnsId)
-        row.integer(r.dnsFlags)
-        row.text(r.dnsFlagsResponseCode)
-        row.double(r.dnsLatencyMs)
-        row.text(r.dnsName)
-        row.text(r.dnsQType)
-        row.integer(r.dnsErrno)
+        for field in fields { field.bind(r, to: &row) }
         assert(Int(row.column) % columns.count == 0, "one binding per column, in the order of `columns`")
     }
 
     /// Decodes a row selected with `selection`, by position: faster than by name on large pages.
     static func record(_ row: Row) -> FlowRecord {
-        FlowRecord(
-            srcAddr: row[1], dstAddr: row[2], srcPort: row[3], dstPort: row[4], proto: row[5], etype: row[6],
-            bytes: UInt64(bitPattern: row[7]), packets: UInt64(bitPattern: row[8]), timeFlowStartMs: row[9],
-            timeFlowEndMs: FlowRowID.timeMs(row[0]), interfaces: strings(fromJSON: row[10]),
-            ifDirections: numbers(fromJSON: row[11]), flags: row[12], netNs: row[13], nodeName: row[14], dnsId: row[15],
-            dnsFlags: row[16], dnsFlagsResponseCode: row[17], dnsLatencyMs: row[18], dnsName: row[19],
-            dnsQType: row[20], dnsErrno: row[21]
-        )
+        var record = FlowRecord.empty
+        record.timeFlowEndMs = FlowRowID.timeMs(row[0])
+        for (offset, field) in fields.enumerated() { field.read(row, at: offset + 1, into: &record) }
+        return record
+    }
+
+    /// An address column as `StatementBinding.address` binds it.
+    static func address(_ bytes: Data?) -> IPAddress {
+        bytes.flatMap { IPAddress(bytes: $0) } ?? .v4(0)
     }
 
     /// `["eth0","veth1"]` as `StatementBinding` writes it. Names without escapes (all real ones) are split in place,
@@ -102,19 +74,90 @@ enum FlowRow {
     private static func decoded<T: Decodable>(_ text: String) -> T? {
         try? JSONDecoder().decode(T.self, from: Data(text.utf8))
     }
+}
 
-    /// The single table of schema v1, which migration v2 moves into partitions.
-    static let createTableV1SQL = """
-        CREATE TABLE flows (
-          id INTEGER PRIMARY KEY, src_addr TEXT NOT NULL, dst_addr TEXT NOT NULL, src_port INTEGER NOT NULL,
-          dst_port INTEGER NOT NULL, proto INTEGER NOT NULL, etype INTEGER NOT NULL, bytes INTEGER NOT NULL,
-          packets INTEGER NOT NULL, time_flow_start_ms INTEGER NOT NULL, time_flow_end_ms INTEGER NOT NULL,
-          interfaces TEXT NOT NULL, if_directions TEXT NOT NULL, flags INTEGER NOT NULL, net_ns INTEGER NOT NULL,
-          node_name TEXT NOT NULL, dns_id INTEGER, dns_flags INTEGER, dns_rcode TEXT, dns_latency_ms DOUBLE,
-          dns_name TEXT COLLATE NOCASE, dns_qtype TEXT, dns_errno INTEGER, received_at INTEGER NOT NULL)
-        """
+/// Each field's column: addresses as their 4 or 16 bytes, codes and the latency (in ns) as integers, the two
+/// arrays as JSON text. The end time has none: it leads the row id.
+extension FlowField {
+    var column: (name: String, type: String)? {
+        switch self {
+        case .srcAddr: ("src_addr", "BLOB NOT NULL")
+        case .dstAddr: ("dst_addr", "BLOB NOT NULL")
+        case .srcPort: ("src_port", "INTEGER NOT NULL")
+        case .dstPort: ("dst_port", "INTEGER NOT NULL")
+        case .proto: ("proto", "INTEGER NOT NULL")
+        case .etype: ("etype", "INTEGER NOT NULL")
+        case .bytes: ("bytes", "INTEGER NOT NULL")
+        case .packets: ("packets", "INTEGER NOT NULL")
+        case .timeFlowStartMs: ("time_flow_start_ms", "INTEGER NOT NULL")
+        case .timeFlowEndMs: nil
+        case .interfaces: ("interfaces", "TEXT NOT NULL")
+        case .ifDirections: ("if_directions", "TEXT NOT NULL")
+        case .flags: ("flags", "INTEGER NOT NULL")
+        case .netNs: ("net_ns", "INTEGER NOT NULL")
+        case .nodeName: ("node_name", "TEXT NOT NULL")
+        case .dnsId: ("dns_id", "INTEGER")
+        case .dnsFlags: ("dns_flags", "INTEGER")
+        case .dnsFlagsResponseCode: ("dns_rcode", "INTEGER")
+        case .dnsLatencyMs: ("dns_latency_ns", "INTEGER")
+        // NOCASE: DNS names compare case-insensitively.
+        case .dnsName: ("dns_name", "TEXT COLLATE NOCASE")
+        case .dnsQType: ("dns_qtype", "INTEGER")
+        case .dnsErrno: ("dns_errno", "INTEGER")
+        }
+    }
 
-    /// v1's columns in the order of `selection`, its end time as a row id.
-    static let selectionFromV1 = (["MIN(MAX(time_flow_end_ms, 0), \(FlowRowID.maxTimeMs)) << \(FlowRowID.sequenceBits)"]
-        + columns.dropFirst()).joined(separator: ", ")
+    func bind(_ r: FlowRecord, to row: inout StatementBinding) {
+        switch self {
+        case .srcAddr: row.address(r.srcAddr)
+        case .dstAddr: row.address(r.dstAddr)
+        case .srcPort: row.integer(r.srcPort)
+        case .dstPort: row.integer(r.dstPort)
+        case .proto: row.integer(r.proto)
+        case .etype: row.integer(r.etype)
+        case .bytes: row.integer(Int64(bitPattern: r.bytes))
+        case .packets: row.integer(Int64(bitPattern: r.packets))
+        case .timeFlowStartMs: row.integer(r.timeFlowStartMs)
+        case .timeFlowEndMs: break
+        case .interfaces: row.json(strings: r.interfaces)
+        case .ifDirections: row.json(numbers: r.ifDirections)
+        case .flags: row.integer(r.flags)
+        case .netNs: row.integer(r.netNs)
+        case .nodeName: row.text(r.nodeName)
+        case .dnsId: row.integer(r.dnsId)
+        case .dnsFlags: row.integer(r.dnsFlags)
+        case .dnsFlagsResponseCode: row.integer(r.dnsFlagsResponseCode?.rawValue)
+        case .dnsLatencyMs: row.integer(r.dnsLatencyNs.map { Int64(clamping: $0) })
+        case .dnsName: row.text(r.dnsName)
+        case .dnsQType: row.integer(r.dnsQType?.rawValue)
+        case .dnsErrno: row.integer(r.dnsErrno)
+        }
+    }
+
+    func read(_ row: Row, at i: Int, into r: inout FlowRecord) {
+        switch self {
+        case .srcAddr: r.srcAddr = FlowRow.address(row[i])
+        case .dstAddr: r.dstAddr = FlowRow.address(row[i])
+        case .srcPort: r.srcPort = row[i]
+        case .dstPort: r.dstPort = row[i]
+        case .proto: r.proto = row[i]
+        case .etype: r.etype = row[i]
+        case .bytes: r.bytes = UInt64(bitPattern: row[i])
+        case .packets: r.packets = UInt64(bitPattern: row[i])
+        case .timeFlowStartMs: r.timeFlowStartMs = row[i]
+        case .timeFlowEndMs: break
+        case .interfaces: r.interfaces = FlowRow.strings(fromJSON: row[i])
+        case .ifDirections: r.ifDirections = FlowRow.numbers(fromJSON: row[i])
+        case .flags: r.flags = row[i]
+        case .netNs: r.netNs = row[i]
+        case .nodeName: r.nodeName = row[i]
+        case .dnsId: r.dnsId = row[i]
+        case .dnsFlags: r.dnsFlags = row[i]
+        case .dnsFlagsResponseCode: r.dnsFlagsResponseCode = (row[i] as UInt8?).map(DNSResponseCode.init(rawValue:))
+        case .dnsLatencyMs: r.dnsLatencyNs = (row[i] as Int64?).map { UInt64(clamping: $0) }
+        case .dnsName: r.dnsName = row[i]
+        case .dnsQType: r.dnsQType = (row[i] as UInt16?).map(DNSQueryType.init(rawValue:))
+        case .dnsErrno: r.dnsErrno = row[i]
+        }
+    }
 }

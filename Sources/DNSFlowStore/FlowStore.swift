@@ -21,7 +21,7 @@ public struct FlowStore: Sendable {
             config.prepareDatabase { db in
                 // For a new file only (before the WAL exists). A commit rewrites every page its rows touched, and the
                 // posting lists spread over many: with 32 KiB pages the writer handles a fraction of the pages and
-                // system calls of 4 KiB ones, for about 20% less CPU per record; reads of single rows barely notice.
+                // system calls of 4 KiB ones, and spends less CPU per record; reads of single rows barely notice.
                 try db.execute(sql: "PRAGMA page_size = \(Self.pageSize)")
                 // A commit is written to the WAL but not synced: a killed process loses nothing it committed (the
                 // OS has the pages); a power loss can lose the last transactions, never corrupt the file.
@@ -37,7 +37,7 @@ public struct FlowStore: Sendable {
                 // ... and give the space back afterwards, so a burst does not leave a large WAL file behind.
                 try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
                 // Reads map the file instead of copying each page out of the OS cache: a query by DNS id reads one
-                // posting page per run of every hour it covers (over 300 for 14 hours), mostly not in this
+                // posting page per run of every hour it covers (hundreds over a day), mostly not in this
                 // connection's cache. SQLite caps the size at its build's limit (2 GiB by default).
                 try db.execute(sql: "PRAGMA mmap_size = \(1 << 40)")
                 // Sorts and temporary B-trees of the top and count queries stay off the disk.
@@ -46,22 +46,39 @@ public struct FlowStore: Sendable {
             pool = try DatabasePool(path: path, configuration: config)
             try FlowSchema.migrator().migrate(pool)
         } catch {
-            throw StoreError(.open, path: path, underlying: error)
+            throw .open(path, error)
         }
     }
 
     /// Inserts all records in one transaction; the writer passes several queued batches joined.
-    public func insert(_ records: some Collection<FlowRecord> & Sendable) async throws {
+    public func insert(_ records: some Collection<FlowRecord> & Sendable) async throws(StoreError) {
         guard !records.isEmpty else { return }
-        try await pool.write { db in
+        try await onPool(StoreError.write, access: .write) { db in
             try sequence.next.withLock { try FlowInsert.run(records, in: db, sequence: &$0) }
+        }
+    }
+
+    private enum Access { case read, write }
+
+    /// Runs `body` on the pool, its failure as `StoreError`.
+    private func onPool<T: Sendable>(
+        _ failure: (any Error) -> StoreError, access: Access = .read,
+        _ body: @Sendable @escaping (Database) throws -> T
+    ) async throws(StoreError) -> T {
+        do {
+            switch access {
+            case .read: return try await pool.read(body)
+            case .write: return try await pool.write(body)
+            }
+        } catch {
+            throw failure(error)
         }
     }
 
     // Queries use cached statements: preparing one per hour took longer than running it.
 
-    public func query(_ query: FlowQuery) async throws -> FlowPage {
-        try await pool.read { db in
+    public func query(_ query: FlowQuery) async throws(StoreError) -> FlowPage {
+        try await onPool(StoreError.query) { db in
             var flows: [FlowRecord] = []
             var total = 0
             // Partitions are disjoint hours: newest first across them is each one's newest first, in turn.
@@ -113,19 +130,28 @@ public struct FlowStore: Sendable {
         ) ?? 0
     }
 
-    public func top(_ query: TopQuery) async throws -> [TopEntry] {
+    public func top(_ query: TopQuery) async throws(StoreError) -> [TopEntry] {
         let window = FlowQuery(since: query.since, until: query.until)
         // One row per transaction view: the records that carry its outcome (a response's rcode, or
         // an errno for timeouts and orphans), not the query-side records that only name it.
         let outcome = "dns_id IS NOT NULL AND (dns_rcode IS NOT NULL OR dns_errno IS NOT NULL)"
-        let key =
+        let columns =
             switch query.by {
-            case .latency: "\(Self.client) || ' → ' || \(Self.server)"
-            case .rcode: "COALESCE(dns_rcode, '')"
+            case .latency: "\(Self.client), \(Self.server)"
+            case .rcode: "dns_rcode"
             case .name: "COALESCE(dns_name, '')"
             case .client: Self.client
             }
-        let samples = try await pool.read { db in
+        // Keys are made into text here, for the API; SQL groups nothing, so the bytes need no text form there.
+        let key: @Sendable (Row) -> String =
+            switch query.by {
+            case .latency: { "\(FlowRow.address($0[0])) → \(FlowRow.address($0[1]))" }
+            case .rcode: { ($0[0] as UInt8?).map { DNSResponseCode(rawValue: $0).name } ?? "" }
+            case .name: { $0[0] }
+            case .client: { FlowRow.address($0[0]).text }
+            }
+        let latency = query.by == .latency ? 2 : 1
+        let samples = try await onPool(StoreError.query) { db in
             var samples: [(key: String, latency: Double?)] = []
             for partition in try FlowPartition.newestFirst(db, since: query.since, until: query.until) {
                 let room = TopQuery.maxWindowRows - samples.count
@@ -133,22 +159,29 @@ public struct FlowStore: Sendable {
                 let (filter, arguments) = window.whereClause(in: partition, and: outcome)
                 samples += try Row.fetchAll(
                     db,
-                    sql: "SELECT \(key), dns_latency_ms FROM \(partition.table) \(filter) ORDER BY id DESC LIMIT \(room)",
+                    sql: """
+                        SELECT \(columns), dns_latency_ns FROM \(partition.table) \(filter)
+                        ORDER BY id DESC LIMIT \(room)
+                        """,
                     arguments: arguments
-                ).map { row -> (key: String, latency: Double?) in (row[0], row[1]) }
+                ).map { row -> (key: String, latency: Double?) in
+                    (key(row), (row[latency] as Int64?).map { Double($0) / 1e6 })
+                }
             }
             return samples
         }
         return TopRanking.rank(samples, query: query)
     }
 
-    public func latencyHistogram(since: Int64?, until: Int64?) async throws -> [LatencyBucket] {
+    public func latencyHistogram(since: Int64?, until: Int64?) async throws(StoreError) -> [LatencyBucket] {
         let window = FlowQuery(since: since, until: until)
-        let bucket = LatencyBucket.bounds.enumerated().map { "WHEN dns_latency_ms < \($1) THEN \($0)" }
-        let counts = try await pool.read { db in
+        let bucket = LatencyBucket.bounds.enumerated().map {
+            "WHEN dns_latency_ns < \(FlowQuery.nanoseconds($1)) THEN \($0)"
+        }
+        let counts = try await onPool(StoreError.query) { db in
             var counts: [Int: Int] = [:]
             for partition in try FlowPartition.newestFirst(db, since: since, until: until) {
-                let (filter, arguments) = window.whereClause(in: partition, and: "dns_latency_ms IS NOT NULL")
+                let (filter, arguments) = window.whereClause(in: partition, and: "dns_latency_ns IS NOT NULL")
                 for row in try Row.fetchAll(
                     db,
                     sql: """
@@ -169,8 +202,8 @@ public struct FlowStore: Sendable {
     /// Drops the partitions whose hour ended at or before `cutoffMs`; returns the flows they held. A flow is thus
     /// kept until its whole hour has passed the cutoff: up to one hour longer than the retention.
     @discardableResult
-    public func dropPartitions(endedBefore cutoffMs: Int64) async throws -> Int {
-        let (hours, flows) = try await pool.write { db in
+    public func dropPartitions(endedBefore cutoffMs: Int64) async throws(StoreError) -> Int {
+        let (hours, flows) = try await onPool(StoreError.retention, access: .write) { db in
             // An hour ends at or before the cutoff exactly when it comes before the cutoff's own hour.
             let expired = try Row.fetchAll(
                 db, sql: "SELECT hour, rows FROM \(FlowSchema.partitions) WHERE hour < ?",
@@ -192,8 +225,8 @@ public struct FlowStore: Sendable {
 
     /// SQLite's plan for `query`'s page in each partition it reads, one step per line; tests check it still uses
     /// the indexes.
-    func queryPlan(_ query: FlowQuery) async throws -> String {
-        try await pool.read { db in
+    func queryPlan(_ query: FlowQuery) async throws(StoreError) -> String {
+        try await onPool(StoreError.query) { db in
             try FlowPartition.newestFirst(db, since: query.since, until: query.until).flatMap { partition in
                 let (filter, arguments) = query.whereClause(in: partition)
                 return try Row.fetchAll(
@@ -204,8 +237,8 @@ public struct FlowStore: Sendable {
     }
 
     /// Every stored flow, from the per-partition counts: no scan.
-    public func count() async throws -> Int {
-        try await pool.read { db in
+    public func count() async throws(StoreError) -> Int {
+        try await onPool(StoreError.query) { db in
             try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(rows), 0) FROM \(FlowSchema.partitions)") ?? 0
         }
     }
@@ -222,24 +255,38 @@ private final class RowSequence: Sendable {
     let next = Mutex<Int64>(0)
 }
 
-/// A store failure with what to check.
+/// A store failure: what failed, what to check, and the database's own error.
 public struct StoreError: Error, CustomStringConvertible {
-    enum Code { case open }
+    private enum Code {
+        case open(path: String)
+        case write
+        case query
+        case retention
+    }
 
-    let code: Code
-    public let path: String
+    private let code: Code
     public let underlying: any Error
 
-    init(_ code: Code, path: String, underlying: any Error) {
+    private init(_ code: Code, underlying: any Error) {
         self.code = code
-        self.path = path
         self.underlying = underlying
     }
 
+    static func open(_ path: String, _ error: any Error) -> StoreError { StoreError(.open(path: path), underlying: error) }
+    static func write(_ error: any Error) -> StoreError { StoreError(.write, underlying: error) }
+    static func query(_ error: any Error) -> StoreError { StoreError(.query, underlying: error) }
+    static func retention(_ error: any Error) -> StoreError { StoreError(.retention, underlying: error) }
+
     public var description: String {
         switch code {
-        case .open:
+        case .open(let path):
             "cannot open the flow database at \(path): \(underlying) (check the directory exists and is writable)"
+        case .write:
+            "cannot write flows: \(underlying) (check the disk has room and the database file is writable)"
+        case .query:
+            "cannot read flows: \(underlying) (the database may be damaged; check the collector's disk)"
+        case .retention:
+            "cannot drop expired flows: \(underlying) (check the disk and the database file's permissions)"
         }
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
-import DNSFlowCollector
 import DNSFlowConfig
+import DNSFlowCore
 import Foundation
 
 struct FlowsCommand: AsyncParsableCommand {
@@ -58,9 +58,9 @@ struct FlowsCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data("\n".utf8))
             return
         }
-        let page = try JSONDecoder().decode(FlowsResponse.self, from: data)
-        FileHandle.standardOutput.write(Data(FlowTable.render(page.flows).utf8))
-        FileHandle.standardOutput.write(Data("\(page.flows.count) of \(page.total) flows\n".utf8))
+        let page = try FlowRecordJSON.decodePage(data)
+        FileHandle.standardOutput.write(Data(FlowTable.render(page.records).utf8))
+        FileHandle.standardOutput.write(Data("\(page.records.count) of \(page.total) flows\n".utf8))
     }
 
     private func requestURL() throws -> String {

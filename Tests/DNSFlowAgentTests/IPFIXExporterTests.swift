@@ -28,11 +28,12 @@ private final class Forward<Message: Sendable>: ChannelInboundHandler, Sendable 
     private func records(_ count: Int, from port: UInt16) -> [FlowRecord] {
         (0..<count).map { index in
             FlowRecord(
-                srcAddr: "10.0.0.\(index % 250 + 1)", dstAddr: "10.96.0.10", srcPort: port + UInt16(index), dstPort: 53,
+                srcAddr: IPAddress(ipv4: 10, 0, 0, UInt8(index % 250 + 1)), dstAddr: "10.96.0.10",
+                srcPort: port + UInt16(index), dstPort: 53,
                 proto: 17, etype: 0x0800, bytes: 100, packets: 2, timeFlowStartMs: 1_763_812_800_000,
                 timeFlowEndMs: 1_763_812_800_002, interfaces: ["eth0"], ifDirections: [1], flags: 0, netNs: 1,
                 nodeName: "node", dnsId: UInt16(index), dnsFlags: 0x8180, dnsFlagsResponseCode: "NoError",
-                dnsLatencyMs: 0.5, dnsName: "svc\(index).example", dnsQType: "A", dnsErrno: 0)
+                dnsLatencyNs: 500_000, dnsName: "svc\(index).example", dnsQType: "A", dnsErrno: 0)
         }
     }
 

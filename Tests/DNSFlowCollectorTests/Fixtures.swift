@@ -37,18 +37,22 @@ func withWriter<T: Sendable>(_ deps: CollectorDependencies, _ body: () async thr
 }
 
 func dnsRecord(
-    id: UInt16, name: String = "www.example.test", rcode: String = "NoError", latency: Double? = 1.5,
-    endMs: Int64 = FlowStore.nowMs(), src: String = "10.0.0.2", dst: String = "10.0.0.53"
+    id: UInt16, name: String = "www.example.test", rcode: DNSResponseCode = "NoError", latency: Double? = 1.5,
+    endMs: Int64 = FlowStore.nowMs(), src: IPAddress = "10.0.0.2", dst: IPAddress = "10.0.0.53"
 ) -> FlowRecord {
     FlowRecord(
         srcAddr: src, dstAddr: dst, srcPort: 40000, dstPort: 53, proto: 17, etype: 0x0800, bytes: 120, packets: 2,
         timeFlowStartMs: endMs - 2, timeFlowEndMs: endMs, interfaces: ["eth0"], ifDirections: [1], flags: 0,
         netNs: 4_026_531_840, nodeName: "node-a", dnsId: id, dnsFlags: 0x8180, dnsFlagsResponseCode: rcode,
-        dnsLatencyMs: latency, dnsName: name, dnsQType: "A", dnsErrno: 0
+        dnsLatencyNs: latency.map { UInt64(($0 * 1e6).rounded()) }, dnsName: name, dnsQType: "A", dnsErrno: 0
     )
 }
 
-func jsonData(_ records: [FlowRecord]) throws -> Data { try JSONEncoder().encode(records) }
+func jsonData(_ records: [FlowRecord]) throws -> Data {
+    var bytes: [UInt8] = []
+    FlowRecordJSON.encode(records, into: &bytes)
+    return Data(bytes)
+}
 
 /// gzip(1) output, so the test does not trust our own decompression path to check itself.
 func gzip(_ data: Data) throws -> Data {

@@ -45,13 +45,13 @@ import Testing
     static func sampleFlows() -> [FlowRecord] {
         let now = FlowStore.nowMs()
         let names = ["api.example.test", "www.example.test", "cdn.example.test", "db.internal.test", "mail.example.test"]
-        let rcodes = ["NoError", "NoError", "NoError", "NXDomain", "ServFail", "Refused"]
+        let rcodes: [DNSResponseCode] = ["NoError", "NoError", "NoError", "NXDomain", "ServFail", "Refused"]
         return (0..<120).map { (i: Int) -> FlowRecord in
             let latency: Double? = i % 17 == 0 ? nil : Double((i * 37) % 300) / 7 + 0.25
             let id: UInt16 = i == 7 ? 4242 : UInt16(1000 + i)
             return dnsRecord(
                 id: id, name: names[i % names.count], rcode: rcodes[i % rcodes.count], latency: latency,
-                endMs: now - Int64(i) * 1500, src: "10.0.\(i % 3).\(10 + i % 7)"
+                endMs: now - Int64(i) * 1500, src: IPAddress(ipv4: 10, 0, UInt8(i % 3), UInt8(10 + i % 7))
             )
         }
     }

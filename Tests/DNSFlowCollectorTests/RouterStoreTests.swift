@@ -45,14 +45,20 @@ import Testing
         try await app.test(.router) { client in
             try await client.execute(uri: "/api/v1/flows?dnsId=4242&limit=1", method: .get) { response in
                 #expect(response.status == .ok)
-                let page = decode(FlowPage.self, response.body)
+                let page = try? FlowRecordJSON.decodePage(response.body.readableBytesView)
                 #expect(page?.total == 2)
-                #expect(page?.flows.count == 1)
+                #expect(page?.records.count == 1)
                 #expect(String(buffer: response.body).contains("\"DnsId\":4242"), "FlowRecord JSON keys")
             }
             let filtered = "/api/v1/flows?rcode=NXDomain&minLatencyMs=5&dnsName=*.example.test&since=10m"
             try await client.execute(uri: filtered, method: .get) { response in
-                #expect(decode(FlowPage.self, response.body)?.flows.map(\.dnsName) == ["a.example.test"])
+                let page = try? FlowRecordJSON.decodePage(response.body.readableBytesView)
+                #expect(page?.records.map(\.dnsName) == ["a.example.test"])
+            }
+            // A response code by number reads as by name.
+            try await client.execute(uri: "/api/v1/flows?rcode=3&srcAddr=10.0.0.2", method: .get) { response in
+                let page = try? FlowRecordJSON.decodePage(response.body.readableBytesView)
+                #expect(page?.records.map(\.dnsName) == ["a.example.test"])
             }
             try await client.execute(uri: "/api/v1/dns/top?by=name&stat=max&limit=2", method: .get) { response in
                 #expect(decode(Top.self, response.body)?.entries.map(\.key) == ["c.other.test", "a.example.test"])

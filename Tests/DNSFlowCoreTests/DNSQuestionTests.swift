@@ -8,11 +8,11 @@ struct DNSQuestionTests {
 
     @Test func decodesNameAndType() throws {
         let question = try DNSQuestion.decode(wire(["www", "example", "test"], type: 28))
-        #expect(question == DNSQuestion(name: "www.example.test", type: 28))
+        #expect(question == DNSQuestion(name: "www.example.test", type: .aaaa))
     }
 
     @Test func rootName() throws {
-        #expect(try DNSQuestion.decode([0, 0, 2, 0, 1]) == DNSQuestion(name: ".", type: 2))
+        #expect(try DNSQuestion.decode([0, 0, 2, 0, 1]) == DNSQuestion(name: ".", type: DNSQueryType(rawValue: 2)))
     }
 
     @Test func escapesLikeDig() throws {
@@ -43,11 +43,15 @@ struct DNSQuestionTests {
     }
 
     @Test func rcodeAndTypeNames() {
-        #expect(DNSResponseCode.name(3) == "NXDomain")
-        #expect(DNSResponseCode.name(15) == "RCode15")
-        #expect(DNSResponseCode.code("nxdomain") == 3)
-        #expect(DNSQueryType.name(28) == "AAAA")
-        #expect(DNSQueryType.name(4242) == "TYPE4242")
-        #expect(DNSQueryType.code("TYPE4242") == 4242)
+        #expect(DNSResponseCode(rawValue: 3).name == "NXDomain")
+        #expect(DNSResponseCode(rawValue: 15).name == "RCode15")
+        #expect(DNSResponseCode(name: "nxdomain")?.rawValue == 3)
+        #expect(DNSResponseCode(name: "3")?.rawValue == 3 && DNSResponseCode(name: "RCode15")?.rawValue == 15)
+        #expect(DNSResponseCode(name: "Weird") == nil)
+        #expect(DNSResponseCode(flags: 0x8183) == .nameError)
+        #expect(DNSQueryType(rawValue: 28).name == "AAAA")
+        #expect(DNSQueryType(rawValue: 4242).name == "TYPE4242")
+        #expect(DNSQueryType(name: "TYPE4242")?.rawValue == 4242 && DNSQueryType(name: "aaaa") == .aaaa)
+        #expect(DNSQueryType(name: "B") == nil)
     }
 }

@@ -15,7 +15,7 @@ struct FlowAssemblerTests {
     private func view(_ id: UInt16, _ outcome: DNSView.Outcome, netNs: UInt32 = 1, end: Int64 = 1_500_000_000) -> DNSView {
         DNSView(outcome: outcome, key: outcome == .timedOut ? query : query.reversed,
                 observation: Observation(netNs: netNs, interface: "eth0", direction: 0), id: id,
-                flags: outcome == .timedOut ? 0x0100 : 0x8183, question: DNSQuestion(name: "x.example.test", type: 1),
+                flags: outcome == .timedOut ? 0x0100 : 0x8183, question: DNSQuestion(name: "x.example.test", type: .a),
                 startNs: 1_000_000_000, endNs: end)
     }
 

@@ -8,7 +8,7 @@ import Testing
         bytes: UInt64.max, packets: 1 << 40, timeFlowStartMs: -1, timeFlowEndMs: Int64.max,
         interfaces: ["eth0", "we\"ird\\if/\u{1}\t", "ü😀"], ifDirections: [0, 1, 255], flags: 0x12, netNs: UInt32.max,
         nodeName: "node-ü", dnsId: 65535, dnsFlags: 0x8183, dnsFlagsResponseCode: "NXDomain",
-        dnsLatencyMs: 0.213, dnsName: "a.example.test", dnsQType: "AAAA", dnsErrno: 110
+        dnsLatencyNs: 213_000, dnsName: "a.example.test", dnsQType: "AAAA", dnsErrno: 110
     )
     private static let plain = FlowRecord(
         srcAddr: "10.1.1.1", dstAddr: "10.1.1.2", srcPort: 1, dstPort: 2, proto: 17, etype: 0x0800, bytes: 0,
@@ -20,11 +20,11 @@ import Testing
         try FlowRecordJSON.decodeArray(Array(text.utf8))
     }
 
-    @Test func decodesWhatJSONEncoderWrites() throws {
+    @Test func decodesWhatTheWriterWrites() throws {
         let records = [Self.full, Self.plain, Self.full]
-        let data = try JSONEncoder().encode(records)
+        var data: [UInt8] = []
+        FlowRecordJSON.encode(records, into: &data)
         #expect(try FlowRecordJSON.decodeArray(data) == records)
-        #expect(try FlowRecordJSON.decodeArray(data) == JSONDecoder().decode([FlowRecord].self, from: data))
         #expect(try decode("[]") == [])
         #expect(try decode(" \n[ ]\t") == [])
     }
@@ -56,26 +56,40 @@ import Testing
         ("[{}", "lacks \"SrcAddr\""),
         ("[] []", "after the array"),
         ("[1]", "expected '{'"),
-        (#"[{"SrcAddr":"a",}]"#, "expected a key"),
-        (#"[{"SrcAddr" "a"}]"#, "expected ':'"),
-        (#"[{"SrcAddr":"a"}]"#, "lacks \"DstAddr\""),
+        (#"[{"SrcAddr":"10.0.0.1",}]"#, "expected a key"),
+        (#"[{"SrcAddr" "10.0.0.1"}]"#, "expected ':'"),
+        (#"[{"SrcAddr":"10.0.0.1"}]"#, "lacks \"DstAddr\""),
+        (#"[{"SrcAddr":"a"}]"#, "expected an IPv4 or IPv6 address"),
+        (#"[{"SrcAddr":"10.0.0.256"}]"#, "expected an IPv4 or IPv6 address"),
+        (#"[{"DnsFlagsResponseCode":"Weird"}]"#, "expected a response code name"),
+        (#"[{"DnsQType":"B"}]"#, "expected a query type"),
+        (#"[{"DnsLatencyMs":-1}]"#, "latency out of range"),
         (#"[{"SrcPort":65536}]"#, "out of range for UInt16"),
         (#"[{"SrcPort":-1}]"#, "out of range for UInt16"),
         (#"[{"SrcPort":1.5}]"#, "expected an integer"),
         (#"[{"SrcPort":"1"}]"#, "expected a number"),
         (#"[{"SrcPort":01}]"#, "expected a number"),
         (#"[{"SrcPort":null}]"#, "expected a number"),
-        (#"[{"SrcAddr":null}]"#, "expected a string"),
+        (#"[{"NodeName":null}]"#, "expected a string"),
         (#"[{"DnsLatencyMs":1.}]"#, "digits after '.'"),
         (#"[{"DnsLatencyMs":1e999}]"#, "out of range"),
         (#"[{"DnsLatencyMs":nul}]"#, "expected null"),
-        (#"[{"SrcAddr":"a\q"}]"#, "invalid escape"),
-        (#"[{"SrcAddr":"\ud800x"}]"#, "lone surrogate"),
-        (#"[{"SrcAddr":"\u12"}]"#, "hex digits"),
-        ("[{\"SrcAddr\":\"a\nb\"}]", "control character"),
-        (#"[{"SrcAddr":"abc"#, "unterminated string"),
+        (#"[{"NodeName":"a\q"}]"#, "invalid escape"),
+        (#"[{"NodeName":"\ud800x"}]"#, "lone surrogate"),
+        (#"[{"NodeName":"\u12"}]"#, "hex digits"),
+        ("[{\"NodeName\":\"a\nb\"}]", "control character"),
+        (#"[{"NodeName":"abc"#, "unterminated string"),
         (#"[{"Other":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]"#, "too deep"),
     ]
+
+    @Test func decodesThePageTheAPIWrites() throws {
+        var body: [UInt8] = []
+        FlowRecordJSON.encodePage([Self.full, Self.plain], total: 7, into: &body)
+        #expect(String(decoding: body, as: UTF8.self).hasPrefix(#"{"flows":[{"SrcAddr":"fd00::2","#))
+        let page = try FlowRecordJSON.decodePage(body)
+        #expect(page.records == [Self.full, Self.plain] && page.total == 7)
+        #expect(try FlowRecordJSON.decodePage(Array(#"{"total":3,"other":[1],"flows":[]}"#.utf8)) == ([], 3))
+    }
 
     @Test(arguments: malformed) func rejectsMalformedBodies(_ body: String, _ reason: String) {
         let error = #expect(throws: FlowJSONError.self) { try decode(body) }
@@ -83,10 +97,10 @@ import Testing
     }
 
     @Test func rejectsInvalidUTF8AndPointsAtTheOffendingByte() {
-        var body = Array(#"[{"SrcAddr":"a"#.utf8)
+        var body = Array(#"[{"NodeName":"a"#.utf8)
         body += [0xFF] + Array(#""}]"#.utf8)
         let error = #expect(throws: FlowJSONError.self) { try FlowRecordJSON.decodeArray(body) }
-        #expect(error?.offset == 12, "the opening quote of the string")
+        #expect(error?.offset == 13, "the opening quote of the string")
         #expect(error?.reason == "string is not valid UTF-8")
     }
 }

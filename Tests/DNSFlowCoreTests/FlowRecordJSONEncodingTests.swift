@@ -13,7 +13,7 @@ struct FlowRecordJSONEncodingTests {
         srcAddr: "10.244.1.7", dstAddr: "10.96.0.10", srcPort: 53_124, dstPort: 53, proto: 17, etype: 0x0800,
         bytes: 180, packets: 2, timeFlowStartMs: 1_763_812_800_000, timeFlowEndMs: 1_763_812_800_001,
         interfaces: ["eth0"], ifDirections: [1], flags: 0, netNs: 4_026_532_100, nodeName: "worker-3",
-        dnsId: 0xBEEF, dnsFlags: 0x8180, dnsFlagsResponseCode: "NoError", dnsLatencyMs: 0.213,
+        dnsId: 0xBEEF, dnsFlags: 0x8180, dnsFlagsResponseCode: "NoError", dnsLatencyNs: 213_000,
         dnsName: "kubernetes.default.svc.cluster.local", dnsQType: "A", dnsErrno: DNSErrno.none)
 
     static func line(_ record: FlowRecord) -> String {
@@ -27,13 +27,16 @@ struct FlowRecordJSONEncodingTests {
         FlowRecordJSON.encodeLine(record, into: &buffer)
         #expect(buffer.last == UInt8(ascii: "\n"))
         #expect(buffer.dropLast().contains(UInt8(ascii: "\n")) == false)
-        return try JSONDecoder().decode(FlowRecord.self, from: Data(buffer))
+        // Standard JSON: Foundation reads it too.
+        #expect(try JSONSerialization.jsonObject(with: Data(buffer)) is [String: Any])
+        return try #require(FlowRecordJSON.decodeArray(Array("[".utf8) + buffer + Array("]".utf8)).first)
     }
 
     static func decodedArray(_ records: [FlowRecord]) throws -> [FlowRecord] {
         var buffer: [UInt8] = []
         FlowRecordJSON.encode(records, into: &buffer)
-        return try JSONDecoder().decode([FlowRecord].self, from: Data(buffer))
+        #expect((try JSONSerialization.jsonObject(with: Data(buffer)) as? [Any])?.count == records.count)
+        return try FlowRecordJSON.decodeArray(buffer)
     }
 
     @Test func plainFlowRoundTripsWithoutDNSKeys() throws {
@@ -45,21 +48,22 @@ struct FlowRecordJSONEncodingTests {
         #expect(try Self.decodedLine(Self.dns) == Self.dns)
     }
 
-    @Test func keysFollowCodingKeysOrder() {
-        let keys: [FlowRecord.CodingKeys] = [
-            .srcAddr, .dstAddr, .srcPort, .dstPort, .proto, .etype, .bytes, .packets, .timeFlowStartMs,
-            .timeFlowEndMs, .interfaces, .ifDirections, .flags, .netNs, .nodeName, .dnsId, .dnsFlags,
-            .dnsFlagsResponseCode, .dnsLatencyMs, .dnsName, .dnsQType, .dnsErrno,
+    @Test func keysFollowFieldOrder() {
+        let keys = [
+            "SrcAddr", "DstAddr", "SrcPort", "DstPort", "Proto", "Etype", "Bytes", "Packets", "TimeFlowStartMs",
+            "TimeFlowEndMs", "Interfaces", "IfDirections", "Flags", "NetNs", "NodeName", "DnsId", "DnsFlags",
+            "DnsFlagsResponseCode", "DnsLatencyMs", "DnsName", "DnsQType", "DnsErrno",
         ]
+        #expect(FlowField.allCases.map { "\($0.key)" } == keys)
         let text = Self.line(Self.dns)
-        let positions = keys.map { text.range(of: "\"\($0.stringValue)\":")?.lowerBound }
+        let positions = keys.map { text.range(of: "\"\($0)\":")?.lowerBound }
         #expect(!positions.contains(nil))
         #expect(positions.compactMap { $0 } == positions.compactMap { $0 }.sorted())
     }
 
     @Test func timeoutRecordHasNoLatency() throws {
         var timeout = Self.dns
-        timeout.dnsLatencyMs = nil
+        timeout.dnsLatencyNs = nil
         timeout.dnsFlags = 0x0100
         timeout.dnsFlagsResponseCode = nil
         timeout.dnsErrno = DNSErrno.timedOut
@@ -112,14 +116,17 @@ struct FlowRecordJSONEncodingTests {
         #expect(text.contains("\"TimeFlowStartMs\":-9223372036854775808,\"TimeFlowEndMs\":9223372036854775807,"))
     }
 
+    /// Milliseconds with up to six decimals; the assembler's whole microseconds as `Double.description`
+    /// writes them.
     @Test(arguments: [
-        (0.213, "0.213"), (40.125, "40.125"), (1234.567, "1234.567"), (0.001, "0.001"), (0, "0.0"), (40, "40.0"),
-        (0.00001, "1e-05"), (1e16, "1e+16"), (86_400_000.999, "86400000.999"), (-0.0, "-0.0"), (0.21, "0.21"),
-        (0.005, "0.005"), (0.05, "0.05"), (1.1, "1.1"), (0.0015, "0.0015"), (-1.5, "-1.5"),
-    ])
-    func latencyIsTheShortestRoundTripText(latency: Double, text: String) throws {
+        (213_000, "0.213"), (40_125_000, "40.125"), (1_234_567_000, "1234.567"), (1_000, "0.001"), (0, "0.0"),
+        (40_000_000, "40.0"), (10, "0.00001"), (86_400_000_999_000, "86400000.999"), (210_000, "0.21"),
+        (5_000, "0.005"), (50_000, "0.05"), (1_100_000, "1.1"), (1_500, "0.0015"), (1_234_567, "1.234567"),
+        (UInt64.max, "18446744073709.551615"),
+    ] as [(UInt64, String)])
+    func latencyIsWrittenInMilliseconds(latency: UInt64, text: String) throws {
         var record = Self.dns
-        record.dnsLatencyMs = latency
+        record.dnsLatencyNs = latency
         #expect(Self.line(record).contains("\"DnsLatencyMs\":\(text),"))
         #expect(try Self.decodedLine(record) == record)
     }
@@ -130,22 +137,13 @@ struct FlowRecordJSONEncodingTests {
         var record = Self.dns
         let micros = Array(0..<100_000) + (0..<10_000).map { $0 * 99_999_989 }
         for value in micros {
-            record.dnsLatencyMs = Double(value) / 1_000
+            record.dnsLatencyNs = UInt64(value) * 1_000
             let text = Self.line(record)
-            guard text.contains("\"DnsLatencyMs\":\(record.dnsLatencyMs!.description),") else {
+            guard text.contains("\"DnsLatencyMs\":\((Double(value) / 1_000).description),") else {
                 Issue.record("\(value) µs: \(text)")
                 return
             }
         }
-    }
-
-    @Test(arguments: [Double.infinity, -.infinity, .nan])
-    func nonFiniteLatencyIsLeftOut(latency: Double) throws {
-        var record = Self.dns
-        record.dnsLatencyMs = latency
-        var expected = record
-        expected.dnsLatencyMs = nil
-        #expect(try Self.decodedLine(record) == expected)
     }
 
     @Test func arraysOfZeroOneAndManyRecords() throws {
@@ -159,7 +157,7 @@ struct FlowRecordJSONEncodingTests {
         let lazy = (0..<3).lazy.map { _ in Self.plain }
         var buffer: [UInt8] = []
         FlowRecordJSON.encode(lazy, into: &buffer)
-        #expect(try JSONDecoder().decode([FlowRecord].self, from: Data(buffer)) == Array(lazy))
+        #expect(try FlowRecordJSON.decodeArray(buffer) == Array(lazy))
     }
 
     @Test func encodingAppendsToTheBuffer() {
@@ -171,13 +169,10 @@ struct FlowRecordJSONEncodingTests {
         #expect(buffer == Array("x".utf8) + array + Array(Self.line(Self.dns).utf8))
     }
 
-    @Test func randomRecordsDecodeLikeJSONEncoderOutput() throws {
+    @Test func randomRecordsRoundTrip() throws {
         var generator = SystemRandomNumberGenerator()
         let records = (0..<1_000).map { _ in Self.randomRecord(using: &generator) }
-        let ours = try Self.decodedArray(records)
-        let foundation = try JSONDecoder().decode([FlowRecord].self, from: JSONEncoder().encode(records))
-        #expect(ours == foundation)
-        #expect(ours == records)
+        #expect(try Self.decodedArray(records) == records)
     }
 
     static func randomRecord(using generator: inout some RandomNumberGenerator) -> FlowRecord {
@@ -193,7 +188,10 @@ struct FlowRecordJSONEncodingTests {
         func maybe<T>(_ value: T) -> T? { Bool.random(using: &generator) ? value : nil }
         let interfaceCount = Int.random(in: 0...3, using: &generator)
         return FlowRecord(
-            srcAddr: text(), dstAddr: text(), srcPort: .random(in: .min ... .max, using: &generator),
+            srcAddr: .v4(.random(in: .min ... .max, using: &generator)),
+            dstAddr: .v6(
+                high: .random(in: .min ... .max, using: &generator), low: .random(in: 0...3, using: &generator)),
+            srcPort: .random(in: .min ... .max, using: &generator),
             dstPort: .random(in: .min ... .max, using: &generator),
             proto: .random(in: .min ... .max, using: &generator),
             etype: .random(in: .min ... .max, using: &generator), bytes: .random(in: .min ... .max, using: &generator),
@@ -204,27 +202,22 @@ struct FlowRecordJSONEncodingTests {
             ifDirections: (0..<interfaceCount).map { _ in .random(in: 0...1, using: &generator) },
             flags: .random(in: .min ... .max, using: &generator), netNs: .random(in: .min ... .max, using: &generator),
             nodeName: text(), dnsId: maybe(.random(in: .min ... .max, using: &generator)),
-            dnsFlags: maybe(.random(in: .min ... .max, using: &generator)), dnsFlagsResponseCode: maybe(text()),
-            // Microsecond precision, as the probe measures it.
-            dnsLatencyMs: maybe(Double(Int.random(in: 0...100_000_000, using: &generator)) / 1_000),
-            dnsName: maybe(text()), dnsQType: maybe(text()),
+            dnsFlags: maybe(.random(in: .min ... .max, using: &generator)),
+            dnsFlagsResponseCode: maybe(DNSResponseCode(rawValue: .random(in: .min ... .max, using: &generator))),
+            dnsLatencyNs: maybe(.random(in: .min ... .max, using: &generator)),
+            dnsName: maybe(text()),
+            dnsQType: maybe(DNSQueryType(rawValue: .random(in: .min ... .max, using: &generator))),
             dnsErrno: maybe(.random(in: .min ... .max, using: &generator)))
     }
 
-    /// Records/s of both encoders, printed for comparison; a debug build says little about release speed
-    /// (`make microbench` measures that).
+    /// Records/s, printed; a debug build says little about release speed (`make microbench` measures that).
     @Test func throughputIsPrinted() throws {
         let records = (0..<100_000).map { i in i % 2 == 0 ? Self.dns : Self.plain }
         let clock = ContinuousClock()
         var buffer: [UInt8] = []
         let ours = clock.measure { FlowRecordJSON.encode(records, into: &buffer) }
-        var data = Data()
-        let foundation = try clock.measure { data = try JSONEncoder().encode(records) }
-        func rate(_ elapsed: Duration) -> Int {
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            return Int(Double(records.count) / seconds)
-        }
-        print("FlowRecordJSON: \(rate(ours)) records/s, JSONEncoder: \(rate(foundation)) records/s (100k records)")
-        #expect(buffer.count > 0 && data.count > 0)
+        let seconds = Double(ours.components.seconds) + Double(ours.components.attoseconds) / 1e18
+        print("FlowRecordJSON: \(Int(Double(records.count) / seconds)) records/s (100k records)")
+        #expect(buffer.count > 0)
     }
 }

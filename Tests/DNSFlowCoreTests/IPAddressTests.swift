@@ -21,6 +21,19 @@ struct IPAddressTests {
         #expect(IPAddress(input)?.description == canonical)
     }
 
+    @Test(arguments: ["10.0.0.1", "::", "2001:db8::1", "::ffff:10.0.0.53", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"])
+    func bytesRoundTrip(text: String) throws {
+        let address = try #require(IPAddress(text))
+        #expect(address.bytes.count == (address.isIPv4 ? 4 : 16))
+        #expect(IPAddress(bytes: address.bytes) == address)
+        #expect(IPAddress(utf8: Array(text.utf8)) == address)
+    }
+
+    @Test func bytesOfNeitherLengthAreNoAddress() {
+        #expect(IPAddress(bytes: [1, 2, 3]) == nil)
+        #expect(IPAddress(bytes: [UInt8](repeating: 0, count: 5)) == nil)
+    }
+
     @Test(arguments: [
         "", "1.2.3", "1.2.3.256", "1.2.3.4.5", ":::", "1:2:3:4:5:6:7:8:9", "1::2::3", "12345::", "1:", "a.b.c.d",
     ])

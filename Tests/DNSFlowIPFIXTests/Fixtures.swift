@@ -17,7 +17,7 @@ enum Fixtures {
         srcAddr: "10.244.1.7", dstAddr: "10.96.0.10", srcPort: 40000, dstPort: 53, proto: 17, etype: 0x0800,
         bytes: 150, packets: 2, timeFlowStartMs: 1_763_812_800_100, timeFlowEndMs: 1_763_812_800_102,
         interfaces: ["eth0"], ifDirections: [1], flags: 0, netNs: 4_026_532_100, nodeName: "node-a.example",
-        dnsId: 0xBEEF, dnsFlags: 0x8180, dnsFlagsResponseCode: "NoError", dnsLatencyMs: 1.234567,
+        dnsId: 0xBEEF, dnsFlags: 0x8180, dnsFlagsResponseCode: "NoError", dnsLatencyNs: 1_234_567,
         dnsName: "www.example.com", dnsQType: "A", dnsErrno: 0)
 
     /// A query that timed out: no latency, no response flags.
@@ -25,7 +25,7 @@ enum Fixtures {
         srcAddr: "fd00::1", dstAddr: "::ffff:192.0.2.53", srcPort: 41000, dstPort: 53, proto: 17, etype: 0x86DD,
         bytes: 70, packets: 1, timeFlowStartMs: 1_763_812_801_000, timeFlowEndMs: 1_763_812_801_000,
         interfaces: [], ifDirections: [], flags: 0, netNs: 4_026_532_200, nodeName: "node-b",
-        dnsId: 7, dnsFlags: 0x0100, dnsFlagsResponseCode: "NXDomain", dnsLatencyMs: nil,
+        dnsId: 7, dnsFlags: 0x0100, dnsFlagsResponseCode: "NXDomain", dnsLatencyNs: nil,
         dnsName: "nope.invalid", dnsQType: "TYPE65280", dnsErrno: DNSErrno.timedOut)
 
     /// TCP DNS with a 300-octet name, so the name needs the 3-octet length prefix.
@@ -33,7 +33,7 @@ enum Fixtures {
         srcAddr: "192.0.2.1", dstAddr: "198.51.100.2", srcPort: 55000, dstPort: 53, proto: 6, etype: 0x0800,
         bytes: 900, packets: 6, timeFlowStartMs: 1_763_812_802_000, timeFlowEndMs: 1_763_812_802_500,
         interfaces: ["lo"], ifDirections: [0], flags: 0x1F, netNs: 1, nodeName: "n",
-        dnsId: 1, dnsFlags: 0x8183, dnsFlagsResponseCode: "ServFail", dnsLatencyMs: 250.000001,
+        dnsId: 1, dnsFlags: 0x8183, dnsFlagsResponseCode: "ServFail", dnsLatencyNs: 250_000_001,
         dnsName: String(repeating: "a", count: 290) + ".example", dnsQType: "AAAA", dnsErrno: 0)
 
     static let all = [ipv4Flow, ipv6Flow, ipv4DNS, ipv6DNSTimeout, ipv4DNSLongName]

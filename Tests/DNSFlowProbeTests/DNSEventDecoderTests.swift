@@ -44,7 +44,7 @@ import Testing
         #expect(view.key.srcPort == 53 && view.key.dstPort == 40_000 && view.key.proto == 17)
         #expect(view.observation == Observation(netNs: 4_026_531_840, interface: "eth0", direction: 0))
         #expect(view.id == 0xbeef && view.flags == 0x8183)
-        #expect(view.question == DNSQuestion(name: "www.example.com", type: 28))
+        #expect(view.question == DNSQuestion(name: "www.example.com", type: "AAAA"))
         #expect(view.startNs == 1_700_000_001_000_000_000)
         #expect(view.endNs == 1_700_000_001_002_500_000)
     }

@@ -17,15 +17,16 @@ struct TemporaryStore {
 }
 
 func dnsRecord(
-    id: UInt16, name: String = "www.example.test", rcode: String = "NoError", latency: Double? = 1.5,
-    endMs: Int64 = 1_700_000_000_000, src: String = "10.0.0.2", srcPort: UInt16 = 40000, dst: String = "10.0.0.53",
+    id: UInt16, name: String = "www.example.test", rcode: DNSResponseCode = "NoError", latency: Double? = 1.5,
+    endMs: Int64 = 1_700_000_000_000, src: IPAddress = "10.0.0.2", srcPort: UInt16 = 40000,
+    dst: IPAddress = "10.0.0.53",
     dstPort: UInt16 = 53, node: String = "node-a", errno: UInt8 = 0
 ) -> FlowRecord {
     FlowRecord(
         srcAddr: src, dstAddr: dst, srcPort: srcPort, dstPort: dstPort, proto: 17, etype: 0x0800, bytes: 120,
         packets: 2, timeFlowStartMs: endMs - 2, timeFlowEndMs: endMs, interfaces: ["eth0", "veth\"x"],
         ifDirections: [1, 0], flags: 0, netNs: 4_026_531_840, nodeName: node, dnsId: id, dnsFlags: 0x8180,
-        dnsFlagsResponseCode: rcode, dnsLatencyMs: latency, dnsName: name, dnsQType: "A", dnsErrno: errno
+        dnsFlagsResponseCode: rcode, dnsLatencyNs: latency.map { UInt64(($0 * 1e6).rounded()) }, dnsName: name, dnsQType: "A", dnsErrno: errno
     )
 }
 

@@ -55,8 +55,7 @@ final class AgentProcess: @unchecked Sendable {
         guard status == 0 else {
             throw ShellError(command: "dnsflow agent (stopped with SIGTERM)", status: status, stderr: process.stderr)
         }
-        let decoder = JSONDecoder()
-        return try process.stdout.split(separator: "\n").map { try decoder.decode(FlowRecord.self, from: Data($0.utf8)) }
+        return try process.stdout.split(separator: "\n").flatMap { try FlowRecordJSON.decodeArray(Array("[\($0)]".utf8)) }
     }
 }
 

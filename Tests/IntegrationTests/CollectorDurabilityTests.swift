@@ -14,11 +14,11 @@ struct CollectorDurabilityTests {
     static func batch(_ n: Int, endMs: Int64) -> [FlowRecord] {
         (0..<rowsPerBatch).map { row in
             FlowRecord(
-                srcAddr: "10.9.\(n / 250).\(n % 250 + 1)", dstAddr: "10.9.255.53", srcPort: UInt16(10_000 + row),
+                srcAddr: IPAddress(ipv4: 10, 9, UInt8(n / 250), UInt8(n % 250 + 1)), dstAddr: "10.9.255.53", srcPort: UInt16(10_000 + row),
                 dstPort: 53, proto: 17, etype: 0x0800, bytes: 120, packets: 2, timeFlowStartMs: endMs - 2,
                 timeFlowEndMs: endMs - Int64(row % 50), interfaces: ["eth0"], ifDirections: [1], flags: 0,
                 netNs: 4_026_531_840, nodeName: "durability", dnsId: UInt16(1000 + n), dnsFlags: 0x8180,
-                dnsFlagsResponseCode: "NoError", dnsLatencyMs: 0.5, dnsName: "b\(n).durability.test", dnsQType: "A",
+                dnsFlagsResponseCode: "NoError", dnsLatencyNs: 500_000, dnsName: "b\(n).durability.test", dnsQType: "A",
                 dnsErrno: 0
             )
         }
@@ -32,7 +32,9 @@ struct CollectorDurabilityTests {
         let endMs = Int64(Date().timeIntervalSince1970 * 1000)
         let total = Self.clients * Self.batchesPerClient
         for n in 0..<total {
-            try JSONEncoder().encode(Self.batch(n, endMs: endMs)).write(to: URL(fileURLWithPath: "\(dir)/\(n).json"))
+            var body: [UInt8] = []
+            FlowRecordJSON.encode(Self.batch(n, endMs: endMs), into: &body)
+            try Data(body).write(to: URL(fileURLWithPath: "\(dir)/\(n).json"))
         }
 
         let port = Int.random(in: 20_000...29_999)

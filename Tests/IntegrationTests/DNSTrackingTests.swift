@@ -31,11 +31,11 @@ struct DNSTrackingTests {
             let namespaces = Set(views.map(\.netNs))
             #expect(namespaces == Set([try lab.inode(lab.client), try lab.inode(lab.router), try lab.inode(lab.server)]))
             let clientView = try #require(views.first { $0.netNs == (try? lab.inode(lab.client)) })
-            #expect(clientView.dnsFlagsResponseCode == rcode)
+            #expect(clientView.dnsFlagsResponseCode?.name == rcode)
             #expect(clientView.dnsName == name)
             #expect(clientView.dnsQType == "A")
             #expect(clientView.dnsErrno == 0)
-            #expect(clientView.srcAddr == lab.serverAddr && clientView.dstAddr == lab.clientAddr)
+            #expect(clientView.srcAddr.text == lab.serverAddr && clientView.dstAddr.text == lab.clientAddr)
             #expect(clientView.srcPort == 53 && clientView.proto == 17)
             #expect(clientView.interfaces == [lab.clientInterface])
             #expect(clientView.nodeName == "test-node")
@@ -48,7 +48,7 @@ struct DNSTrackingTests {
             let router = byNamespace[try lab.inode(lab.router)] ?? 0
             #expect(server <= router && router <= latency)
             // The query's record is findable by the same id.
-            #expect(records.contains { $0.dnsId == dig.id && $0.srcAddr == lab.clientAddr && $0.dnsName == name })
+            #expect(records.contains { $0.dnsId == dig.id && $0.srcAddr.text == lab.clientAddr && $0.dnsName == name })
         }
     }
 
@@ -68,7 +68,7 @@ struct DNSTrackingTests {
             let view = try #require(records.first {
                 $0.dnsId == dig.id && $0.proto == proto && $0.netNs == client && $0.dnsLatencyMs != nil
             }, "no IPv6 view for id \(dig.id) over \(proto)")
-            #expect(view.srcAddr == lab.serverAddr6 && view.dstAddr == lab.clientAddr6)
+            #expect(view.srcAddr.text == lab.serverAddr6 && view.dstAddr.text == lab.clientAddr6)
             #expect(view.etype == 0x86DD)
             #expect(view.dnsQType == "AAAA" && view.dnsName == "a.example.test" && view.dnsFlagsResponseCode == "NoError")
         }
@@ -144,7 +144,7 @@ struct DNSTrackingTests {
         let timedOut = try #require(records.first { $0.netNs == client && $0.dnsErrno == DNSErrno.timedOut })
         #expect(timedOut.dnsName == "lost.example.test")
         #expect(timedOut.dnsLatencyMs == nil)
-        #expect(timedOut.srcAddr == lab.clientAddr && timedOut.dstPort == 5353)
+        #expect(timedOut.srcAddr.text == lab.clientAddr && timedOut.dstPort == 5353)
     }
 
     @Test("1,000 queries from dnsperf over one socket give 1,000 transactions")
@@ -158,11 +158,11 @@ struct DNSTrackingTests {
         let records = try await agent.stop()
         #expect(report.completed == 1000, "dnsperf: \(report.text)")
         let client = try lab.inode(lab.client)
-        let answered = records.filter { $0.netNs == client && $0.dnsLatencyMs != nil && $0.srcAddr == lab.serverAddr }
+        let answered = records.filter { $0.netNs == client && $0.dnsLatencyMs != nil && $0.srcAddr.text == lab.serverAddr }
         #expect(answered.count == 1000)
         #expect(answered.filter { $0.dnsFlagsResponseCode == "NXDomain" }.count == 200)
         // Each response packet is counted once, on its first sighting, whichever view carries it.
-        let responses = records.filter { $0.srcAddr == lab.serverAddr && $0.srcPort == 53 }
+        let responses = records.filter { $0.srcAddr.text == lab.serverAddr && $0.srcPort == 53 }
         #expect(responses.reduce(0) { $0 + $1.packets } == 1000)
     }
 }

@@ -30,13 +30,9 @@ final class CollectorProcess: @unchecked Sendable {
 
     /// `dnsflow flows --dns-id <id> --json`, decoded.
     func flows(dnsId: UInt16) throws -> [FlowRecord] {
-        struct Page: Decodable {
-            let flows: [FlowRecord]
-            let total: Int
-        }
         let auth = token.map { " --token \($0)" } ?? ""
         let json = try sh("\(AgentProcess.binary) flows --dns-id \(dnsId) --json --collector \(url)\(auth)")
-        return try JSONDecoder().decode(Page.self, from: Data(json.utf8)).flows
+        return try FlowRecordJSON.decodePage(Array(json.utf8)).records
     }
 
     func stop() async {
@@ -89,9 +85,9 @@ struct PipelineTests {
                 try await Task.sleep(for: .milliseconds(50))
             }
             let view = try #require(views.first, "\(exporter): id \(dig.id) not in the collector")
-            #expect(view.dnsFlagsResponseCode?.lowercased() == dig.status.lowercased())
+            #expect(view.dnsFlagsResponseCode?.name.lowercased() == dig.status.lowercased())
             #expect((view.dnsLatencyMs ?? 0) > 0 && (view.dnsLatencyMs ?? 99) < 50)
-            #expect(view.srcAddr == lab.serverAddr && view.nodeName == "test-node")
+            #expect(view.srcAddr.text == lab.serverAddr && view.nodeName == "test-node")
         }
         if token != nil {
             let status = try sh("curl -s -o /dev/null -w '%{http_code}' \(collector.url)/api/v1/flows")

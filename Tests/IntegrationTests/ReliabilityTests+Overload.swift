@@ -64,7 +64,7 @@ extension ReliabilityTests {
         #expect(ringFull >= 1000, "\(counts)")
         // Every transaction's view in each namespace was either exported or counted as dropped.
         let namespaces = try [lab.client, lab.router, lab.server].map(lab.inode)
-        let answered = records.filter { namespaces.contains($0.netNs) && $0.srcAddr == lab.serverAddr && $0.dnsLatencyMs != nil }.count
+        let answered = records.filter { namespaces.contains($0.netNs) && $0.srcAddr.text == lab.serverAddr && $0.dnsLatencyMs != nil }.count
         #expect(stdoutDropped == 0)
         #expect(Double(answered) + ringFull >= Double(3 * perf.completed), "\(answered) exported + \(ringFull) dropped < 3 × \(perf.completed)")
         #expect(answered <= 3 * perf.completed + 3)

@@ -48,7 +48,7 @@ extension ReliabilityTests {
         let records = try await agent.stop()
 
         let namespaces = try [lab.inode(lab.client), lab.inode(lab.server)]
-        let views = records.filter { $0.proto == 6 && namespaces.contains($0.netNs) && $0.srcAddr == lab.serverAddr && $0.dnsId != nil }
+        let views = records.filter { $0.proto == 6 && namespaces.contains($0.netNs) && $0.srcAddr.text == lab.serverAddr && $0.dnsId != nil }
         func view(_ id: UInt16) -> [FlowRecord] { views.filter { $0.dnsId == id } }
         // Paired: each in both namespaces, with its own name and a short latency.
         for (id, name) in [(UInt16(0x5301), "a.example.test"), (0x5501, "a.example.test")] {

@@ -182,7 +182,7 @@ struct ReliabilityTests {
 
         let client = try lab.inode(lab.client)
         func responses(_ id: UInt16) -> [FlowRecord] {
-            records.filter { $0.dnsId == id && $0.netNs == client && $0.srcAddr == lab.serverAddr }
+            records.filter { $0.dnsId == id && $0.netNs == client && $0.srcAddr.text == lab.serverAddr }
         }
         // Duplicate: one answered view in the client's namespace, not two, and no orphan.
         let dup = responses(0xAAAA)
@@ -228,7 +228,7 @@ struct ReliabilityTests {
         let client = try lab.inode(lab.client)
         for id: UInt16 in [0x7777, 0x7171] {
             let views = records.filter { $0.dnsId == id && $0.netNs == client }
-            #expect(views.contains { $0.dnsErrno == 110 && $0.srcAddr == lab.clientAddr }, "id \(id): no timeout reported: \(views)")
+            #expect(views.contains { $0.dnsErrno == 110 && $0.srcAddr.text == lab.clientAddr }, "id \(id): no timeout reported: \(views)")
             let answered = views.filter { $0.dnsErrno == 0 && $0.dnsLatencyMs != nil }
             #expect(answered.count == 1 && answered.allSatisfy { $0.dnsLatencyMs! < 40 }, "id \(id) timed from the first query: \(answered)")
         }
@@ -403,9 +403,8 @@ struct ReliabilityTests {
             try await Task.sleep(for: .seconds(1))
         }
         let client = try lab.inode(lab.client)
-        let decoder = JSONDecoder()
         func delivered() -> [FlowRecord] {
-            collector.stored.compactMap { try? decoder.decode(FlowRecord.self, from: Data($0.utf8)) }
+            collector.stored.compactMap { try? FlowRecordJSON.decodeArray(Array("[\($0)]".utf8)).first }
                 .filter { ids.contains($0.dnsId ?? 0) && $0.netNs == client && $0.dnsLatencyMs != nil }
         }
         let deadline = ContinuousClock.now + .seconds(20)  // good from 10 s; the backoff is at most 5 s

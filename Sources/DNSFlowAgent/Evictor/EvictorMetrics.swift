@@ -75,7 +75,7 @@ final class EvictorMetrics: Sendable {
             labels: [], buckets: Self.latencyBuckets)
         transactions = (0...10).map { code in
             counter(
-                "dnsflow_dns_transactions_total", [("rcode", DNSResponseCode.name(UInt8(code)))],
+                "dnsflow_dns_transactions_total", [("rcode", DNSResponseCode(rawValue: UInt8(code)).name)],
                 help: "Answered DNS transaction views by response code.")
         }
         let eventsDropped = counter(

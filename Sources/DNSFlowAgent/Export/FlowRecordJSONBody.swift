@@ -2,8 +2,8 @@ import DNSFlowCore
 import NIOCore
 
 /// A batch's JSON array as an HTTP body, written a piece at a time as the client sends it: a
-/// request holds a piece of JSON in memory, not the whole body. Whole bodies of a few thousand
-/// records, four requests in flight, were most of the agent's heap at 20k queries/s.
+/// request holds a piece of JSON in memory, not the whole body: whole bodies, several requests
+/// in flight, were most of the agent's heap under load.
 struct FlowRecordJSONBody: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
     /// ~64 KiB of JSON.

@@ -2,13 +2,13 @@ import DNSFlowCore
 import Foundation
 
 /// Renders flow records as an aligned text table for `dnsflow flows`.
-public enum FlowTable {
+enum FlowTable {
     static let headers = [
         "TIME", "SRC", "DST", "PROTO", "NAME", "QTYPE", "ID", "RCODE", "LATENCY_MS", "ERRNO", "NETNS", "INTERFACES",
         "NODE",
     ]
 
-    public static func render(_ records: [FlowRecord]) -> String {
+    static func render(_ records: [FlowRecord]) -> String {
         let rows = [headers] + records.map(cells)
         let widths = headers.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in
@@ -24,9 +24,9 @@ public enum FlowTable {
             endpoint(r.dstAddr, r.dstPort),
             r.proto == 6 ? "TCP" : r.proto == 17 ? "UDP" : "\(r.proto)",
             r.dnsName ?? "-",
-            r.dnsQType ?? "-",
+            r.dnsQType?.name ?? "-",
             r.dnsId.map { "\($0)" } ?? "-",
-            r.dnsFlagsResponseCode ?? "-",
+            r.dnsFlagsResponseCode?.name ?? "-",
             r.dnsLatencyMs.map { String(format: "%.3f", $0) } ?? "-",
             r.dnsErrno.map { "\($0)" } ?? "-",
             "\(r.netNs)",
@@ -35,8 +35,8 @@ public enum FlowTable {
         ]
     }
 
-    static func endpoint(_ addr: String, _ port: UInt16) -> String {
-        addr.contains(":") ? "[\(addr)]:\(port)" : "\(addr):\(port)"
+    static func endpoint(_ addr: IPAddress, _ port: UInt16) -> String {
+        addr.isIPv4 ? "\(addr):\(port)" : "[\(addr)]:\(port)"
     }
 
     /// UTC with milliseconds: flows from several nodes line up whatever the local zone.
