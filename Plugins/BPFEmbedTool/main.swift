@@ -30,11 +30,11 @@ let (clang, objcopy, bpftool, source) = (arguments[1], arguments[2], arguments[3
 let (header, unit, name) = (URL(fileURLWithPath: arguments[5]), URL(fileURLWithPath: arguments[6]), arguments[7])
 let sourceDirectory = URL(fileURLWithPath: source).deletingLastPathComponent().path
 #if arch(x86_64)
-let multiarch = "x86_64-linux-gnu"
+    let multiarch = "x86_64-linux-gnu"
 #elseif arch(arm64)
-let multiarch = "aarch64-linux-gnu"
+    let multiarch = "aarch64-linux-gnu"
 #else
-let multiarch = ""
+    let multiarch = ""
 #endif
 let scratch = FileManager.default.temporaryDirectory.appending(path: "dnsflow-bpf-\(getpid())")
 try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -42,11 +42,13 @@ defer { try? FileManager.default.removeItem(at: scratch) }
 let object = scratch.appending(path: "\(name).bpf.o").path
 let stripped = scratch.appending(path: "\(name).bpf.stripped.o").path
 
-try run(clang, [
-    "-target", "bpf", "-mcpu=v3", "-O2", "-g", "-Wall", "-Werror",
-    "-I", sourceDirectory, "-I", "/usr/include/\(multiarch)",
-    "-c", source, "-o", object,
-])
+try run(
+    clang,
+    [
+        "-target", "bpf", "-mcpu=v3", "-O2", "-g", "-Wall", "-Werror",
+        "-I", sourceDirectory, "-I", "/usr/include/\(multiarch)",
+        "-c", source, "-o", object,
+    ])
 try run(objcopy, ["--strip-debug", object, stripped])
 try FileManager.default.createDirectory(at: header.deletingLastPathComponent(), withIntermediateDirectories: true)
 // `<name>_bpf`: the skeleton's struct and functions, as libbpf-tools name theirs.

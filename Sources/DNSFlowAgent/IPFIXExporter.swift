@@ -147,7 +147,9 @@ private struct Link {
     }
 
     /// Sends `records`, after the templates when they are due at `now`.
-    mutating func send(_ records: [FlowRecord], at now: Duration, group: any EventLoopGroup, logger: Logger)
+    mutating func send(
+        _ records: [FlowRecord], at now: Duration, group: any EventLoopGroup, logger: Logger
+    )
         async throws -> IPFIXEncodedBatch
     {
         let channel = try await connected(group: group, logger: logger)

@@ -63,9 +63,11 @@ public struct MetricsEndpoint: Service {
                 case .end:
                     let (status, body) = answer(path)
                     var headers = HTTPHeaders()
-                    headers.add(name: "Content-Type", value: path == "/metrics" ? "text/plain; version=0.0.4" : "text/plain")
+                    headers.add(
+                        name: "Content-Type", value: path == "/metrics" ? "text/plain; version=0.0.4" : "text/plain")
                     headers.add(name: "Content-Length", value: "\(body.count)")
-                    try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)))
+                    try await outbound.write(
+                        .head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)))
                     try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body))))
                     try await outbound.write(.end(nil))
                 }
@@ -76,7 +78,8 @@ public struct MetricsEndpoint: Service {
     private func answer(_ path: String) -> (HTTPResponseStatus, [UInt8]) {
         switch path {
         case "/metrics": return (.ok, registry.emitToBuffer())
-        case "/healthz": return isHealthy() ? (.ok, Array("ok\n".utf8)) : (.serviceUnavailable, Array("detached\n".utf8))
+        case "/healthz":
+            return isHealthy() ? (.ok, Array("ok\n".utf8)) : (.serviceUnavailable, Array("detached\n".utf8))
         default: return (.notFound, Array("not found\n".utf8))
         }
     }

@@ -86,13 +86,14 @@ public struct CollectorConfig: Sendable, Hashable {
             var ipfix = try node.mapping()
             if let listen = ipfix.optional("listen") { config.ipfix.listen = try hostPort(listen) }
             if let list = ipfix.optional("transport") {
-                config.ipfix.transports = try Set(list.sequence().map { item throws(ConfigError) in
-                    let text = try item.string()
-                    guard let transport = Transport(rawValue: text.uppercased()) else {
-                        throw item.fail("unknown transport '\(text)' (expected UDP or TCP)")
-                    }
-                    return transport
-                })
+                config.ipfix.transports = try Set(
+                    list.sequence().map { item throws(ConfigError) in
+                        let text = try item.string()
+                        guard let transport = Transport(rawValue: text.uppercased()) else {
+                            throw item.fail("unknown transport '\(text)' (expected UDP or TCP)")
+                        }
+                        return transport
+                    })
             }
             try ipfix.finish()
         }

@@ -20,7 +20,8 @@ public struct CollectorMetrics: Sendable {
         ingestedRecords = registry.makeCounter(
             descriptor: name("ingested_records", unit: "total", "Flow records accepted into the write queue."))
         droppedRecords = registry.makeCounter(
-            descriptor: name("dropped_records", unit: "total", "Flow records dropped because the write queue was full."))
+            descriptor: name("dropped_records", unit: "total", "Flow records dropped because the write queue was full.")
+        )
         rejectedRequests = registry.makeCounter(
             descriptor: name("rejected_ingest_requests", unit: "total", "Ingest requests whose body did not decode."))
         storeRows = registry.makeGauge(descriptor: name("store_rows", "Rows in the flow store."))

@@ -90,7 +90,9 @@ struct IPFIXListener: Service {
                 }
             }
         } catch {
-            logger.debug("IPFIX connection ended", metadata: ["dnsflow.ipfix.exporter": "\(exporter)", "dnsflow.error": "\(error)"])
+            logger.debug(
+                "IPFIX connection ended",
+                metadata: ["dnsflow.ipfix.exporter": "\(exporter)", "dnsflow.error": "\(error)"])
         }
         await decoder.peerClosed(exporter)
     }

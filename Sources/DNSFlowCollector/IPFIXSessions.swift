@@ -27,7 +27,9 @@ public actor IPFIXSessions: IPFIXDecoding {
         } catch {
             malformedMessages += 1
             framers[peer] = nil
-            logger.warning("IPFIX stream is not IPFIX; dropping its buffer", metadata: ["dnsflow.ipfix.peer": "\(peer)", "dnsflow.error": "\(error)"])
+            logger.warning(
+                "IPFIX stream is not IPFIX; dropping its buffer",
+                metadata: ["dnsflow.ipfix.peer": "\(peer)", "dnsflow.error": "\(error)"])
         }
         return records
     }
@@ -42,7 +44,8 @@ public actor IPFIXSessions: IPFIXDecoding {
             return try decoder.decode(message, exporter: peer.description).records
         } catch {
             malformedMessages += 1
-            logger.debug("IPFIX message skipped", metadata: ["dnsflow.ipfix.peer": "\(peer)", "dnsflow.error": "\(error)"])
+            logger.debug(
+                "IPFIX message skipped", metadata: ["dnsflow.ipfix.peer": "\(peer)", "dnsflow.error": "\(error)"])
             return []
         }
     }

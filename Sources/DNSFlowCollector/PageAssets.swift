@@ -7,7 +7,10 @@ struct PageAssets: Sendable {
 
     init() {
         let folder = Bundle.module.url(forResource: "Page", withExtension: nil)
-        let types = ["html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8"]
+        let types = [
+            "html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8",
+            "css": "text/css; charset=utf-8",
+        ]
         var files: [String: (String, ByteBuffer)] = [:]
         for name in (folder.flatMap { try? FileManager.default.contentsOfDirectory(atPath: $0.path) } ?? []) {
             guard let folder, let type = types[(name as NSString).pathExtension],

@@ -83,13 +83,16 @@ private func accept(
     var body = try await request.body.collect(upTo: maxBodyBytes)
     if let encoding = request.headers[.contentEncoding]?.lowercased(), encoding != "identity" {
         guard encoding == "gzip" || encoding == "deflate" else {
-            throw APIError(status: .unsupportedMediaType, message: "Content-Encoding must be gzip, deflate or identity", parameter: nil)
+            throw APIError(
+                status: .unsupportedMediaType, message: "Content-Encoding must be gzip, deflate or identity",
+                parameter: nil)
         }
         do {
             body = try GzipBody.inflate(body, encoding: encoding, maxBytes: maxBodyBytes)
         } catch {
             metrics.rejectedRequests.increment()
-            throw APIError.badParameter("body", "not valid \(encoding) data or larger than \(maxBodyBytes) bytes inflated")
+            throw APIError.badParameter(
+                "body", "not valid \(encoding) data or larger than \(maxBodyBytes) bytes inflated")
         }
     }
     let records: [FlowRecord]
@@ -103,8 +106,10 @@ private func accept(
     case .stored:
         return try JSONBody.response(["stored": records.count], status: .ok)
     case .dropped:
-        throw APIError(status: .serviceUnavailable, message: "write queue full; records dropped, retry later", parameter: nil)
+        throw APIError(
+            status: .serviceUnavailable, message: "write queue full; records dropped, retry later", parameter: nil)
     case .failed:
-        throw APIError(status: .internalServerError, message: "the store failed to write the records; retry later", parameter: nil)
+        throw APIError(
+            status: .internalServerError, message: "the store failed to write the records; retry later", parameter: nil)
     }
 }

@@ -69,7 +69,8 @@ package struct ConfigNode {
         let text = try string()
         guard let value = T(rawValue: text) else {
             let names = T.allCases.map(\.rawValue)
-            let listed = names.count > 1 ? names.dropLast().joined(separator: ", ") + " or " + names.last! : names.joined()
+            let listed =
+                names.count > 1 ? names.dropLast().joined(separator: ", ") + " or " + names.last! : names.joined()
             throw fail("expected \(listed), got '\(text)'")
         }
         return value

@@ -47,7 +47,10 @@ public struct FlowSample: Hashable, Sendable {
     /// First sighting first; only that one's packets are counted.
     public var observations: [Observation]
 
-    public init(key: FlowKey, bytes: UInt64, packets: UInt64, startNs: Int64, endNs: Int64, tcpFlags: UInt16, observations: [Observation]) {
+    public init(
+        key: FlowKey, bytes: UInt64, packets: UInt64, startNs: Int64, endNs: Int64, tcpFlags: UInt16,
+        observations: [Observation]
+    ) {
         self.key = key
         self.bytes = bytes
         self.packets = packets
@@ -82,7 +85,10 @@ public struct DNSView: Hashable, Sendable {
     public var startNs: Int64
     public var endNs: Int64
 
-    public init(outcome: Outcome, key: FlowKey, observation: Observation, id: UInt16, flags: UInt16, question: DNSQuestion?, startNs: Int64, endNs: Int64) {
+    public init(
+        outcome: Outcome, key: FlowKey, observation: Observation, id: UInt16, flags: UInt16, question: DNSQuestion?,
+        startNs: Int64, endNs: Int64
+    ) {
         self.outcome = outcome
         self.key = key
         self.observation = observation

@@ -24,7 +24,9 @@ public enum FlowRecordJSON {
 
     /// Writes `records` as one JSON array into `destination`, which holds at least
     /// `maxLength(of: records)` bytes; returns the bytes written.
-    public static func write(_ records: UnsafeBufferPointer<FlowRecord>, to destination: UnsafeMutableRawBufferPointer) -> Int {
+    public static func write(
+        _ records: UnsafeBufferPointer<FlowRecord>, to destination: UnsafeMutableRawBufferPointer
+    ) -> Int {
         write(records, opening: true, closing: true, to: destination)
     }
 
@@ -32,7 +34,8 @@ public enum FlowRecordJSON {
     /// record that does not open the array, `]` last if `closing`. The pieces of an array, written
     /// one after the other, are the array: an HTTP body goes out in pieces, never whole in memory.
     public static func write(
-        _ records: UnsafeBufferPointer<FlowRecord>, opening: Bool, closing: Bool, to destination: UnsafeMutableRawBufferPointer
+        _ records: UnsafeBufferPointer<FlowRecord>, opening: Bool, closing: Bool,
+        to destination: UnsafeMutableRawBufferPointer
     ) -> Int {
         assert(destination.count >= maxLength(of: records), "JSON destination too small")
         var writer = JSONWriter(destination.baseAddress!.assumingMemoryBound(to: UInt8.self))

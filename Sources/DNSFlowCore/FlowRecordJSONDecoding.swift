@@ -228,7 +228,9 @@ struct JSONReader {
         return type
     }
 
-    mutating func array<T>(_ element: (inout JSONReader) throws(FlowJSONError) -> T) throws(FlowJSONError)
+    mutating func array<T>(
+        _ element: (inout JSONReader) throws(FlowJSONError) -> T
+    ) throws(FlowJSONError)
         -> [T]
     {
         try expect(UInt8(ascii: "["))

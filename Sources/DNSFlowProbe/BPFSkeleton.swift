@@ -1,7 +1,7 @@
 import CBPF
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The generated skeleton of bpf/dnsflow.bpf.c (`struct dnsflow_bpf`): opened with the settings
@@ -42,8 +42,9 @@ final class BPFSkeleton {
             let err = bpf_map__set_max_entries(map, entries)
             guard err == 0 else { throw .sizingMap(name, to: entries, errno: err) }
         }
-        let chosen = Set((Self.tracepointPrograms(build) + (build.cgroupRoot != nil ? Self.cgroupPrograms(build) : []))
-            .map { skeleton.pointee[keyPath: $0.program] })
+        let chosen = Set(
+            (Self.tracepointPrograms(build) + (build.cgroupRoot != nil ? Self.cgroupPrograms(build) : []))
+                .map { skeleton.pointee[keyPath: $0.program] })
         var program = bpf_object__next_program(skeleton.pointee.obj, nil)
         while let current = program {
             bpf_program__set_autoload(current, chosen.contains(current))
@@ -97,9 +98,10 @@ final class BPFSkeleton {
             var info = bpf_prog_info()
             var length = UInt32(MemoryLayout<bpf_prog_info>.size)
             if fd >= 0, bpf_obj_get_info_by_fd(fd, &info, &length) == 0 {
-                stats.append(ProgramStats(
-                    name: String(cString: bpf_program__name(current)), runTimeNs: info.run_time_ns,
-                    runCount: info.run_cnt))
+                stats.append(
+                    ProgramStats(
+                        name: String(cString: bpf_program__name(current)), runTimeNs: info.run_time_ns,
+                        runCount: info.run_cnt))
             }
             program = bpf_object__next_program(skeleton.pointee.obj, current)
         }
@@ -114,27 +116,39 @@ final class BPFSkeleton {
     static func tracepointPrograms(_ build: ProgramBuild) -> [Program] {
         switch (build.tracepoints, build.pendingTable) {
         case (.classic, .hash):
-            [Program(program: \.progs.dnsflow_egress_tp_hash, link: \.links.dnsflow_egress_tp_hash),
-             Program(program: \.progs.dnsflow_ingress_tp_hash, link: \.links.dnsflow_ingress_tp_hash)]
+            [
+                Program(program: \.progs.dnsflow_egress_tp_hash, link: \.links.dnsflow_egress_tp_hash),
+                Program(program: \.progs.dnsflow_ingress_tp_hash, link: \.links.dnsflow_ingress_tp_hash),
+            ]
         case (.classic, _):
-            [Program(program: \.progs.dnsflow_egress_tp, link: \.links.dnsflow_egress_tp),
-             Program(program: \.progs.dnsflow_ingress_tp, link: \.links.dnsflow_ingress_tp)]
+            [
+                Program(program: \.progs.dnsflow_egress_tp, link: \.links.dnsflow_egress_tp),
+                Program(program: \.progs.dnsflow_ingress_tp, link: \.links.dnsflow_ingress_tp),
+            ]
         case (_, .hash):
-            [Program(program: \.progs.dnsflow_egress_btf_hash, link: \.links.dnsflow_egress_btf_hash),
-             Program(program: \.progs.dnsflow_ingress_btf_hash, link: \.links.dnsflow_ingress_btf_hash)]
+            [
+                Program(program: \.progs.dnsflow_egress_btf_hash, link: \.links.dnsflow_egress_btf_hash),
+                Program(program: \.progs.dnsflow_ingress_btf_hash, link: \.links.dnsflow_ingress_btf_hash),
+            ]
         default:
-            [Program(program: \.progs.dnsflow_egress_btf, link: \.links.dnsflow_egress_btf),
-             Program(program: \.progs.dnsflow_ingress_btf, link: \.links.dnsflow_ingress_btf)]
+            [
+                Program(program: \.progs.dnsflow_egress_btf, link: \.links.dnsflow_egress_btf),
+                Program(program: \.progs.dnsflow_ingress_btf, link: \.links.dnsflow_ingress_btf),
+            ]
         }
     }
 
     /// The two `cgroup_skb` programs of a build (DNS over TCP): egress, then ingress.
     static func cgroupPrograms(_ build: ProgramBuild) -> [Program] {
         build.pendingTable == .hash
-            ? [Program(program: \.progs.dnsflow_tcp_egress_hash, link: \.links.dnsflow_tcp_egress_hash),
-               Program(program: \.progs.dnsflow_tcp_ingress_hash, link: \.links.dnsflow_tcp_ingress_hash)]
-            : [Program(program: \.progs.dnsflow_tcp_egress, link: \.links.dnsflow_tcp_egress),
-               Program(program: \.progs.dnsflow_tcp_ingress, link: \.links.dnsflow_tcp_ingress)]
+            ? [
+                Program(program: \.progs.dnsflow_tcp_egress_hash, link: \.links.dnsflow_tcp_egress_hash),
+                Program(program: \.progs.dnsflow_tcp_ingress_hash, link: \.links.dnsflow_tcp_ingress_hash),
+            ]
+            : [
+                Program(program: \.progs.dnsflow_tcp_egress, link: \.links.dnsflow_tcp_egress),
+                Program(program: \.progs.dnsflow_tcp_ingress, link: \.links.dnsflow_tcp_ingress),
+            ]
     }
 }
 

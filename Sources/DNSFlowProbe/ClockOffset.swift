@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Converts the kernel's CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns) to epoch nanoseconds.

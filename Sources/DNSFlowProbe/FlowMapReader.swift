@@ -2,7 +2,7 @@ import CBPF
 import DNSFlowCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Empties the kernel's `flows` map into samples, learning interface names on the way.

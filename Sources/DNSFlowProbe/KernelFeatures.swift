@@ -12,11 +12,14 @@ struct KernelFeatures: Hashable, Sendable {
     /// Loads a tiny program for each feature, as libbpf-tools' runqslower probes `tp_btf`.
     static func probe() -> KernelFeatures {
         // Both hooks in one call: the kernel's BTF is parsed once.
-        let btfTracepoints = "net_dev_queue".withCString { egress in
-            "netif_receive_skb".withCString { ingress in
-                [Optional(egress), Optional(ingress)].withUnsafeBufferPointer { dnsflow_probe_tp_btf($0.baseAddress, 2) }
-            }
-        } == 1
+        let btfTracepoints =
+            "net_dev_queue".withCString { egress in
+                "netif_receive_skb".withCString { ingress in
+                    [Optional(egress), Optional(ingress)].withUnsafeBufferPointer {
+                        dnsflow_probe_tp_btf($0.baseAddress, 2)
+                    }
+                }
+            } == 1
         return KernelFeatures(
             btfTracepoints: btfTracepoints,
             compareAndSwap: dnsflow_probe_cmpxchg() == 1,

@@ -1,7 +1,7 @@
 import CBPF
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A query that waited too long, as the kernel side kept it.

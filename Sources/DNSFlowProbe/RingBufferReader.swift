@@ -3,7 +3,7 @@ import DNSFlowCore
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Drains `dns_events`, decoding each event as it comes: a view is a fraction of the raw event.

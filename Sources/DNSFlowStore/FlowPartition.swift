@@ -29,7 +29,8 @@ struct FlowPartition: Hashable {
         // `until` is exclusive: a window ending on an hour boundary does not reach into that hour.
         let last = until.map { FlowPartition(containing: FlowRowID.clamp($0) - 1).hour } ?? .max
         return try Int64.fetchAll(
-            db.cachedStatement(sql: "SELECT hour FROM \(FlowSchema.partitions) WHERE hour BETWEEN ? AND ? ORDER BY hour DESC"),
+            db.cachedStatement(
+                sql: "SELECT hour FROM \(FlowSchema.partitions) WHERE hour BETWEEN ? AND ? ORDER BY hour DESC"),
             arguments: [first, last]
         ).map(FlowPartition.init(hour:))
     }

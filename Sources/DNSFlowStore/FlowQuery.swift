@@ -74,7 +74,9 @@ public struct FlowQuery: Sendable, Hashable {
 
     /// The WHERE clause over `partition`'s table (empty when unfiltered) and its arguments, values always bound,
     /// never spliced; `condition`, a fixed SQL term, narrows it further.
-    func whereClause(in partition: FlowPartition, and condition: String? = nil)
+    func whereClause(
+        in partition: FlowPartition, and condition: String? = nil
+    )
         -> (sql: String, arguments: StatementArguments)
     {
         var terms = condition.map { [$0] } ?? []

@@ -21,7 +21,8 @@ enum FlowRow {
     /// `rows` rows' worth of parameters, bound one row after the other.
     static func insertSQL(_ table: String, rows: Int = 1) -> String {
         let row = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
-        return "INSERT INTO \(table) (\(selection)) VALUES " + Array(repeating: row, count: rows).joined(separator: ", ")
+        return "INSERT INTO \(table) (\(selection)) VALUES "
+            + Array(repeating: row, count: rows).joined(separator: ", ")
     }
 
     /// Binds `r`'s values, `id` first, in the order of `columns`, to the next row's parameters.

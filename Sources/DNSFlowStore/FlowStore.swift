@@ -230,7 +230,8 @@ public struct FlowStore: Sendable {
             try FlowPartition.newestFirst(db, since: query.since, until: query.until).flatMap { partition in
                 let (filter, arguments) = query.whereClause(in: partition)
                 return try Row.fetchAll(
-                    db, sql: "EXPLAIN QUERY PLAN " + Self.pageSQL(partition, filter), arguments: arguments + [query.limit]
+                    db, sql: "EXPLAIN QUERY PLAN " + Self.pageSQL(partition, filter),
+                    arguments: arguments + [query.limit]
                 ).map { row -> String in row["detail"] }
             }.joined(separator: "\n")
         }
@@ -272,7 +273,9 @@ public struct StoreError: Error, CustomStringConvertible {
         self.underlying = underlying
     }
 
-    static func open(_ path: String, _ error: any Error) -> StoreError { StoreError(.open(path: path), underlying: error) }
+    static func open(_ path: String, _ error: any Error) -> StoreError {
+        StoreError(.open(path: path), underlying: error)
+    }
     static func write(_ error: any Error) -> StoreError { StoreError(.write, underlying: error) }
     static func query(_ error: any Error) -> StoreError { StoreError(.query, underlying: error) }
     static func retention(_ error: any Error) -> StoreError { StoreError(.retention, underlying: error) }

@@ -10,7 +10,8 @@ public struct RetentionService: Service {
 
     public init(store: FlowStore, retention: Duration, interval: Duration = .seconds(60), logger: Logger) {
         self.store = store
-        self.retentionMs = retention.components.seconds * 1000 + retention.components.attoseconds / 1_000_000_000_000_000
+        self.retentionMs =
+            retention.components.seconds * 1000 + retention.components.attoseconds / 1_000_000_000_000_000
         self.interval = interval
         self.logger = logger
     }
@@ -27,7 +28,9 @@ public struct RetentionService: Service {
     public func sweep(now: Int64 = FlowStore.nowMs()) async {
         do {
             let dropped = try await store.dropPartitions(endedBefore: now - retentionMs)
-            if dropped > 0 { logger.info("retention dropped flows", metadata: ["dnsflow.retention.dropped": "\(dropped)"]) }
+            if dropped > 0 {
+                logger.info("retention dropped flows", metadata: ["dnsflow.retention.dropped": "\(dropped)"])
+            }
         } catch {
             logger.error("retention sweep failed", metadata: ["dnsflow.store.error": "\(error)"])
         }

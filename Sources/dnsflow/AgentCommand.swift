@@ -24,10 +24,11 @@ struct AgentCommand: AsyncParsableCommand {
         let logger = logging.bootstrap(label: "dnsflow.agent")
         let agentConfig = try loadAgentConfig(path: config)
         let agent = try startAgent(config: agentConfig, nodeName: nodeName, logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: agent.services.map { .init(service: $0) },
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: agent.services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
         try await group.run()
         logger.info("Detached; bye")
     }
@@ -48,15 +49,20 @@ func loadAgentConfig(path: String) throws -> AgentConfig {
     }
 }
 
-func startAgent(config: AgentConfig, nodeName: String?, extraExporters: [any FlowExporter] = [], logger: Logger) throws -> Agent {
+func startAgent(
+    config: AgentConfig, nodeName: String?, extraExporters: [any FlowExporter] = [], logger: Logger
+) throws -> Agent {
     let node = nodeName ?? ProcessInfo.processInfo.environment["NODE_NAME"] ?? ProcessInfo.processInfo.hostName
     // DNS over TCP attaches cgroup_skb programs, which takes CAP_NET_ADMIN.
-    if let refusal = Capabilities.current().refusal(attachesCgroup: config.probeSettings.dnsTracking && config.dnsOverTCP) {
+    if let refusal = Capabilities.current().refusal(
+        attachesCgroup: config.probeSettings.dnsTracking && config.dnsOverTCP)
+    {
         throw CLIError(status: 1, message: "dnsflow agent: \(refusal)")
     }
     do {
         return try Agent(
-            config: config, nodeName: node, extraExporters: extraExporters, metrics: PrometheusCollectorRegistry(), logger: logger)
+            config: config, nodeName: node, extraExporters: extraExporters, metrics: PrometheusCollectorRegistry(),
+            logger: logger)
     } catch let error as ProbeError {
         throw CLIError(status: 1, message: "dnsflow agent: \(error)")
     }

@@ -24,7 +24,9 @@ struct CollectorCommand: AsyncParsableCommand {
 
     func validate() throws {
         for (flag, value) in [("--listen", listen), ("--ipfix", ipfix)] {
-            if let value, HostPort(value) == nil { throw ValidationError("\(flag): expected host:port, got \"\(value)\"") }
+            if let value, HostPort(value) == nil {
+                throw ValidationError("\(flag): expected host:port, got \"\(value)\"")
+            }
         }
     }
 
@@ -48,13 +50,15 @@ struct CollectorCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let group = ServiceGroup(
-            configuration: .init(services: collector.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(
+                services: collector.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await group.run()
     }
 
     private func resolvedConfig() throws(CollectorError) -> CollectorConfig {
-        var settings = try config.map { path throws(CollectorError) in try CollectorConfig.load(path: path) } ?? CollectorConfig()
+        var settings =
+            try config.map { path throws(CollectorError) in try CollectorConfig.load(path: path) } ?? CollectorConfig()
         // validate() has checked the addresses.
         if let listen, let value = HostPort(listen) { settings.listen = value }
         if let ipfix, let value = HostPort(ipfix) { settings.ipfix.listen = value }

@@ -10,7 +10,8 @@ struct DNSLab: Service {
 
     static func start(logger: Logger) throws -> DNSLab {
         try run("up")
-        logger.info("DNS lab up", metadata: ["dnsflow.lab.client": "dnsflowlab-client", "dnsflow.lab.server": "10.253.0.53"])
+        logger.info(
+            "DNS lab up", metadata: ["dnsflow.lab.client": "dnsflowlab-client", "dnsflow.lab.server": "10.253.0.53"])
         return DNSLab(logger: logger)
     }
 
@@ -35,7 +36,9 @@ struct DNSLab: Service {
         let spawned = posix_spawn(&pid, "/bin/bash", nil, nil, argv, environ) == 0
         if spawned { while waitpid(pid, &status, 0) < 0 && errno == EINTR {} }
         guard spawned, status == 0 else {
-            throw CLIError(status: 1, message: "dnsflow up --lab: the lab script failed (\(verb)); is dnsmasq installed? (make deps)")
+            throw CLIError(
+                status: 1,
+                message: "dnsflow up --lab: the lab script failed (\(verb)); is dnsmasq installed? (make deps)")
         }
     }
 

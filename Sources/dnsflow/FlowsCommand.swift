@@ -50,7 +50,8 @@ struct FlowsCommand: AsyncParsableCommand {
         let body = try await response.body.collect(upTo: 256 << 20)
         let data = Data(body.readableBytesView)
         guard response.status == .ok else {
-            let message = (try? JSONDecoder().decode(ErrorBody.self, from: data))?.error ?? String(decoding: data, as: UTF8.self)
+            let message =
+                (try? JSONDecoder().decode(ErrorBody.self, from: data))?.error ?? String(decoding: data, as: UTF8.self)
             throw CollectorAnswer(description: "collector answered \(response.status.code): \(message)")
         }
         if json {

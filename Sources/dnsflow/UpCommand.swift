@@ -51,7 +51,8 @@ struct UpCommand: AsyncParsableCommand {
 
         let collector: Collector
         do {
-            collector = try Collector(config: collectorConfig, logger: logger, ipfixDecoder: IPFIXSessions(logger: logger))
+            collector = try Collector(
+                config: collectorConfig, logger: logger, ipfixDecoder: IPFIXSessions(logger: logger))
         } catch {
             throw CLIError(status: 1, message: "dnsflow up: \(error)")
         }
@@ -70,8 +71,9 @@ struct UpCommand: AsyncParsableCommand {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] =
             (collector.services + agent.services).map { .init(service: $0) }
         if let labService { services.append(.init(service: labService)) }
-        let group = ServiceGroup(configuration: .init(
-            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {

@@ -1,26 +1,28 @@
-import DNSFlowConfig
 import DNSFlowAgent
+import DNSFlowConfig
 import Foundation
 import Testing
 
 struct AgentConfigTests {
     private func config(_ ebpf: String = "", exporters: String = "") throws(ConfigError) -> AgentConfig {
-        try AgentConfig(yaml: """
-            apiVersion: dnsflow.io/v1alpha1
-            kind: FlowCollector
-            spec:
-              agent:
-                type: eBPF
-                ebpf:
-            \(ebpf.isEmpty ? "      features: [DNSTracking]" : ebpf)
-              exporters:
-                - type: Stdout
-            \(exporters)
-            """)
+        try AgentConfig(
+            yaml: """
+                apiVersion: dnsflow.io/v1alpha1
+                kind: FlowCollector
+                spec:
+                  agent:
+                    type: eBPF
+                    ebpf:
+                \(ebpf.isEmpty ? "      features: [DNSTracking]" : ebpf)
+                  exporters:
+                    - type: Stdout
+                \(exporters)
+                """)
     }
 
     @Test func shippedConfigParses() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appending(path: "../../config/flowcollector.yaml")
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appending(
+            path: "../../config/flowcollector.yaml")
         let parsed = try AgentConfig(yaml: String(contentsOf: url, encoding: .utf8))
         #expect(parsed.features == [.dnsTracking])
         #expect(parsed.cacheActiveTimeout == .seconds(5))
@@ -31,7 +33,8 @@ struct AgentConfigTests {
     }
 
     @Test func settings() throws {
-        let parsed = try config("""
+        let parsed = try config(
+            """
                   features: [DNSTracking]
                   sampling: 50
                   cacheActiveTimeout: 1m30s
@@ -55,7 +58,10 @@ struct AgentConfigTests {
         ("      dnsTracking: {ports: [70000]}", "spec.agent.ebpf.dnsTracking.ports[0]", "out of range"),
         ("      dnsTracking: {tcp: maybe}", "spec.agent.ebpf.dnsTracking.tcp", "expected true or false"),
         ("      tracepoints: fentry", "spec.agent.ebpf.tracepoints", "expected auto, btf or classic, got 'fentry'"),
-        ("      dnsTracking: {pendingTable: lru}", "spec.agent.ebpf.dnsTracking.pendingTable", "expected auto, slots or hash"),
+        (
+            "      dnsTracking: {pendingTable: lru}", "spec.agent.ebpf.dnsTracking.pendingTable",
+            "expected auto, slots or hash"
+        ),
         ("      cacheMaxFlow: 10", "spec.agent.ebpf.cacheMaxFlow", "unknown key"),
         ("      interfaces: ['/[/']", "spec.agent.ebpf.interfaces[0]", "not a valid regular expression"),
     ])
@@ -69,10 +75,11 @@ struct AgentConfigTests {
     }
 
     @Test func ipfixExporter() throws {
-        let parsed = try config(exporters: """
-                - type: IPFIX
-                  ipfix: {targetHost: 127.0.0.1, targetPort: 4739, transport: TCP, enterpriseId: 32473, templateRefresh: 60s}
-            """)
+        let parsed = try config(
+            exporters: """
+                    - type: IPFIX
+                      ipfix: {targetHost: 127.0.0.1, targetPort: 4739, transport: TCP, enterpriseId: 32473, templateRefresh: 60s}
+                """)
         guard case .ipfix(let ipfix) = parsed.exporters.last else { Issue.record("no IPFIX exporter"); return }
         #expect(ipfix.transport == .tcp && ipfix.targetPort == 4739 && ipfix.templateRefresh == .seconds(60))
         #expect(throws: ConfigError.self) {
@@ -91,6 +98,8 @@ struct AgentConfigTests {
 
     @Test func notYAML() {
         #expect(throws: ConfigError.self) { _ = try AgentConfig(yaml: "spec: [") }
-        #expect(throws: ConfigError(path: "spec", reason: "is required")) { _ = try AgentConfig(yaml: "kind: FlowCollector") }
+        #expect(throws: ConfigError(path: "spec", reason: "is required")) {
+            _ = try AgentConfig(yaml: "kind: FlowCollector")
+        }
     }
 }

@@ -19,7 +19,8 @@ struct CapabilitiesTests {
         #expect(none.missing(attachesCgroup: false) == [.bpf, .perfmon])
         let line = none.refusal(attachesCgroup: true) ?? ""
         #expect(line.hasPrefix("missing capabilities CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN:"), "\(line)")
-        let noNetAdmin = Capabilities(effective: bits(.bpf, .perfmon), initialUserNamespace: true, memlockCharged: false)
+        let noNetAdmin = Capabilities(
+            effective: bits(.bpf, .perfmon), initialUserNamespace: true, memlockCharged: false)
         #expect(noNetAdmin.missing(attachesCgroup: true) == [.netAdmin])
     }
 

@@ -106,15 +106,16 @@ import Testing
     @Test func interfaceFiltersDropRecordsBeforeTheExporters() async throws {
         let source = FakeFlowSource()
         source.update { $0.flows = Samples.flows(2, interface: "eth0") + Samples.flows(3, interface: "lo") }
-        let config = try AgentConfig(yaml: """
-            apiVersion: dnsflow.io/v1alpha1
-            kind: FlowCollector
-            spec:
-              agent:
-                ebpf:
-                  cacheActiveTimeout: 60s
-                  excludeInterfaces: [lo]
-            """)
+        let config = try AgentConfig(
+            yaml: """
+                apiVersion: dnsflow.io/v1alpha1
+                kind: FlowCollector
+                spec:
+                  agent:
+                    ebpf:
+                      cacheActiveTimeout: 60s
+                      excludeInterfaces: [lo]
+                """)
         let exporter = try await withEvictor(source, config: config)
         #expect(exporter.received.map(\.count) == [2])
     }

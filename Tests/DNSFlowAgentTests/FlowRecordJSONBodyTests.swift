@@ -1,8 +1,9 @@
-@testable import DNSFlowAgent
 import DNSFlowCore
 import Foundation
 import NIOCore
 import Testing
+
+@testable import DNSFlowAgent
 
 struct FlowRecordJSONBodyTests {
     static func records(_ count: Int) -> [FlowRecord] {
@@ -11,7 +12,8 @@ struct FlowRecordJSONBodyTests {
                 srcAddr: IPAddress(ipv4: 10, 244, 1, UInt8(index % 250)), dstAddr: "10.96.0.10",
                 srcPort: UInt16(40_000 + index), dstPort: 53,
                 proto: 17, etype: 0x0800, bytes: 80, packets: 1, timeFlowStartMs: 1_763_812_800_000,
-                timeFlowEndMs: 1_763_812_800_001, interfaces: ["eth0"], ifDirections: [1], flags: 0, netNs: 4_026_532_100,
+                timeFlowEndMs: 1_763_812_800_001, interfaces: ["eth0"], ifDirections: [1], flags: 0,
+                netNs: 4_026_532_100,
                 nodeName: "worker-3", dnsId: UInt16(index), dnsName: "name-\(index).example.")
         }
     }

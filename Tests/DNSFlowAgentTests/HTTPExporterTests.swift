@@ -29,17 +29,19 @@ private struct Receiver: Sendable {
 
         /// Keeps the request; returns the status to answer it with.
         func receive(_ request: Request) -> HTTPResponseStatus {
-            answer(requests.withLock { requests in
-                requests.append(request)
-                return requests.count - 1
-            })
+            answer(
+                requests.withLock { requests in
+                    requests.append(request)
+                    return requests.count - 1
+                })
         }
     }
 
     private let log: Log
     let channel: any Channel
 
-    init(group: any EventLoopGroup, answer: @escaping @Sendable (Int) -> HTTPResponseStatus = { _ in .ok }) async throws {
+    init(group: any EventLoopGroup, answer: @escaping @Sendable (Int) -> HTTPResponseStatus = { _ in .ok }) async throws
+    {
         let log = Log(answer: answer)
         self.log = log
         channel = try await ServerBootstrap(group: group)

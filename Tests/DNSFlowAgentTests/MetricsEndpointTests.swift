@@ -60,7 +60,8 @@ import Testing
             tasks.addTask { try await group.run() }
             try await Task.sleep(for: .milliseconds(200))
             let error = await #expect(throws: MetricsEndpointError.self) { try await second.run() }
-            #expect(error.map { "\($0)".hasPrefix("spec.agent.metrics.port: cannot listen on 127.0.0.1:\(port)") } == true)
+            #expect(
+                error.map { "\($0)".hasPrefix("spec.agent.metrics.port: cannot listen on 127.0.0.1:\(port)") } == true)
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }

@@ -29,7 +29,8 @@ import Testing
 
     @Test(arguments: [
         ("lisen: 1.2.3.4:9", "lisen"), ("ipfix: {listen: 1.2.3.4:9, tranport: [UDP]}", "ipfix.tranport"),
-        ("listen: nowhere", "listen"), ("retention: forever", "retention"), ("ingest: {queueSize: 0}", "ingest.queueSize"),
+        ("listen: nowhere", "listen"), ("retention: forever", "retention"),
+        ("ingest: {queueSize: 0}", "ingest.queueSize"),
         ("ipfix: {transport: [SCTP]}", "ipfix.transport[0]"), ("auth: token", "auth"),
     ])
     func rejectsWithTheKeyPath(yaml: String, keyPath: String) {

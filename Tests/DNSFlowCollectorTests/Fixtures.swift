@@ -17,7 +17,9 @@ struct TemporaryDirectory {
     func remove() { try? FileManager.default.removeItem(at: url) }
 }
 
-func makeDependencies(in dir: TemporaryDirectory, token: String? = nil, queueSize: Int = 64) throws
+func makeDependencies(
+    in dir: TemporaryDirectory, token: String? = nil, queueSize: Int = 64
+) throws
     -> CollectorDependencies
 {
     let store = try FlowStore(path: dir.path("flows.sqlite"))

@@ -42,14 +42,18 @@ private final class CountingDecoder: IPFIXDecoding {
             let tcp: any Channel = try await {
                 for _ in 0..<100 {
                     if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                        .connect(to: target).get() { return channel }
+                        .connect(to: target).get()
+                    {
+                        return channel
+                    }
                     try await Task.sleep(for: .milliseconds(20))
                 }
                 return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(to: target).get()
             }()
             let udp = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .bind(host: "127.0.0.1", port: 0).get()
-            try await udp.writeAndFlush(AddressedEnvelope(remoteAddress: target, data: ByteBuffer(repeating: 1, count: 16)))
+            try await udp.writeAndFlush(
+                AddressedEnvelope(remoteAddress: target, data: ByteBuffer(repeating: 1, count: 16)))
             try await udp.close()
 
             try await tcp.writeAndFlush(ByteBuffer(repeating: 2, count: 32))
@@ -59,7 +63,9 @@ private final class CountingDecoder: IPFIXDecoding {
             let page = try await collector.dependencies.store.query(.init())
             #expect(Set(page.flows.map(\.dnsName)) == ["udp.test", "tcp.test"])
             #expect(Set(page.flows.map(\.dnsId)) == [16, 32])
-            for _ in 0..<1000 where decoder.closed.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(10)) }
+            for _ in 0..<1000 where decoder.closed.withLock({ $0.isEmpty }) {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             #expect(decoder.closed.withLock { $0.map(\.transport) } == [.tcp])
         }
     }

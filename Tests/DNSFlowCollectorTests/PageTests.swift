@@ -15,7 +15,8 @@ import Testing
         where FileManager.default.isExecutableFile(atPath: path) {
             return path
         }
-        throw TestFailure("Chromium not found: install it with `apt-get install -y chromium` (Debian 12) to test the page")
+        throw TestFailure(
+            "Chromium not found: install it with `apt-get install -y chromium` (Debian 12) to test the page")
     }
 
     /// Runs Chromium to completion and returns its standard output.
@@ -24,10 +25,11 @@ import Testing
     static func runChromium(_ arguments: [String]) async throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try chromium())
-        process.arguments = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
-            "--virtual-time-budget=5000", "--timeout=30000",
-        ] + arguments
+        process.arguments =
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
+                "--virtual-time-budget=5000", "--timeout=30000",
+            ] + arguments
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString).out")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: output) }
@@ -44,7 +46,9 @@ import Testing
 
     static func sampleFlows() -> [FlowRecord] {
         let now = FlowStore.nowMs()
-        let names = ["api.example.test", "www.example.test", "cdn.example.test", "db.internal.test", "mail.example.test"]
+        let names = [
+            "api.example.test", "www.example.test", "cdn.example.test", "db.internal.test", "mail.example.test",
+        ]
         let rcodes: [DNSResponseCode] = ["NoError", "NoError", "NoError", "NXDomain", "ServFail", "Refused"]
         return (0..<120).map { (i: Int) -> FlowRecord in
             let latency: Double? = i % 17 == 0 ? nil : Double((i * 37) % 300) / 7 + 0.25

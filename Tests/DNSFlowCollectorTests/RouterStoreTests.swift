@@ -18,17 +18,20 @@ import Testing
         let deps = try makeDependencies(in: dir)
         let app = Application(router: deps.router())
         let body = try jsonData([dnsRecord(id: 1), dnsRecord(id: 2)])
-        try await withWriter(deps) { try await app.test(.router) { client in
-            try await client.execute(uri: "/api/v1/flows", method: .post, body: ByteBuffer(bytes: body)) { response in
-                #expect(response.status == .ok)
+        try await withWriter(deps) {
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/api/v1/flows", method: .post, body: ByteBuffer(bytes: body)) {
+                    response in
+                    #expect(response.status == .ok)
+                }
+                // The answer comes after the commit: the rows are there to query.
+                #expect(try await deps.store.count() == 2)
+                try await client.execute(
+                    uri: "/api/v1/flows", method: .post, headers: [.contentEncoding: "gzip"],
+                    body: ByteBuffer(bytes: try gzip(body))
+                ) { #expect($0.status == .ok) }
             }
-            // The answer comes after the commit: the rows are there to query.
-            #expect(try await deps.store.count() == 2)
-            try await client.execute(
-                uri: "/api/v1/flows", method: .post, headers: [.contentEncoding: "gzip"],
-                body: ByteBuffer(bytes: try gzip(body))
-            ) { #expect($0.status == .ok) }
-        } }
+        }
         #expect(deps.writer.snapshot.written == 4)
     }
 

@@ -64,10 +64,11 @@ func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer) -> T? {
     }
 
     @Test func queriesReachTheStoreAsParsed() async throws {
-        let flows = InMemoryFlows(.init(
-            stored: [dnsRecord(id: 4242), dnsRecord(id: 4242), dnsRecord(id: 7)],
-            topEntries: [TopEntry(key: "a.example.test", value: 9, count: 1)],
-            buckets: [LatencyBucket(upperMs: 1, count: 3)]))
+        let flows = InMemoryFlows(
+            .init(
+                stored: [dnsRecord(id: 4242), dnsRecord(id: 4242), dnsRecord(id: 7)],
+                topEntries: [TopEntry(key: "a.example.test", value: 9, count: 1)],
+                buckets: [LatencyBucket(upperMs: 1, count: 3)]))
         let app = Application(router: buildRouter(query: flows, ingest: flows))
         try await app.test(.router) { client in
             let uri = "/api/v1/flows?dnsId=4242&limit=1&rcode=NXDomain&minLatencyMs=5&dnsName=*.example.test"
@@ -134,7 +135,9 @@ func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer) -> T? {
         let app = Application(router: buildRouter(query: flows, ingest: flows, token: "s3cret"))
         let body = ByteBuffer(bytes: try jsonData([dnsRecord(id: 1)]))
         try await app.test(.router) { client in
-            for (uri, method) in [("/api/v1/flows", HTTPRequest.Method.get), ("/api/v1/dns/top", .get), ("/metrics", .get)] {
+            for (uri, method) in [
+                ("/api/v1/flows", HTTPRequest.Method.get), ("/api/v1/dns/top", .get), ("/metrics", .get),
+            ] {
                 try await client.execute(uri: uri, method: method) { #expect($0.status == .unauthorized) }
             }
             try await client.execute(uri: "/api/v1/flows", method: .post, body: body) {

@@ -4,19 +4,28 @@ import Testing
 struct FlowAssemblerTests {
     let client = IPAddress(ipv4: 10, 0, 0, 2)
     let server = IPAddress(ipv4: 10, 0, 0, 53)
-    var query: FlowKey { FlowKey(srcAddr: client, dstAddr: server, srcPort: 40000, dstPort: 53, proto: 17, etype: 0x0800) }
+    var query: FlowKey {
+        FlowKey(srcAddr: client, dstAddr: server, srcPort: 40000, dstPort: 53, proto: 17, etype: 0x0800)
+    }
     let assembler = FlowAssembler(nodeName: "node-a")
 
     private func flow(_ key: FlowKey, bytes: UInt64 = 100, packets: UInt64 = 2) -> FlowSample {
-        FlowSample(key: key, bytes: bytes, packets: packets, startNs: 1_000_000_000, endNs: 2_000_000_000, tcpFlags: 0,
-                   observations: [Observation(netNs: 1, interface: "eth0", direction: 1), Observation(netNs: 2, interface: "veth0", direction: 0)])
+        FlowSample(
+            key: key, bytes: bytes, packets: packets, startNs: 1_000_000_000, endNs: 2_000_000_000, tcpFlags: 0,
+            observations: [
+                Observation(netNs: 1, interface: "eth0", direction: 1),
+                Observation(netNs: 2, interface: "veth0", direction: 0),
+            ])
     }
 
-    private func view(_ id: UInt16, _ outcome: DNSView.Outcome, netNs: UInt32 = 1, end: Int64 = 1_500_000_000) -> DNSView {
-        DNSView(outcome: outcome, key: outcome == .timedOut ? query : query.reversed,
-                observation: Observation(netNs: netNs, interface: "eth0", direction: 0), id: id,
-                flags: outcome == .timedOut ? 0x0100 : 0x8183, question: DNSQuestion(name: "x.example.test", type: .a),
-                startNs: 1_000_000_000, endNs: end)
+    private func view(
+        _ id: UInt16, _ outcome: DNSView.Outcome, netNs: UInt32 = 1, end: Int64 = 1_500_000_000
+    ) -> DNSView {
+        DNSView(
+            outcome: outcome, key: outcome == .timedOut ? query : query.reversed,
+            observation: Observation(netNs: netNs, interface: "eth0", direction: 0), id: id,
+            flags: outcome == .timedOut ? 0x0100 : 0x8183, question: DNSQuestion(name: "x.example.test", type: .a),
+            startNs: 1_000_000_000, endNs: end)
     }
 
     @Test func plainFlow() {
@@ -49,7 +58,8 @@ struct FlowAssemblerTests {
         let three = records.filter { $0.dnsId == 3 }
         #expect(three.count == 2)
         let response = three.first { $0.srcAddr == "10.0.0.53" }
-        #expect(response?.dnsLatencyMs == 0.25 && response?.dnsFlagsResponseCode == "NXDomain" && response?.srcPort == 53)
+        #expect(
+            response?.dnsLatencyMs == 0.25 && response?.dnsFlagsResponseCode == "NXDomain" && response?.srcPort == 53)
         let query = three.first { $0.srcAddr == "10.0.0.2" }
         #expect(query?.dnsName == "x.example.test" && query?.dnsLatencyMs == nil && query?.dstPort == 53)
         // The timeout: its query's record only. Counters zero everywhere: the flows carry them.
@@ -58,7 +68,9 @@ struct FlowAssemblerTests {
     }
 
     @Test func oneViewPerNamespace() {
-        let views = [view(7, .answered(latencyNs: 500_000), netNs: 1), view(7, .answered(latencyNs: 300_000), netNs: 2)]
+        let views = [
+            view(7, .answered(latencyNs: 500_000), netNs: 1), view(7, .answered(latencyNs: 300_000), netNs: 2),
+        ]
         let records = assembler.records(flows: [flow(query.reversed)], views: views)
         #expect(records.count == 2)
         #expect(Set(records.map(\.netNs)) == [1, 2])

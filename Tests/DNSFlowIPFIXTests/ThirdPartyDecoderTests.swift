@@ -193,7 +193,8 @@ import Testing
             expected["dnsflowDnsId"] = .number(id.uint64Value)
             expected["dnsflowDnsFlags"] = .number((json["DnsFlags"] as? NSNumber)?.uint64Value ?? 0)
             expected["dnsflowDnsRcode"] = .number(
-                UInt64((json["DnsFlagsResponseCode"] as? String).flatMap { DNSResponseCode(name: $0)?.rawValue } ?? 255))
+                UInt64((json["DnsFlagsResponseCode"] as? String).flatMap { DNSResponseCode(name: $0)?.rawValue } ?? 255)
+            )
             expected["dnsflowDnsLatencyNanoseconds"] = .number(latency ?? .max)
             expected["dnsflowDnsQType"] = .number(
                 UInt64((json["DnsQType"] as? String).flatMap { DNSQueryType(name: $0)?.rawValue } ?? 0))

@@ -6,7 +6,8 @@ import Testing
 
 @Suite struct DNSEventDecoderTests {
     /// The question of `www.example.com`, type AAAA, class IN, as the kernel copies it.
-    static let question: [UInt8] = [3] + Array("www".utf8) + [7] + Array("example".utf8) + [3] + Array("com".utf8)
+    static let question: [UInt8] =
+        [3] + Array("www".utf8) + [7] + Array("example".utf8) + [3] + Array("com".utf8)
         + [0, 0x00, 0x1c, 0x00, 0x01]
     static let clock = ClockOffset(monotonicNowNs: 5_000_000_000, offsetNs: 1_700_000_000_000_000_000)
 

@@ -26,7 +26,8 @@ func dnsRecord(
         srcAddr: src, dstAddr: dst, srcPort: srcPort, dstPort: dstPort, proto: 17, etype: 0x0800, bytes: 120,
         packets: 2, timeFlowStartMs: endMs - 2, timeFlowEndMs: endMs, interfaces: ["eth0", "veth\"x"],
         ifDirections: [1, 0], flags: 0, netNs: 4_026_531_840, nodeName: node, dnsId: id, dnsFlags: 0x8180,
-        dnsFlagsResponseCode: rcode, dnsLatencyNs: latency.map { UInt64(($0 * 1e6).rounded()) }, dnsName: name, dnsQType: "A", dnsErrno: errno
+        dnsFlagsResponseCode: rcode, dnsLatencyNs: latency.map { UInt64(($0 * 1e6).rounded()) }, dnsName: name,
+        dnsQType: "A", dnsErrno: errno
     )
 }
 

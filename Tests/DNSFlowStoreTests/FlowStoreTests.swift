@@ -36,7 +36,9 @@ import Testing
         defer { t.remove() }
         try await t.store.insert([dnsRecord(id: 4242, endMs: 1_700_000_000_000)])
         // An id or an exact name: its posting list, then only the rows it lists, by row id.
-        for query in [FlowQuery(dnsId: 4242), FlowQuery(dnsId: 4242, rcode: .nameError, since: 1, until: 1_800_000_000_000)] {
+        for query in [
+            FlowQuery(dnsId: 4242), FlowQuery(dnsId: 4242, rcode: .nameError, since: 1, until: 1_800_000_000_000),
+        ] {
             let plan = try await t.store.queryPlan(query)
             #expect(plan.contains("USING PRIMARY KEY (run=? AND dns_id=?)") && plan.contains("(rowid=?)"), "\(plan)")
         }
@@ -57,7 +59,9 @@ import Testing
         try await t.store.insert([base, base + hour, base + 2 * hour].map { dnsRecord(id: 1, endMs: $0 + 10) })
         #expect(try await t.store.queryPlan(FlowQuery()).components(separatedBy: "SCAN").count - 1 == 3)
         let plan = try await t.store.queryPlan(FlowQuery(since: base + hour, until: base + 2 * hour))
-        #expect(plan.contains("flows_470001") && !plan.contains("flows_470000") && !plan.contains("flows_470002"), "\(plan)")
+        #expect(
+            plan.contains("flows_470001") && !plan.contains("flows_470000") && !plan.contains("flows_470002"), "\(plan)"
+        )
     }
 
     @Test func filtersNarrowTheResult() async throws {
@@ -118,7 +122,8 @@ import Testing
         #expect(window.total == 3)
         #expect(try await t.store.query(FlowQuery(dnsId: 2, since: base)).total == 1)
         // An id alone is counted from its posting lists, an id with another filter from the rows.
-        try await t.store.insert([base + 3, base + hour + 9, base + 2 * hour + 9].map { dnsRecord(id: 100, endMs: $0) })
+        try await t.store.insert(
+            [base + 3, base + hour + 9, base + 2 * hour + 9].map { dnsRecord(id: 100, endMs: $0) })
         #expect(try await t.store.query(FlowQuery(dnsId: 100)).total == 3)
         #expect(try await t.store.query(FlowQuery(dnsId: 100, since: base + 4, until: base + 2 * hour + 9)).total == 1)
         #expect(try await t.store.query(FlowQuery(dnsId: 100, rcode: .noError, since: base + 4)).total == 2)
@@ -133,7 +138,9 @@ import Testing
         #expect(batch < FlowPostings.runRows && 2 * batch > FlowPostings.runRows)
         for n in 0..<3 {
             try await t.store.insert(
-                (0..<batch).map { dnsRecord(id: UInt16($0 % 1000), name: "h\($0 % 10).test", endMs: 1_700_000_000_000 + Int64(n)) }
+                (0..<batch).map {
+                    dnsRecord(id: UInt16($0 % 1000), name: "h\($0 % 10).test", endMs: 1_700_000_000_000 + Int64(n))
+                }
             )
         }
         #expect(try await t.store.query(FlowQuery(dnsId: 7)).total == 120)
@@ -167,7 +174,8 @@ import Testing
         ])
         let retention = RetentionService(store: t.store, retention: .seconds(24 * 3600), logger: .init(label: "test"))
         await retention.sweep(now: now)
-        #expect(try await t.store.query(FlowQuery()).flows.map(\.dnsId) == [3, 2], "id 2's hour has not ended 24 h ago")
+        #expect(
+            try await t.store.query(FlowQuery()).flows.map(\.dnsId) == [3, 2], "id 2's hour has not ended 24 h ago")
         await retention.sweep(now: now + 3_600_000)
         #expect(try await t.store.query(FlowQuery()).flows.map(\.dnsId) == [3])
         #expect(try await t.store.count() == 1)
@@ -219,7 +227,8 @@ import Testing
     @Test func histogramBucketsLatencies() async throws {
         let t = try TemporaryStore()
         defer { t.remove() }
-        try await t.store.insert([0.5, 1, 7, 7.5, 2000].map { dnsRecord(id: 1, latency: $0) } + [dnsRecord(id: 2, latency: nil)])
+        try await t.store.insert(
+            [0.5, 1, 7, 7.5, 2000].map { dnsRecord(id: 1, latency: $0) } + [dnsRecord(id: 2, latency: nil)])
         let buckets = try await t.store.latencyHistogram(since: nil, until: nil)
         #expect(buckets.count == LatencyBucket.bounds.count + 1)
         #expect(buckets.map(\.count) == [1, 1, 0, 2, 0, 0, 0, 0, 0, 0, 1])

@@ -38,7 +38,8 @@ import Testing
         let t = try TemporaryStore()
         defer { t.remove() }
         // A small cap forces many transactions of several batches each, and a batch larger than the cap.
-        let writer = FlowWriter(store: t.store, queueSize: 1000, maxRowsPerTransaction: 40, logger: Logger(label: "test"))
+        let writer = FlowWriter(
+            store: t.store, queueSize: 1000, maxRowsPerTransaction: 40, logger: Logger(label: "test"))
         var next = 0
         var expected: Set<Int> = []
         for size in (0..<120).map({ [1, 7, 13, 55][$0 % 4] }) {

@@ -40,7 +40,8 @@ final class AgentProcess: @unchecked Sendable {
         configPath = "/tmp/dnsflow-test-\(getpid())-\(UUID().uuidString.prefix(8)).yaml"
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         let environment = token.map { "env DNSFLOW_TOKEN=\($0) " } ?? ""
-        process = try BackgroundProcess("\(environment)\(Self.binary) agent --config \(configPath) --node-name test-node \(arguments)")
+        process = try BackgroundProcess(
+            "\(environment)\(Self.binary) agent --config \(configPath) --node-name test-node \(arguments)")
         let attached = await process.waitForStderr { $0.contains("BPF program attached") }
         guard attached else {
             let status = await process.stop(signal: SIGKILL)
@@ -55,7 +56,9 @@ final class AgentProcess: @unchecked Sendable {
         guard status == 0 else {
             throw ShellError(command: "dnsflow agent (stopped with SIGTERM)", status: status, stderr: process.stderr)
         }
-        return try process.stdout.split(separator: "\n").flatMap { try FlowRecordJSON.decodeArray(Array("[\($0)]".utf8)) }
+        return try process.stdout.split(separator: "\n").flatMap {
+            try FlowRecordJSON.decodeArray(Array("[\($0)]".utf8))
+        }
     }
 }
 
@@ -67,7 +70,8 @@ final class Capture: @unchecked Sendable {
     init(lab: Lab, namespace: String, interface: String) async throws {
         file = "/tmp/\(lab.id)-\(interface).pcap"
         process = try lab.start(namespace, "dumpcap -q -i \(interface) -f 'port 53 or port 5353' -w \(file)")
-        guard await process.waitForStderr(timeout: .seconds(20), { $0.contains("File:") || $0.contains("Capturing") }) else {
+        guard await process.waitForStderr(timeout: .seconds(20), { $0.contains("File:") || $0.contains("Capturing") })
+        else {
             throw ShellError(command: "dumpcap", status: -1, stderr: process.stderr)
         }
     }
@@ -82,10 +86,13 @@ final class Capture: @unchecked Sendable {
     /// Every DNS response in the capture.
     func responses() async throws -> [Response] {
         await process.stop(signal: SIGTERM)
-        let text = try sh("tshark -r \(file) -Y 'dns.flags.response == 1' -T fields -e dns.id -e dns.flags.rcode -e dns.time -E separator=,")
+        let text = try sh(
+            "tshark -r \(file) -Y 'dns.flags.response == 1' -T fields -e dns.id -e dns.flags.rcode -e dns.time -E separator=,"
+        )
         return text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
-            guard fields.count >= 2, let id = UInt16(fields[0].dropFirst(2), radix: 16), let rcode = UInt8(fields[1]) else {
+            guard fields.count >= 2, let id = UInt16(fields[0].dropFirst(2), radix: 16), let rcode = UInt8(fields[1])
+            else {
                 return nil
             }
             return Response(id: id, rcode: rcode, time: fields.count > 2 ? Double(fields[2]) : nil)

@@ -14,7 +14,8 @@ struct CollectorDurabilityTests {
     static func batch(_ n: Int, endMs: Int64) -> [FlowRecord] {
         (0..<rowsPerBatch).map { row in
             FlowRecord(
-                srcAddr: IPAddress(ipv4: 10, 9, UInt8(n / 250), UInt8(n % 250 + 1)), dstAddr: "10.9.255.53", srcPort: UInt16(10_000 + row),
+                srcAddr: IPAddress(ipv4: 10, 9, UInt8(n / 250), UInt8(n % 250 + 1)), dstAddr: "10.9.255.53",
+                srcPort: UInt16(10_000 + row),
                 dstPort: 53, proto: 17, etype: 0x0800, bytes: 120, packets: 2, timeFlowStartMs: endMs - 2,
                 timeFlowEndMs: endMs - Int64(row % 50), interfaces: ["eth0"], ifDirections: [1], flags: 0,
                 netNs: 4_026_531_840, nodeName: "durability", dnsId: UInt16(1000 + n), dnsFlags: 0x8180,
@@ -91,7 +92,8 @@ struct CollectorDurabilityTests {
             }
         }
         let rows = try sh("curl -sf \(second.url)/metrics | awk '/^dnsflow_collector_store_rows / {print $2}'")
-        #expect(Double(rows.trimmingCharacters(in: .whitespacesAndNewlines)) == Double(stored), "rows outside the batches")
+        #expect(
+            Double(rows.trimmingCharacters(in: .whitespacesAndNewlines)) == Double(stored), "rows outside the batches")
         let check = try sh("sqlite3 \(second.db) 'PRAGMA integrity_check'")
         #expect(check == "ok\n")
         #expect(!second.process.stderr.contains("error"), "\(second.process.stderr)")

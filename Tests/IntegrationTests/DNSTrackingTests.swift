@@ -23,13 +23,15 @@ struct DNSTrackingTests {
         let records = try await agent.stop()
         let responses = try await capture.responses()
 
-        for (output, rcode, name) in [(found, "NoError", "a.example.test"), (missing, "NXDomain", "nope.example.test")] {
+        for (output, rcode, name) in [(found, "NoError", "a.example.test"), (missing, "NXDomain", "nope.example.test")]
+        {
             let dig = try #require(digHeader(output), "dig printed no header: \(output)")
             #expect(dig.status.lowercased() == rcode.lowercased())
             let views = records.filter { $0.dnsId == dig.id && $0.dnsLatencyMs != nil }
             // The client's, the router's and the server's namespaces each saw it.
             let namespaces = Set(views.map(\.netNs))
-            #expect(namespaces == Set([try lab.inode(lab.client), try lab.inode(lab.router), try lab.inode(lab.server)]))
+            #expect(
+                namespaces == Set([try lab.inode(lab.client), try lab.inode(lab.router), try lab.inode(lab.server)]))
             let clientView = try #require(views.first { $0.netNs == (try? lab.inode(lab.client)) })
             #expect(clientView.dnsFlagsResponseCode?.name == rcode)
             #expect(clientView.dnsName == name)
@@ -65,12 +67,14 @@ struct DNSTrackingTests {
         let client = try lab.inode(lab.client)
         for (output, proto) in [(udp, UInt8(17)), (tcp, UInt8(6))] {
             let dig = try #require(digHeader(output), "dig printed no header: \(output)")
-            let view = try #require(records.first {
-                $0.dnsId == dig.id && $0.proto == proto && $0.netNs == client && $0.dnsLatencyMs != nil
-            }, "no IPv6 view for id \(dig.id) over \(proto)")
+            let view = try #require(
+                records.first {
+                    $0.dnsId == dig.id && $0.proto == proto && $0.netNs == client && $0.dnsLatencyMs != nil
+                }, "no IPv6 view for id \(dig.id) over \(proto)")
             #expect(view.srcAddr.text == lab.serverAddr6 && view.dstAddr.text == lab.clientAddr6)
             #expect(view.etype == 0x86DD)
-            #expect(view.dnsQType == "AAAA" && view.dnsName == "a.example.test" && view.dnsFlagsResponseCode == "NoError")
+            #expect(
+                view.dnsQType == "AAAA" && view.dnsName == "a.example.test" && view.dnsFlagsResponseCode == "NoError")
         }
     }
 
@@ -84,7 +88,8 @@ struct DNSTrackingTests {
         try await Task.sleep(for: .milliseconds(300))
         let records = try await agent.stop()
         let dig = try #require(digHeader(output))
-        let view = try #require(records.first { $0.dnsId == dig.id && $0.netNs == (try? lab.inode(lab.client)) && $0.dnsLatencyMs != nil })
+        let view = try #require(
+            records.first { $0.dnsId == dig.id && $0.netNs == (try? lab.inode(lab.client)) && $0.dnsLatencyMs != nil })
         let latency = try #require(view.dnsLatencyMs)
         #expect((40...45).contains(latency), "latency \(latency) ms")
         #expect(view.dnsFlagsResponseCode == "NXDomain")
@@ -122,12 +127,20 @@ struct DNSTrackingTests {
         try await Task.sleep(for: .milliseconds(300))
         let records = try await agent.stop()
         let dig = try #require(digHeader(output))
-        let view = try #require(records.first { $0.dnsId == dig.id && $0.proto == 6 && $0.netNs == (try? lab.inode(lab.client)) && $0.dnsLatencyMs != nil })
+        let view = try #require(
+            records.first {
+                $0.dnsId == dig.id && $0.proto == 6 && $0.netNs == (try? lab.inode(lab.client))
+                    && $0.dnsLatencyMs != nil
+            })
         #expect(view.dnsFlagsResponseCode == "NoError")
         #expect(view.dnsName == "b.example.test")
         #expect(view.srcPort == 53)
         // The server's namespace timed its own share.
-        #expect(records.contains { $0.dnsId == dig.id && $0.proto == 6 && $0.netNs == (try? lab.inode(lab.server)) && $0.dnsLatencyMs != nil })
+        #expect(
+            records.contains {
+                $0.dnsId == dig.id && $0.proto == 6 && $0.netNs == (try? lab.inode(lab.server))
+                    && $0.dnsLatencyMs != nil
+            })
     }
 
     @Test("a query to a server that never answers comes out as a timeout")
@@ -136,7 +149,8 @@ struct DNSTrackingTests {
         defer { try? lab.teardown() }
         try await lab.startSilentServer(port: 5353)
         let agent = try await AgentProcess(config: AgentProcess.config(dnsTimeout: "1s"))
-        let output = try lab.run(lab.client, "dig +tries=1 +time=1 -p 5353 @\(lab.serverAddr) lost.example.test A || true")
+        let output = try lab.run(
+            lab.client, "dig +tries=1 +time=1 -p 5353 @\(lab.serverAddr) lost.example.test A || true")
         #expect(output.contains("timed out") || output.contains("no servers could be reached"))
         try await Task.sleep(for: .seconds(3))
         let records = try await agent.stop()
@@ -158,7 +172,9 @@ struct DNSTrackingTests {
         let records = try await agent.stop()
         #expect(report.completed == 1000, "dnsperf: \(report.text)")
         let client = try lab.inode(lab.client)
-        let answered = records.filter { $0.netNs == client && $0.dnsLatencyMs != nil && $0.srcAddr.text == lab.serverAddr }
+        let answered = records.filter {
+            $0.netNs == client && $0.dnsLatencyMs != nil && $0.srcAddr.text == lab.serverAddr
+        }
         #expect(answered.count == 1000)
         #expect(answered.filter { $0.dnsFlagsResponseCode == "NXDomain" }.count == 200)
         // Each response packet is counted once, on its first sighting, whichever view carries it.

@@ -13,7 +13,9 @@ final class FakeCollector: @unchecked Sendable {
         url = "http://127.0.0.1:\(port)/api/v1/flows"
         store = "/tmp/\(lab.id)-collector-store.jsonl"
         log = "/tmp/\(lab.id)-collector-requests.log"
-        let script = try ReliabilityTests.write(lab, "collector", """
+        let script = try ReliabilityTests.write(
+            lab, "collector",
+            """
             import http.server, json, threading, time
             start, lock = time.time(), threading.Lock()
             def verdict(elapsed):

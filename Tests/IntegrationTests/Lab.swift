@@ -41,7 +41,8 @@ final class Lab: @unchecked Sendable {
 
     private func build() throws {
         let n = subnet
-        try sh("""
+        try sh(
+            """
             set -e
             ip netns add \(client); ip netns add \(router); ip netns add \(server)
             # No duplicate address detection: link-local addresses are usable at once, so the
@@ -97,7 +98,9 @@ final class Lab: @unchecked Sendable {
     /// dnsmasq on the server: a.example.test and b.example.test resolve, other names under
     /// example.test are NXDOMAIN, over UDP and TCP.
     func startDNSServer() async throws {
-        let process = try start(server, """
+        let process = try start(
+            server,
+            """
             dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces \
             --listen-address=\(serverAddr) --listen-address=\(serverAddr6) --local=/example.test/ \
             --host-record=a.example.test,10.9.9.1,fd00::1 --host-record=b.example.test,10.9.9.2 \
@@ -124,7 +127,9 @@ final class Lab: @unchecked Sendable {
             let line = text.split(separator: "\n").first { $0.contains(label) } ?? ""
             return line.split(separator: " ").compactMap { Int($0) }.first ?? -1
         }
-        return DNSPerfReport(sent: count("Queries sent:"), completed: count("Queries completed:"), lost: count("Queries lost:"), text: text)
+        return DNSPerfReport(
+            sent: count("Queries sent:"), completed: count("Queries completed:"), lost: count("Queries lost:"),
+            text: text)
     }
 
     /// A DNS server that waits `delay` before answering every query (UDP), answering NXDOMAIN.
@@ -150,16 +155,18 @@ final class Lab: @unchecked Sendable {
     func startSilentServer(port: Int) async throws {
         let path = "/tmp/\(id)-silent.py"
         try """
-            import socket
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.bind(('\(serverAddr)', \(port)))
-            while True: s.recvfrom(4096)
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        import socket
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(('\(serverAddr)', \(port)))
+        while True: s.recvfrom(4096)
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         let process = try start(server, "python3 -u \(path)")
         try await waitForPort(server, port, udp: true, process: process)
     }
 
-    private func waitForPort(_ namespace: String, _ port: Int, udp: Bool = false, process: BackgroundProcess) async throws {
+    private func waitForPort(
+        _ namespace: String, _ port: Int, udp: Bool = false, process: BackgroundProcess
+    ) async throws {
         let flag = udp ? "-uln" : "-tln"
         for _ in 0..<100 {
             if let out = try? run(namespace, "ss \(flag)"), out.contains(":\(port) ") { return }
@@ -176,7 +183,9 @@ final class Lab: @unchecked Sendable {
             waitpid(process.pid, &status, 0)
         }
         background = []
-        try? sh("ip netns del \(client) 2>/dev/null; ip netns del \(router) 2>/dev/null; ip netns del \(server) 2>/dev/null; rm -rf /etc/netns/\(client) /tmp/\(id)-*", check: false)
+        try? sh(
+            "ip netns del \(client) 2>/dev/null; ip netns del \(router) 2>/dev/null; ip netns del \(server) 2>/dev/null; rm -rf /etc/netns/\(client) /tmp/\(id)-*",
+            check: false)
     }
 
     deinit {

@@ -17,7 +17,9 @@ final class CollectorProcess: @unchecked Sendable {
         ipfixPort = httpPort + 10_000
         db = "/tmp/dnsflow-test-\(getpid())-\(httpPort).sqlite"
         process = try BackgroundProcess(
-            (token.map { "env DNSFLOW_TOKEN=\($0) " } ?? "") + "\(AgentProcess.binary) collector --listen 127.0.0.1:\(httpPort) --ipfix 127.0.0.1:\(ipfixPort) --db \(db)")
+            (token.map { "env DNSFLOW_TOKEN=\($0) " } ?? "")
+                + "\(AgentProcess.binary) collector --listen 127.0.0.1:\(httpPort) --ipfix 127.0.0.1:\(ipfixPort) --db \(db)"
+        )
         for _ in 0..<200 {
             if (try? sh("curl -sf http://127.0.0.1:\(httpPort)/healthz")) != nil { return }
             try await Task.sleep(for: .milliseconds(50))
@@ -54,8 +56,10 @@ struct PipelineTests {
         func yaml(_ collector: CollectorProcess) -> String {
             switch self {
             case .http: "    - {type: HTTP, http: {url: '\(collector.url)/api/v1/flows'}}"
-            case .ipfixUDP: "    - {type: IPFIX, ipfix: {targetHost: 127.0.0.1, targetPort: \(collector.ipfixPort), transport: UDP}}"
-            case .ipfixTCP: "    - {type: IPFIX, ipfix: {targetHost: 127.0.0.1, targetPort: \(collector.ipfixPort), transport: TCP}}"
+            case .ipfixUDP:
+                "    - {type: IPFIX, ipfix: {targetHost: 127.0.0.1, targetPort: \(collector.ipfixPort), transport: UDP}}"
+            case .ipfixTCP:
+                "    - {type: IPFIX, ipfix: {targetHost: 127.0.0.1, targetPort: \(collector.ipfixPort), transport: TCP}}"
             }
         }
     }
@@ -68,7 +72,8 @@ struct PipelineTests {
         // Over HTTP the collector wants a token, as the Helm chart sets it up.
         let token = exporter == .http ? "s3cret-\(getpid())" : nil
         let collector = try await CollectorProcess(token: token)
-        let agent = try await AgentProcess(config: AgentProcess.config(exporters: exporter.yaml(collector)), token: token)
+        let agent = try await AgentProcess(
+            config: AgentProcess.config(exporters: exporter.yaml(collector)), token: token)
         var digs: [(id: UInt16, status: String)] = []
         for name in ["a.example.test", "missing.example.test"] {
             let output = try lab.run(lab.client, "dig +tries=1 +time=2 @\(lab.serverAddr) \(name) A")
@@ -104,23 +109,27 @@ struct PipelineTests {
         var prometheus: BackgroundProcess?
         do {
             // The endpoint starts beside the evictor, just after the programs attach.
-            let text = try sh("curl -sf --retry 20 --retry-connrefused --retry-delay 0 --retry-max-time 10 http://127.0.0.1:\(port)/metrics")
+            let text = try sh(
+                "curl -sf --retry 20 --retry-connrefused --retry-delay 0 --retry-max-time 10 http://127.0.0.1:\(port)/metrics"
+            )
             #expect(text.contains("dnsflow_dns_latency_seconds_bucket"))
             #expect(text.contains("dnsflow_kernel_events_total{reason=\"flow_map_full\"}"))
-            let lint = try sh("curl -sf http://127.0.0.1:\(port)/metrics | promtool check metrics 2>&1; echo status=$?", check: false)
+            let lint = try sh(
+                "curl -sf http://127.0.0.1:\(port)/metrics | promtool check metrics 2>&1; echo status=$?", check: false)
             #expect(lint.hasSuffix("status=0\n"), "promtool: \(lint)")
             #expect(try sh("curl -sf http://127.0.0.1:\(port)/healthz") == "ok\n")
 
             let promPort = port + 10_000
             try sh("rm -rf \(dir) && mkdir -p \(dir)")
             try """
-                global: {scrape_interval: 1s}
-                scrape_configs:
-                  - job_name: dnsflow
-                    static_configs: [{targets: ['127.0.0.1:\(port)']}]
-                """.write(toFile: "\(dir)/prometheus.yml", atomically: true, encoding: .utf8)
+            global: {scrape_interval: 1s}
+            scrape_configs:
+              - job_name: dnsflow
+                static_configs: [{targets: ['127.0.0.1:\(port)']}]
+            """.write(toFile: "\(dir)/prometheus.yml", atomically: true, encoding: .utf8)
             let server = try BackgroundProcess(
-                "prometheus --config.file=\(dir)/prometheus.yml --storage.tsdb.path=\(dir)/data --web.listen-address=127.0.0.1:\(promPort)")
+                "prometheus --config.file=\(dir)/prometheus.yml --storage.tsdb.path=\(dir)/data --web.listen-address=127.0.0.1:\(promPort)"
+            )
             prometheus = server
             let query = "dnsflow_kernel_events_total%7Breason%3D%22packets%22%7D"
             var answer = ""
@@ -129,7 +138,9 @@ struct PipelineTests {
                 if answer.contains("\"result\":[{") { break }
                 try await Task.sleep(for: .milliseconds(100))
             }
-            #expect(answer.contains("\"result\":[{"), "Prometheus never scraped the agent: \(answer) \(server.stderr.suffix(500))")
+            #expect(
+                answer.contains("\"result\":[{"),
+                "Prometheus never scraped the agent: \(answer) \(server.stderr.suffix(500))")
         } catch {
             Issue.record(error)
         }
@@ -153,13 +164,16 @@ struct PipelineTests {
         try await Task.sleep(for: .milliseconds(300))
         let records = try await agent.stop()
         let dig = try #require(digHeader(output))
-        #expect(records.contains { $0.dnsId == dig.id && $0.dnsLatencyMs != nil && $0.dnsFlagsResponseCode == "NoError" })
+        #expect(
+            records.contains { $0.dnsId == dig.id && $0.dnsLatencyMs != nil && $0.dnsFlagsResponseCode == "NoError" })
         for id in ids {
             #expect((try? sh("bpftool prog show id \(id)")) == nil, "program \(id) outlived the agent")
         }
     }
 
-    @Test("the build for kernels before 5.12 (queries wait in the hash map, no slots) pairs answers, counts a second sighting and reports timeouts")
+    @Test(
+        "the build for kernels before 5.12 (queries wait in the hash map, no slots) pairs answers, counts a second sighting and reports timeouts"
+    )
     func hashMapPendingTable() async throws {
         let lab = try Lab()
         defer { try? lab.teardown() }
@@ -175,11 +189,18 @@ struct PipelineTests {
         let namespaces = try [lab.client, lab.router, lab.server].map(lab.inode)
         // One view per namespace, as with the slots: the router sees each packet twice (its two
         // interfaces), and its second sighting of the response is a duplicate, not another view.
-        let views = records.filter { $0.dnsId == dig.id && $0.dnsLatencyMs != nil && $0.dnsFlagsResponseCode == "NoError" }
+        let views = records.filter {
+            $0.dnsId == dig.id && $0.dnsLatencyMs != nil && $0.dnsFlagsResponseCode == "NoError"
+        }
         #expect(Set(views.map(\.netNs)) == Set(namespaces), "\(views.map(\.netNs)) vs \(namespaces)")
         #expect(views.count == 3)
-        #expect(!records.contains { $0.dnsId == dig.id && $0.dnsErrno == DNSErrno.noQuery }, "a second sighting reported as an orphan")
-        #expect(records.contains { $0.netNs == namespaces[0] && $0.dnsErrno == DNSErrno.timedOut && $0.dnsName == "lost.example.test" })
+        #expect(
+            !records.contains { $0.dnsId == dig.id && $0.dnsErrno == DNSErrno.noQuery },
+            "a second sighting reported as an orphan")
+        #expect(
+            records.contains {
+                $0.netNs == namespaces[0] && $0.dnsErrno == DNSErrno.timedOut && $0.dnsName == "lost.example.test"
+            })
     }
 
     @Test("dnsTracking.tcp: false attaches only the tracepoints; UDP DNS is still tracked")
@@ -187,7 +208,9 @@ struct PipelineTests {
         let lab = try Lab()
         defer { try? lab.teardown() }
         try await lab.startDNSServer()
-        let agent = try await AgentProcess(config: AgentProcess.config().replacingOccurrences(of: "pendingTable: auto", with: "pendingTable: auto, tcp: false"))
+        let agent = try await AgentProcess(
+            config: AgentProcess.config().replacingOccurrences(
+                of: "pendingTable: auto", with: "pendingTable: auto, tcp: false"))
         #expect(agent.process.stderr.contains("dnsflow.dns_over_tcp=false"))
         let programs = try sh("grep -h '^prog_id:' /proc/\(agent.process.pid)/fdinfo/* | awk '{print $2}' | sort -u")
             .split(separator: "\n").map { try sh("bpftool prog show id \($0)") }
@@ -202,7 +225,8 @@ struct PipelineTests {
     @Test("a bad config exits 2 with one line naming the key")
     func badConfig() async throws {
         let path = "/tmp/dnsflow-bad-\(getpid()).yaml"
-        try "spec:\n  agent:\n    ebpf:\n      features: [Bogus]\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "spec:\n  agent:\n    ebpf:\n      features: [Bogus]\n".write(
+            toFile: path, atomically: true, encoding: .utf8)
         defer { unlink(path) }
         let process = try BackgroundProcess("\(AgentProcess.binary) agent --config \(path)")
         let status = await process.stop(signal: 0, timeout: .seconds(10))

@@ -11,7 +11,8 @@ extension ReliabilityTests {
         func command(_ agent: String) -> String {
             switch self {
             // CAP_SYS_ADMIN stands in for the others: it goes too.
-            case .noBPFCapabilities: "capsh --drop=cap_bpf,cap_perfmon,cap_net_admin,cap_sys_admin -- -c 'exec \(agent)'"
+            case .noBPFCapabilities:
+                "capsh --drop=cap_bpf,cap_perfmon,cap_net_admin,cap_sys_admin -- -c 'exec \(agent)'"
             case .noNetAdmin: "capsh --drop=cap_net_admin,cap_sys_admin -- -c 'exec \(agent)'"
             // Root in a user namespace of its own: every capability there, none for bpf().
             case .userNamespace: "unshare --user --map-root-user \(agent)"
@@ -23,7 +24,9 @@ extension ReliabilityTests {
         }
     }
 
-    @Test("without the capabilities it needs, the agent exits 1 with one line naming them", arguments: Confinement.allCases)
+    @Test(
+        "without the capabilities it needs, the agent exits 1 with one line naming them",
+        arguments: Confinement.allCases)
     func missingCapabilities(_ confinement: Confinement) async throws {
         let path = "/tmp/dnsflow-caps-\(getpid())-\(confinement).yaml"
         try AgentProcess.config().write(toFile: path, atomically: true, encoding: .utf8)

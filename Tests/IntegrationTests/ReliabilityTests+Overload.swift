@@ -11,7 +11,9 @@ extension ReliabilityTests {
         try await lab.startDNSServer()
         try await lab.startSilentServer(port: 5353)
         let (agent, port) = try await Self.agent(dnsTimeout: "1s", maxPending: 16)
-        let burst = try Self.write(lab, "unanswered", #"""
+        let burst = try Self.write(
+            lab, "unanswered",
+            #"""
             import socket, struct
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             for i in range(400):
@@ -34,13 +36,22 @@ extension ReliabilityTests {
         #expect(counts["dns_query_map_full", default: 0] >= 1000, "\(counts)")
         #expect(pending == 0, "queries still pending: \(pending)")
         let namespaces = try [lab.client, lab.router, lab.server].map(lab.inode)
-        let timedOut = records.filter { (0x8000..<0x8190).contains($0.dnsId ?? 0) && namespaces.contains($0.netNs) && $0.dnsErrno == 110 }
-        #expect((1...32).contains(timedOut.count), "\(timedOut.count) timeouts reported with 32 queries tracked at most")
+        let timedOut = records.filter {
+            (0x8000..<0x8190).contains($0.dnsId ?? 0) && namespaces.contains($0.netNs) && $0.dnsErrno == 110
+        }
+        #expect(
+            (1...32).contains(timedOut.count), "\(timedOut.count) timeouts reported with 32 queries tracked at most")
         let dig = try #require(digHeader(output))
-        #expect(records.contains { $0.dnsId == dig.id && $0.netNs == namespaces[0] && $0.dnsLatencyMs != nil && $0.dnsName == "a.example.test" })
+        #expect(
+            records.contains {
+                $0.dnsId == dig.id && $0.netNs == namespaces[0] && $0.dnsLatencyMs != nil
+                    && $0.dnsName == "a.example.test"
+            })
     }
 
-    @Test("with the agent stopped, a full ring buffer drops transactions and counts each; DNS is still answered; the agent recovers")
+    @Test(
+        "with the agent stopped, a full ring buffer drops transactions and counts each; DNS is still answered; the agent recovers"
+    )
     func ringBufferFull() async throws {
         let lab = try Lab()
         defer { try? lab.teardown() }
@@ -59,31 +70,43 @@ extension ReliabilityTests {
         let stdoutDropped = Self.metrics(port, "dnsflow_exporter_records_dropped_total")["exporter=\"stdout\""]
         let records = try await agent.stop()
 
-        #expect(perf.sent > 10_000 && perf.completed == perf.sent && perf.lost == 0, "the kernel side held up DNS: \(perf.text)")
+        #expect(
+            perf.sent > 10_000 && perf.completed == perf.sent && perf.lost == 0,
+            "the kernel side held up DNS: \(perf.text)")
         let ringFull = counts["dns_ring_buffer_full", default: 0]
         #expect(ringFull >= 1000, "\(counts)")
         // Every transaction's view in each namespace was either exported or counted as dropped.
         let namespaces = try [lab.client, lab.router, lab.server].map(lab.inode)
-        let answered = records.filter { namespaces.contains($0.netNs) && $0.srcAddr.text == lab.serverAddr && $0.dnsLatencyMs != nil }.count
+        let answered = records.filter {
+            namespaces.contains($0.netNs) && $0.srcAddr.text == lab.serverAddr && $0.dnsLatencyMs != nil
+        }.count
         #expect(stdoutDropped == 0)
-        #expect(Double(answered) + ringFull >= Double(3 * perf.completed), "\(answered) exported + \(ringFull) dropped < 3 × \(perf.completed)")
+        #expect(
+            Double(answered) + ringFull >= Double(3 * perf.completed),
+            "\(answered) exported + \(ringFull) dropped < 3 × \(perf.completed)")
         #expect(answered <= 3 * perf.completed + 3)
         let dig = try #require(digHeader(output))
-        #expect(records.contains { $0.dnsId == dig.id && $0.netNs == namespaces[0] && $0.dnsLatencyMs != nil }, "the agent did not recover")
+        #expect(
+            records.contains { $0.dnsId == dig.id && $0.netNs == namespaces[0] && $0.dnsLatencyMs != nil },
+            "the agent did not recover")
         #expect(rss > 0 && rss < 200 * 1024, "VmRSS \(rss) KiB")
     }
 
-    @Test("a collector slower than the traffic costs records, counted as dropped; every record is sent, dropped or buffered")
+    @Test(
+        "a collector slower than the traffic costs records, counted as dropped; every record is sent, dropped or buffered"
+    )
     func exporterBufferFull() async throws {
         let lab = try Lab()
         defer { try? lab.teardown() }
         try await lab.startDNSServer()
         // One second per batch of 100: ~100 records/s, against thousands.
         let collector = try await FakeCollector(lab, verdict: "return 1.0, 200")
-        let (agent, port) = try await Self.agent(activeTimeout: "1s", exporters: """
-                - {type: HTTP, http: {url: '\(collector.url)', batchSize: 100, bufferSize: 300, timeout: 5s}}
-                - type: Stdout
-            """)
+        let (agent, port) = try await Self.agent(
+            activeTimeout: "1s",
+            exporters: """
+                    - {type: HTTP, http: {url: '\(collector.url)', batchSize: 100, bufferSize: 300, timeout: 5s}}
+                    - type: Stdout
+                """)
         let perf = try lab.dnsperf("-c 1 -Q 1000 -l 3")
         // Stdout never drops here: it counts every record made. The HTTP exporter sent it, dropped
         // it, or holds it (300 buffered, four requests of 100 in flight). Read together, once an

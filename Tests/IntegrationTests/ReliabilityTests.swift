@@ -11,15 +11,18 @@ struct ReliabilityTests {
     }
 
     /// An agent with /metrics on a random port.
-    static func agent(extra: String = "", ebpf: String = "", activeTimeout: String = "500ms", dnsTimeout: String = "2s",
-                      maxPending: Int = 16_384, exporters: String = "    - type: Stdout") async throws -> (AgentProcess, Int) {
+    static func agent(
+        extra: String = "", ebpf: String = "", activeTimeout: String = "500ms", dnsTimeout: String = "2s",
+        maxPending: Int = 16_384, exporters: String = "    - type: Stdout"
+    ) async throws -> (AgentProcess, Int) {
         let port = Int.random(in: 40_000...49_999)
         var lines = "    metrics: {port: \(port)}"
         if !ebpf.isEmpty { lines = ebpf + "\n" + lines }
         if !extra.isEmpty { lines += "\n" + extra }
         let agent = try await AgentProcess(
             config: AgentProcess.config(
-                activeTimeout: activeTimeout, dnsTimeout: dnsTimeout, maxPending: maxPending, extra: lines, exporters: exporters))
+                activeTimeout: activeTimeout, dnsTimeout: dnsTimeout, maxPending: maxPending, extra: lines,
+                exporters: exporters))
         return (agent, port)
     }
 
@@ -50,7 +53,9 @@ struct ReliabilityTests {
     }
 
     /// Polls (bounded) until the kernel counters meet `minimums`; returns the last values.
-    static func waitForKernelEvents(_ port: Int, _ minimums: [String: Double], timeout: Duration = .seconds(5)) async -> [String: Double] {
+    static func waitForKernelEvents(
+        _ port: Int, _ minimums: [String: Double], timeout: Duration = .seconds(5)
+    ) async -> [String: Double] {
         let deadline = ContinuousClock.now + timeout
         var seen: [String: Double] = [:]
         while ContinuousClock.now < deadline {
@@ -99,7 +104,10 @@ struct ReliabilityTests {
         #expect(!records.contains { $0.dnsId == 0x1001 || $0.dnsId == 0x1002 }, "a qdcount != 1 message was tracked")
         #expect(badQuestions >= 4, "dnsflow_dns_bad_questions_total \(badQuestions)")
         let dig = try #require(digHeader(output))
-        #expect(records.contains { $0.dnsId == dig.id && $0.netNs == client && $0.dnsName == "a.example.test" && $0.dnsLatencyMs != nil })
+        #expect(
+            records.contains {
+                $0.dnsId == dig.id && $0.netNs == client && $0.dnsName == "a.example.test" && $0.dnsLatencyMs != nil
+            })
     }
 
     /// A UDP DNS "server" with misbehaviours chosen by the query id: 0xAAAA is answered twice;
@@ -107,7 +115,9 @@ struct ReliabilityTests {
     /// router drops it; every other query waits for a second one, which is then answered at once
     /// and the first 40 ms later (reordered responses).
     static func startTrickyServer(_ lab: Lab) async throws {
-        let script = try write(lab, "tricky", #"""
+        let script = try write(
+            lab, "tricky",
+            #"""
             import socket, time
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.bind(('\#(lab.serverAddr)', 53))
@@ -146,7 +156,9 @@ struct ReliabilityTests {
         defer { try? lab.teardown() }
         try await Self.startTrickyServer(lab)
         let (agent, port) = try await Self.agent(dnsTimeout: "1s")
-        let script = try Self.write(lab, "pairs", #"""
+        let script = try Self.write(
+            lab, "pairs",
+            #"""
             import socket, struct, time, sys
             S = ('\#(lab.serverAddr)', 53)
             def query(i, name):
@@ -165,7 +177,9 @@ struct ReliabilityTests {
             c2.recvfrom(512); c1.recvfrom(512)
             print('ok')
             """#)
-        let orphan = try Self.write(lab, "orphan", #"""
+        let orphan = try Self.write(
+            lab, "orphan",
+            #"""
             import socket, struct
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('\#(lab.serverAddr)', 5353))
             s.sendto(struct.pack('>HHHHHH', 0xD00D, 0x8180, 1, 0, 0, 0) + b'\x01o\x00\x00\x01\x00\x01', ('\#(lab.clientAddr)', 41004))
@@ -191,7 +205,9 @@ struct ReliabilityTests {
         let first = try #require(responses(0xB001).first?.dnsLatencyMs)
         let second = try #require(responses(0xB002).first?.dnsLatencyMs)
         #expect(first >= 40 && second < 40, "first \(first) ms, second \(second) ms")
-        #expect(responses(0xB001).first?.dnsName == "first.example.test" && responses(0xB002).first?.dnsName == "second.example.test")
+        #expect(
+            responses(0xB001).first?.dnsName == "first.example.test"
+                && responses(0xB002).first?.dnsName == "second.example.test")
         // Same id from two ports: each its own latency (port 41001 answered 40 ms after 41002).
         let same = responses(0xC0C0)
         let one = try #require(same.first { $0.dstPort == 41001 }?.dnsLatencyMs)
@@ -210,7 +226,9 @@ struct ReliabilityTests {
         try await Self.startTrickyServer(lab)
         // Evictions every 3 s: the reuse 1.5 s after the first query falls between two.
         let (agent, _) = try await Self.agent(activeTimeout: "3s", dnsTimeout: "1s")
-        let script = try Self.write(lab, "reuse", #"""
+        let script = try Self.write(
+            lab, "reuse",
+            #"""
             import socket, struct, time
             def query(i):
                 return struct.pack('>HHHHHH', i, 0x0100, 1, 0, 0, 0) + b'\x04late\x07example\x04test\x00\x00\x01\x00\x01'
@@ -228,12 +246,18 @@ struct ReliabilityTests {
         let client = try lab.inode(lab.client)
         for id: UInt16 in [0x7777, 0x7171] {
             let views = records.filter { $0.dnsId == id && $0.netNs == client }
-            #expect(views.contains { $0.dnsErrno == 110 && $0.srcAddr.text == lab.clientAddr }, "id \(id): no timeout reported: \(views)")
+            #expect(
+                views.contains { $0.dnsErrno == 110 && $0.srcAddr.text == lab.clientAddr },
+                "id \(id): no timeout reported: \(views)")
             let answered = views.filter { $0.dnsErrno == 0 && $0.dnsLatencyMs != nil }
-            #expect(answered.count == 1 && answered.allSatisfy { $0.dnsLatencyMs! < 40 }, "id \(id) timed from the first query: \(answered)")
+            #expect(
+                answered.count == 1 && answered.allSatisfy { $0.dnsLatencyMs! < 40 },
+                "id \(id) timed from the first query: \(answered)")
         }
         // The router saw the first 0x7171 answered before dropping it: two transactions there, each timed on its own.
-        let router = records.filter { $0.dnsId == 0x7171 && $0.netNs == (try? lab.inode(lab.router)) && $0.dnsLatencyMs != nil }
+        let router = records.filter {
+            $0.dnsId == 0x7171 && $0.netNs == (try? lab.inode(lab.router)) && $0.dnsLatencyMs != nil
+        }
         #expect(router.count == 2 && router.allSatisfy { $0.dnsLatencyMs! < 40 }, "\(router)")
     }
 
@@ -262,7 +286,9 @@ struct ReliabilityTests {
         defer { try? lab.teardown() }
         let v6 = (client: lab.clientAddr6, server: lab.serverAddr6)
         // An answering server on both families (dnsmasq binds only the lab's IPv4 address).
-        let server = try Self.write(lab, "echo", #"""
+        let server = try Self.write(
+            lab, "echo",
+            #"""
             import socket, select
             socks = []
             for fam, addr in ((socket.AF_INET, '\#(lab.serverAddr)'), (socket.AF_INET6, '\#(v6.server)')):
@@ -280,7 +306,9 @@ struct ReliabilityTests {
         }
         #expect(process.isRunning)
         let (agent, port) = try await Self.agent()
-        let client = try Self.write(lab, "client", #"""
+        let client = try Self.write(
+            lab, "client",
+            #"""
             import socket, struct
             def query(i, name, pad=0):
                 q = b''.join(bytes([len(l)]) + l.encode() for l in name.split('.')) + b'\x00\x00\x01\x00\x01'
@@ -308,9 +336,13 @@ struct ReliabilityTests {
         try await Task.sleep(for: .milliseconds(800))
         let records = try await agent.stop()
         let clientNs = try lab.inode(lab.client)
-        for (id, name, etype) in [(UInt16(0x4444), "opt.example.test", UInt16(2048)), (0x6666, "ext.example.test", 34525)] {
+        for (id, name, etype) in [
+            (UInt16(0x4444), "opt.example.test", UInt16(2048)), (0x6666, "ext.example.test", 34525),
+        ] {
             let view = records.first { $0.dnsId == id && $0.netNs == clientNs && $0.dnsLatencyMs != nil }
-            #expect(view?.dnsName == name && view?.dnsErrno == 0 && view?.etype == etype, "id \(id): \(String(describing: view))")
+            #expect(
+                view?.dnsName == name && view?.dnsErrno == 0 && view?.etype == etype,
+                "id \(id): \(String(describing: view))")
             let bad = records.filter { $0.dnsId == id && ($0.dnsErrno ?? 0) != 0 }
             #expect(bad.isEmpty, "id \(id) timed out or orphaned: \(bad)")
         }
@@ -335,7 +367,9 @@ struct ReliabilityTests {
         try await lab.startDNSServer()
         let (agent, port) = try await Self.agent(ebpf: "      cacheMaxFlows: 64", activeTimeout: "1s")
         let before = Self.rssKiB(agent.process.pid)
-        let burst = try Self.write(lab, "burst", #"""
+        let burst = try Self.write(
+            lab, "burst",
+            #"""
             import socket, time
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             end = time.time() + 5
@@ -352,7 +386,9 @@ struct ReliabilityTests {
         let records = try await agent.stop()
         #expect(counts["flow_map_full", default: 0] >= 1000, "\(counts)")
         let dig = try #require(digHeader(output))
-        #expect(records.contains { $0.dnsId == dig.id && $0.dnsLatencyMs != nil && $0.bytes > 0 }, "the dig after the burst was not exported")
+        #expect(
+            records.contains { $0.dnsId == dig.id && $0.dnsLatencyMs != nil && $0.bytes > 0 },
+            "the dig after the burst was not exported")
         #expect(after > 0 && after < 80 * 1024, "VmRSS \(before) KiB before, \(after) KiB after")
     }
 
@@ -377,7 +413,8 @@ struct ReliabilityTests {
         var missing = Set(ids)
         let deadline = ContinuousClock.now + .seconds(15)  // backoff is at most 5 s
         while !missing.isEmpty && ContinuousClock.now < deadline {
-            for id in missing where (try? collector.flows(dnsId: id))?.contains(where: { $0.dnsLatencyMs != nil }) == true {
+            for id in missing
+            where (try? collector.flows(dnsId: id))?.contains(where: { $0.dnsLatencyMs != nil }) == true {
                 missing.remove(id)
             }
             try await Task.sleep(for: .milliseconds(200))
@@ -386,16 +423,21 @@ struct ReliabilityTests {
         _ = try await agent.stop()
         await collector.stop()
         #expect(missing.isEmpty, "ids sent while the collector was down never arrived: \(missing)")
-        #expect(dropped.values.allSatisfy { $0 == 0 } && droppedAfter.values.allSatisfy { $0 == 0 }, "\(dropped) \(droppedAfter)")
+        #expect(
+            dropped.values.allSatisfy { $0 == 0 } && droppedAfter.values.allSatisfy { $0 == 0 },
+            "\(dropped) \(droppedAfter)")
     }
 
-    @Test("a collector answering 500, then too slowly, for 10 s: records wait, are retried with backoff and arrive once")
+    @Test(
+        "a collector answering 500, then too slowly, for 10 s: records wait, are retried with backoff and arrive once")
     func collectorFailing() async throws {
         let lab = try Lab()
         defer { try? lab.teardown() }
         try await lab.startDNSServer()
-        let collector = try await FakeCollector(lab, verdict: "return (0, 500) if elapsed < 5 else (3, 500) if elapsed < 10 else (0, 200)")
-        let (agent, port) = try await Self.agent(exporters: "    - {type: HTTP, http: {url: '\(collector.url)', timeout: 1s}}")
+        let collector = try await FakeCollector(
+            lab, verdict: "return (0, 500) if elapsed < 5 else (3, 500) if elapsed < 10 else (0, 200)")
+        let (agent, port) = try await Self.agent(
+            exporters: "    - {type: HTTP, http: {url: '\(collector.url)', timeout: 1s}}")
         var ids: [UInt16] = []
         for i in 0..<5 {
             let output = try lab.run(lab.client, "dig +tries=1 +time=2 @\(lab.serverAddr) n\(i).example.test A")
@@ -435,7 +477,10 @@ struct ReliabilityTests {
         // the machine: only these must go).
         let fdinfo = try sh("cat /proc/\(first.process.pid)/fdinfo/* 2>/dev/null", check: false)
         func ids(_ key: String) -> Set<String> {
-            Set(fdinfo.split(separator: "\n").filter { $0.hasPrefix(key + ":") }.map { $0.split(separator: "\t").last.map(String.init) ?? "" })
+            Set(
+                fdinfo.split(separator: "\n").filter { $0.hasPrefix(key + ":") }.map {
+                    $0.split(separator: "\t").last.map(String.init) ?? ""
+                })
         }
         let ours = (programs: ids("prog_id"), links: ids("link_id"), maps: ids("map_id"))
         #expect(ours.programs.count >= 2 && ours.links.count >= 2 && !ours.maps.isEmpty, "\(ours)")
@@ -451,7 +496,8 @@ struct ReliabilityTests {
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(left.isEmpty, "left in the kernel after SIGKILL: \(left)")
-        let pinned = try sh("find /sys/fs/bpf -name '*dnsflow*' -o -name 'dns_*' -o -name 'flows' 2>/dev/null", check: false)
+        let pinned = try sh(
+            "find /sys/fs/bpf -name '*dnsflow*' -o -name 'dns_*' -o -name 'flows' 2>/dev/null", check: false)
         #expect(pinned.isEmpty, "pinned: \(pinned)")
 
         let (second, _) = try await Self.agent()

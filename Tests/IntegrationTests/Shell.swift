@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // Processes are spawned with posix_spawn and reaped with waitpid: Foundation's Process on Linux

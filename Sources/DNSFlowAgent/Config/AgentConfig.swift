@@ -31,7 +31,8 @@ public struct AgentConfig: Sendable {
 
     public var probeSettings: ProbeSettings {
         ProbeSettings(
-            sampling: sampling, dnsTracking: features.contains(.dnsTracking), dnsOverTCP: dnsOverTCP, dnsPorts: dnsPorts,
+            sampling: sampling, dnsTracking: features.contains(.dnsTracking), dnsOverTCP: dnsOverTCP,
+            dnsPorts: dnsPorts,
             maxFlows: cacheMaxFlows, maxPendingQueries: dnsMaxPending, tracepoints: tracepoints,
             pendingTable: pendingTable)
     }
@@ -49,7 +50,9 @@ public struct AgentConfig: Sendable {
         var spec = try root.required("spec").mapping()
         if let agentNode = spec.optional("agent") {
             var agent = try agentNode.mapping()
-            if let type = agent.optional("type"), try type.string() != "eBPF" { throw type.fail("only eBPF is supported") }
+            if let type = agent.optional("type"), try type.string() != "eBPF" {
+                throw type.fail("only eBPF is supported")
+            }
             if let ebpf = agent.optional("ebpf") { try parseEBPF(ebpf) }
             if let metricsNode = agent.optional("metrics") {
                 var metrics = try metricsNode.mapping()
@@ -183,7 +186,8 @@ public struct InterfaceFilter: Sendable {
     public func admits(_ interfaces: [String], verdicts: inout [String: Bool]) -> Bool {
         interfaces.contains { name in
             if let known = verdicts[name] { return known }
-            let verdict = (include.isEmpty || include.contains { $0.matches(name) }) && !exclude.contains { $0.matches(name) }
+            let verdict =
+                (include.isEmpty || include.contains { $0.matches(name) }) && !exclude.contains { $0.matches(name) }
             verdicts[name] = verdict
             return verdict
         }

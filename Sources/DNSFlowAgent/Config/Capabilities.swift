@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The Linux capabilities the agent needs, checked before libbpf runs: without them the kernel
@@ -43,7 +43,8 @@ public struct Capabilities: Sendable, Equatable {
     /// This process's.
     public static func current() -> Capabilities {
         let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-        let capEff = status.split(separator: "\n").first { $0.hasPrefix("CapEff:") }
+        let capEff =
+            status.split(separator: "\n").first { $0.hasPrefix("CapEff:") }
             .flatMap { UInt64($0.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16) } ?? 0
         // PROC_USER_INIT_INO: the inode number the kernel gives the initial user namespace.
         let userNamespace = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/user")) ?? ""
@@ -73,7 +74,8 @@ public struct Capabilities: Sendable, Equatable {
         guard !missing.isEmpty else { return nil }
         let names = missing.map(\.description).joined(separator: ", ")
         let scope = initialUserNamespace ? "" : " in the initial user namespace (this process runs in another one)"
-        return "missing capabilities \(names)\(scope): the agent loads and attaches eBPF programs; run it as root or grant them"
+        return
+            "missing capabilities \(names)\(scope): the agent loads and attaches eBPF programs; run it as root or grant them"
     }
 
     private static func kernelBefore(major: Int, minor: Int) -> Bool {

@@ -81,12 +81,13 @@ final class EvictorMetrics: Sendable {
         let eventsDropped = counter(
             "dnsflow_dns_events_dropped_total",
             help: "DNS events dropped in user space because the evictor fell behind.")
-        let kernel = Dictionary(uniqueKeysWithValues: KernelCounter.allCases.map { kernelCounter in
-            let metric = counter(
-                "dnsflow_kernel_events_total", [("reason", kernelCounter.reason)],
-                help: "Kernel-side packet events by reason; all but packets mean data skipped or dropped.")
-            return (kernelCounter, Growth(counter: metric))
-        })
+        let kernel = Dictionary(
+            uniqueKeysWithValues: KernelCounter.allCases.map { kernelCounter in
+                let metric = counter(
+                    "dnsflow_kernel_events_total", [("reason", kernelCounter.reason)],
+                    help: "Kernel-side packet events by reason; all but packets mean data skipped or dropped.")
+                return (kernelCounter, Growth(counter: metric))
+            })
         cumulative = NIOLockedValueBox(Cumulative(eventsDropped: Growth(counter: eventsDropped), kernel: kernel))
     }
 

@@ -80,7 +80,8 @@ public struct HTTPExporter: FlowExporter {
                 }
                 // At shutdown the loop ends with records left: the flush below sends them.
                 while !Task.isShuttingDownGracefully, await buffer.waitForRecords() {
-                    while !Task.isShuttingDownGracefully, case let batch = buffer.take(config.batchSize), !batch.isEmpty {
+                    while !Task.isShuttingDownGracefully, case let batch = buffer.take(config.batchSize), !batch.isEmpty
+                    {
                         requests.addTask {
                             let delivered = await send(batch)
                             if !delivered { counters.drop(buffer.putBack(batch)) }
