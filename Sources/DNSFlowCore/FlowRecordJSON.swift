@@ -67,11 +67,13 @@ public enum FlowRecordJSON {
         buffer.removeLast(bound - written)
     }
 
-    /// Every field's key, quotes, colon and comma; braces and a newline.
-    private static let keysLength = FlowField.allCases.reduce(3) { $0 + $1.quotedKey.utf8CodeUnitCount + 1 }
+    /// Every field's key, quotes, colon and comma, and its value's fixed part; braces and a newline.
+    private static let fixedLength = FlowField.allCases.reduce(3) {
+        $0 + $1.quotedKey.utf8CodeUnitCount + 1 + $1.fixedValueLength
+    }
 
     private static func maxLength(of record: UnsafePointer<FlowRecord>) -> Int {
-        FlowField.allCases.reduce(keysLength) { $0 + $1.maxValueLength(record) }
+        fixedLength + FlowField.variableValueLength(record)
     }
 
     /// Appends the API's page of records, `{"flows":[...],"total":n}`.
@@ -177,7 +179,7 @@ struct JSONWriter {
     mutating func object(_ record: UnsafePointer<FlowRecord>) {
         byte(UInt8(ascii: "{"))
         hasField = false
-        for field in FlowField.allCases { field.write(record, to: &self) }
+        FlowField.writeAll(record, to: &self)
         byte(UInt8(ascii: "}"))
     }
 
