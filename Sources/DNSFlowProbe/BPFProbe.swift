@@ -1,5 +1,6 @@
 import CBPF
 import DNSFlowCore
+import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -10,7 +11,7 @@ import Synchronization
 public final class BPFProbe: Service, Sendable {
     /// How often the ring buffer is drained: the kernel side never wakes the reader. The period
     /// also bounds how long a shutdown waits for the loop.
-    private static let drainInterval: Duration = .milliseconds(10)
+    private static let drainIntervalMicroseconds: UInt32 = 10_000
 
     public let settings: ProbeSettings
     /// The tracepoint flavour loaded: `btf` or `classic`.
@@ -24,6 +25,7 @@ public final class BPFProbe: Service, Sendable {
     private let interfaceNames = InterfaceNames()
     private let views = DecodedViews()
     private let attached = Atomic<Bool>(false)
+    private let stopRequested = Atomic<Bool>(false)
     /// The skeleton and its readers; nil once closed.
     private let program: Mutex<LoadedProgram?>
     /// Apart from `program`, so that draining the ring never waits for an eviction.
@@ -81,11 +83,26 @@ public final class BPFProbe: Service, Sendable {
                 "dnsflow.tracepoints": "\(tracepoints)", "dnsflow.pending_table": "\(pendingTable)",
                 "dnsflow.dns_over_tcp": "\(tracksTCP)", "dnsflow.programs": "\(programs)",
             ])
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                self.drainEvents()
-                try? await Task.sleep(for: Self.drainInterval)
+        // On a thread of its own, started and joined here: sleeping on Swift concurrency's timers
+        // woke two threads a period (the timer's, then a worker's) and cost the agent more CPU.
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (stopped: CheckedContinuation<Void, Never>) in
+                    let thread = Thread { [self] in
+                        while !stopRequested.load(ordering: .relaxed) {
+                            drainEvents()
+                            usleep(Self.drainIntervalMicroseconds)
+                        }
+                        stopped.resume()
+                    }
+                    thread.name = "dnsflow-ring"
+                    thread.start()
+                }
+            } onCancel: {
+                stopRequested.store(true, ordering: .relaxed)
             }
+        } onGracefulShutdown: {
+            self.stopRequested.store(true, ordering: .relaxed)
         }
     }
 
