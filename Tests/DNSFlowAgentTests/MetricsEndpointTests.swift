@@ -1,6 +1,7 @@
 import DNSFlowAgent
 import Foundation
 import Logging
+import NIOPosix
 import Prometheus
 import ServiceLifecycle
 import Synchronization
@@ -52,18 +53,13 @@ import Testing
     }
 
     @Test func aTakenPortSaysWhichKeyToChange() async throws {
-        let port = Int.random(in: 50_000...59_999)
-        let first = MetricsEndpoint(host: "127.0.0.1", port: port, registry: .init(), logger: logger) { true }
-        let second = MetricsEndpoint(host: "127.0.0.1", port: port, registry: .init(), logger: logger) { true }
-        let group = ServiceGroup(services: [first], logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            try await Task.sleep(for: .milliseconds(200))
-            let error = await #expect(throws: MetricsEndpointError.self) { try await second.run() }
-            #expect(
-                error.map { "\($0)".hasPrefix("spec.agent.metrics.port: cannot listen on 127.0.0.1:\(port)") } == true)
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-        }
+        // Another process's listener, bound before the endpoint runs: no race with a service starting.
+        let taken = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(taken.localAddress?.port)
+        let endpoint = MetricsEndpoint(host: "127.0.0.1", port: port, registry: .init(), logger: logger) { true }
+        let error = await #expect(throws: MetricsEndpointError.self) { try await endpoint.run() }
+        #expect(error.map { "\($0)".hasPrefix("spec.agent.metrics.port: cannot listen on 127.0.0.1:\(port)") } == true)
+        try await taken.close()
     }
 }
