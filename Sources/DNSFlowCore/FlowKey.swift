@@ -84,6 +84,16 @@ public struct DNSView: Hashable, Sendable {
     /// Epoch nanoseconds of the query (the response for an orphan) and of the response (the timeout).
     public var startNs: Int64
     public var endNs: Int64
+    /// IP bytes of the query's and the response's packets (0 for the one not seen).
+    public var queryBytes: UInt32 = 0
+    public var responseBytes: UInt32 = 0
+    /// Queries seen again on the query's interface and direction before the answer.
+    public var retransmits: UInt16 = 0
+    /// The answer section, decoded; nil when the kernel sent none (answers off, timeouts, orphans
+    /// whose bytes did not decode).
+    public var answers: DNSAnswers?
+    /// Set where the query left a local socket in this namespace.
+    public var requester: Requester?
 
     public init(
         outcome: Outcome, key: FlowKey, observation: Observation, id: UInt16, flags: UInt16, question: DNSQuestion?,

@@ -1,14 +1,18 @@
-/// One exported flow record, the fields of NetObserv's flowlogs-pipeline records, typed: text
-/// (JSON keys, dotted addresses, rcode names) is made only by the codecs, the page and the CLI.
+/// One exported record, the fields of NetObserv's flowlogs-pipeline records, typed: text (JSON
+/// keys, dotted addresses, rcode names) is made only by the codecs, the page and the CLI.
 ///
-/// A plain flow carries the counters; a DNS view also carries the `dns*` fields. Every DNS
-/// transaction is its own record, so several transactions on one 5-tuple all come out.
-/// `FlowField` lists the fields as they go on the wire.
+/// A `flow` carries a 5-tuple's counters. A `dnsTransaction` is one lookup as the node saw it:
+/// the client's 5-tuple, every namespace it crossed as `dnsStages`, its own packets' counters, what
+/// it answered and who asked. `FlowField` lists the fields as they go on the wire.
 public struct FlowRecord: Sendable, Hashable {
+    public var recordType: RecordType
     public var srcAddr: IPAddress
     public var dstAddr: IPAddress
     public var srcPort: UInt16
     public var dstPort: UInt16
+    /// A transaction's server after translation (DNAT), when a stage saw another destination.
+    public var xlatDstAddr: IPAddress?
+    public var xlatDstPort: UInt16?
     /// IANA protocol number (6 TCP, 17 UDP).
     public var proto: UInt8
     /// Ethernet type: 0x0800 IPv4, 0x86DD IPv6.
@@ -24,8 +28,10 @@ public struct FlowRecord: Sendable, Hashable {
     public var ifDirections: [UInt8]
     /// TCP flags seen on the flow, OR-ed.
     public var flags: UInt16
-    /// Inode number of the network namespace the record was seen in.
+    /// Inode number of the network namespace the record was seen in (a transaction's client's).
     public var netNs: UInt32
+    /// The namespace's `ip netns` or container name; filled by the agent's enrichment.
+    public var netNsName: String?
     public var nodeName: String
 
     public var dnsId: UInt16?
@@ -39,14 +45,26 @@ public struct FlowRecord: Sendable, Hashable {
     public var dnsQType: DNSQueryType?
     /// 0, or 110 (ETIMEDOUT) for an unanswered query, 2 (ENOENT) for a response with no query.
     public var dnsErrno: UInt8?
+    /// A transaction's pairings, from the client inward; empty on flows.
+    public var dnsStages: [DNSStage] = []
+    /// Queries seen again with the same id before the answer.
+    public var dnsRetransmits: UInt16?
+    /// What the response answered; nil on flows, timeouts, and when `dnsTracking.answers` is off.
+    public var dnsAnswers: DNSAnswers?
+    /// Who asked, when the query left a socket on this node.
+    public var requester: Requester?
+    /// On a flow: the name its client resolved its destination from, within the answer's TTL.
+    public var dstDnsName: String?
 
     public init(
+        recordType: RecordType = .flow,
         srcAddr: IPAddress, dstAddr: IPAddress, srcPort: UInt16, dstPort: UInt16, proto: UInt8, etype: UInt16,
         bytes: UInt64, packets: UInt64, timeFlowStartMs: Int64, timeFlowEndMs: Int64,
         interfaces: [String], ifDirections: [UInt8], flags: UInt16, netNs: UInt32, nodeName: String,
         dnsId: UInt16? = nil, dnsFlags: UInt16? = nil, dnsFlagsResponseCode: DNSResponseCode? = nil,
         dnsLatencyNs: UInt64? = nil, dnsName: String? = nil, dnsQType: DNSQueryType? = nil, dnsErrno: UInt8? = nil
     ) {
+        self.recordType = recordType
         self.srcAddr = srcAddr
         self.dstAddr = dstAddr
         self.srcPort = srcPort
@@ -79,6 +97,9 @@ public struct FlowRecord: Sendable, Hashable {
 
     /// True when the record carries DNS fields.
     public var isDNS: Bool { dnsId != nil }
+
+    /// True for a DNS transaction's record.
+    public var isTransaction: Bool { recordType == .dnsTransaction }
 
     /// The latency in milliseconds, for thresholds and display.
     public var dnsLatencyMs: Double? { dnsLatencyNs.map { Double($0) / 1e6 } }

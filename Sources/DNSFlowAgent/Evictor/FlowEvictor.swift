@@ -17,6 +17,7 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
     private let config: AgentConfig
     private let assembler: FlowAssembler
     private let exporters: [any FlowExporter]
+    private let enricher: (any RecordEnriching)?
     private let logger: Logger
     private let metrics: EvictorMetrics
     /// The source's views are counted this often, and the schedule ticked.
@@ -25,14 +26,15 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
     public static var maxViewsPerWindow: Int { 4_096 }
 
     public init(
-        source: Source, config: AgentConfig, nodeName: String, exporters: [any FlowExporter], clock: C,
-        registry: PrometheusCollectorRegistry, logger: Logger
+        source: Source, config: AgentConfig, nodeName: String, exporters: [any FlowExporter],
+        enricher: (any RecordEnriching)? = nil, clock: C, registry: PrometheusCollectorRegistry, logger: Logger
     ) {
         self.source = source
         self.clock = clock
         self.config = config
         self.assembler = FlowAssembler(nodeName: nodeName)
         self.exporters = exporters
+        self.enricher = enricher
         self.metrics = EvictorMetrics(registry: registry)
         self.logger = logger
     }
@@ -101,6 +103,7 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
 
     private func export(_ records: [FlowRecord]) {
         var records = records
+        enricher?.enrich(&records)
         if !config.interfaces.isEmpty {
             var verdicts: [String: Bool] = [:]
             records.removeAll { !config.interfaces.admits($0.interfaces, verdicts: &verdicts) }
@@ -112,10 +115,10 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
 extension FlowEvictor where C == ContinuousClock {
     public init(
         source: Source, config: AgentConfig, nodeName: String, exporters: [any FlowExporter],
-        registry: PrometheusCollectorRegistry, logger: Logger
+        enricher: (any RecordEnriching)? = nil, registry: PrometheusCollectorRegistry, logger: Logger
     ) {
         self.init(
-            source: source, config: config, nodeName: nodeName, exporters: exporters, clock: ContinuousClock(),
-            registry: registry, logger: logger)
+            source: source, config: config, nodeName: nodeName, exporters: exporters, enricher: enricher,
+            clock: ContinuousClock(), registry: registry, logger: logger)
     }
 }
