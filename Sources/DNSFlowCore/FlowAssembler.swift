@@ -1,11 +1,10 @@
-/// Turns one eviction window's flows and DNS views into records.
+/// Turns one eviction window's flows and DNS transactions into records.
 ///
-/// Flow counters are counted once, on the flow's first sighting. A flow that carried DNS comes
-/// out as one record per transaction view (several transactions on one 5-tuple, or one
-/// transaction seen from several namespaces): the first carries the flow's counters, the others
-/// zero, so sums stay right and every DNS id is its own record. Each such record names the
-/// namespace and interface of its view. A view whose flow is not in this window (sampled out, or
-/// evicted in another window; timeouts always) comes out alone, with zero counters.
+/// Flow counters are counted once, on the flow's first sighting. A transaction carries its own
+/// packets (its queries, retransmissions included, and its response), and they are taken off the
+/// flows of every 5-tuple it took: a DNS flow whose packets were all its transactions' leaves no
+/// record, one with more (a TCP handshake, a transaction of another window) keeps the rest. Summed
+/// over a window, records count each packet the node carried once.
 public struct FlowAssembler: Sendable {
     public var nodeName: String
 
@@ -13,113 +12,149 @@ public struct FlowAssembler: Sendable {
         self.nodeName = nodeName
     }
 
-    public func records(flows: [FlowSample], views: [DNSView]) -> [FlowRecord] {
-        // Views by the flow they belong to, as indices: views are large, and hashing them whole
-        // (names and all) cost more than the rest of the window.
-        var responseViews: [FlowKey: [Int]] = [:]
-        var queryViews: [FlowKey: [Int]] = [:]
-        // Views are read in place (views[index].field): a copy retains and releases its strings.
-        for index in views.indices {
-            switch views[index].outcome {
-            case .answered, .orphan:
-                responseViews[views[index].key, default: []].append(index)
-                queryViews[views[index].key.reversed, default: []].append(index)
-            case .timedOut:
-                break  // the query's flow went out in an earlier window
-            }
-        }
+    public func records(flows: [FlowSample], transactions: [DNSTransaction]) -> [FlowRecord] {
+        var flowIndex: [FlowKey: Int] = [:]
+        flowIndex.reserveCapacity(flows.count)
+        for index in flows.indices { flowIndex[flows[index].key] = index }
+        var left = flows.map { Counts(bytes: $0.bytes, packets: $0.packets) }
 
         var records: [FlowRecord] = []
-        records.reserveCapacity(flows.count + 2 * views.count)  // a view can have both its flows here
-        var placed = [Bool](repeating: false, count: views.count)
+        records.reserveCapacity(flows.count + transactions.count)
         var sightings = Sightings()
-        views.withUnsafeBufferPointer { views in
-            for flow in flows {
-                let plain = record(flow, &sightings)
-                if let answered = responseViews[flow.key] {
-                    split(plain, answered, of: views, side: .response, into: &records, &sightings)
-                    for index in answered { placed[index] = true }
-                } else if let asked = queryViews[flow.key] {
-                    split(plain, asked, of: views, side: .query, into: &records, &sightings)
-                } else {
-                    records.append(plain)
-                }
+        for transaction in transactions {
+            var record = self.record(transaction, &sightings, flows: flows, flowIndex: flowIndex)
+            let sent = Counts(queriesOf: transaction.client)
+            let answered = Counts(responseOf: transaction.client)
+            // Once per 5-tuple: a namespace that routes without translating pairs on the client's.
+            var taken: [FlowKey] = []
+            for stage in transaction.stages where !taken.contains(stage.queryKey) {
+                let query = stage.queryKey
+                taken.append(query)
+                if let index = flowIndex[query] { left[index].take(sent) }
+                if let index = flowIndex[query.reversed] { left[index].take(answered) }
             }
-            for index in views.indices where !placed[index] {
-                let view = views.baseAddress! + index
-                records.append(record(view, side: view.pointee.outcome == .timedOut ? .query : .response, &sightings))
-            }
-        }
-        return records
-    }
-
-    /// Views without their flows, when a window has more than can wait for them: each answered
-    /// or orphan view gives its response's record and its query's (id, name and type, as a flow
-    /// record would), a timeout its query's; all with zero counters.
-    public func records(views: [DNSView]) -> [FlowRecord] {
-        var records: [FlowRecord] = []
-        records.reserveCapacity(2 * views.count)
-        var sightings = Sightings()
-        views.withUnsafeBufferPointer { views in
-            for index in views.indices {
-                let view = views.baseAddress! + index
-                if view.pointee.outcome == .timedOut {
-                    records.append(record(view, side: .query, &sightings))
-                    continue
-                }
-                records.append(record(view, side: .response, &sightings))
-                records.append(record(view, side: .query, &sightings, key: view.pointee.key.reversed))
-            }
-        }
-        return records
-    }
-
-    private enum Side { case query, response }
-
-    private func split(
-        _ flow: FlowRecord, _ indices: [Int], of views: UnsafeBufferPointer<DNSView>, side: Side,
-        into records: inout [FlowRecord], _ sightings: inout Sightings
-    ) {
-        for (order, index) in indices.sorted(by: { views[$0].endNs < views[$1].endNs }).enumerated() {
-            let view = views.baseAddress! + index
-            var record = flow
-            if order > 0 {
-                record.bytes = 0
-                record.packets = 0
-            }
-            record.netNs = view.pointee.observation.netNs
-            (record.interfaces, record.ifDirections) = sightings.of(view.pointee.observation)
-            apply(view, to: &record, side: side)
+            record.bytes = sent.bytes + answered.bytes
+            record.packets = sent.packets + answered.packets
             records.append(record)
         }
+        for index in flows.indices where left[index].packets > 0 || left[index].bytes > 0 {
+            var record = self.record(flows[index])
+            record.bytes = left[index].bytes
+            record.packets = left[index].packets
+            records.append(record)
+        }
+        return records
     }
 
-    // Views through pointers: `views[index]` as an argument was copied whole (a retain and a
-    // release of each string) where the compiler cannot tell the array stays unchanged.
-    private func apply(_ view: UnsafePointer<DNSView>, to record: inout FlowRecord, side: Side) {
-        record.dnsId = view.pointee.id
-        record.dnsName = view.pointee.question?.name
-        record.dnsQType = view.pointee.question?.type
-        switch (side, view.pointee.outcome) {
-        case (.query, .timedOut):
-            record.dnsFlags = view.pointee.flags
-            record.dnsErrno = DNSErrno.timedOut
-        case (.query, _):
-            break  // the query's record carries the id, name and type; the response's the rest
-        case (.response, .answered(let latencyNs)):
-            record.dnsFlags = view.pointee.flags
-            record.dnsFlagsResponseCode = DNSResponseCode(flags: view.pointee.flags)
-            // Whole microseconds: 213_456 ns → 0.213 ms.
-            record.dnsLatencyNs = latencyNs / 1_000 * 1_000
-            record.dnsErrno = DNSErrno.none
-        case (.response, _):
-            record.dnsFlags = view.pointee.flags
-            record.dnsFlagsResponseCode = DNSResponseCode(flags: view.pointee.flags)
-            record.dnsErrno = DNSErrno.noQuery
+    /// Transactions without their flows, when a window has more than can wait for them: with zero
+    /// counters, their flows carrying the packets at the window's end.
+    public func records(transactions: [DNSTransaction]) -> [FlowRecord] {
+        var sightings = Sightings()
+        return transactions.map { record($0, &sightings, flows: [], flowIndex: [:]) }
+    }
+
+    /// Packets and their bytes: a flow's left after its transactions, or a transaction's own in
+    /// one direction, from its client's view.
+    private struct Counts {
+        var bytes: UInt64
+        var packets: UInt64
+
+        init(bytes: UInt64, packets: UInt64) {
+            self.bytes = bytes
+            self.packets = packets
+        }
+
+        init(queriesOf client: DNSView) {
+            packets = client.outcome == .orphan ? 0 : 1 + UInt64(client.retransmits)
+            bytes = packets * UInt64(client.queryBytes)
+        }
+
+        init(responseOf client: DNSView) {
+            packets = client.outcome == .timedOut ? 0 : 1
+            bytes = packets * UInt64(client.responseBytes)
+        }
+
+        /// Never below zero: a flow evicted in an earlier window had some of them.
+        mutating func take(_ other: Counts) {
+            bytes -= min(bytes, other.bytes)
+            packets -= min(packets, other.packets)
         }
     }
 
-    private func record(_ flow: FlowSample, _ sightings: inout Sightings) -> FlowRecord {
+    private func record(
+        _ transaction: DNSTransaction, _ sightings: inout Sightings, flows: [FlowSample], flowIndex: [FlowKey: Int]
+    ) -> FlowRecord {
+        let client = transaction.client
+        let query = client.queryKey
+        let innermost = transaction.stages[transaction.stages.count - 1].queryKey
+        var interfaces: [String] = []
+        var directions: [UInt8] = []
+        var seen: [Observation] = []
+        var tcpFlags: UInt16 = 0
+        // Every interface the query crossed, as its flows list them; a stage's own where its
+        // flows are not in this window.
+        for stage in transaction.stages {
+            let observations: [Observation]
+            if let index = flowIndex[stage.queryKey] {
+                observations = flows[index].observations
+                tcpFlags |= flows[index].tcpFlags
+            } else {
+                observations = [stage.observation]
+            }
+            for observation in observations where !seen.contains(observation) {
+                seen.append(observation)
+                interfaces.append(observation.interface)
+                directions.append(observation.direction)
+            }
+        }
+        if transaction.stages.count == 1, seen == [client.observation] {
+            (interfaces, directions) = sightings.of(client.observation)
+        }
+
+        var record = FlowRecord(
+            recordType: .dnsTransaction,
+            srcAddr: query.srcAddr, dstAddr: query.dstAddr, srcPort: query.srcPort, dstPort: query.dstPort,
+            proto: query.proto, etype: query.etype, bytes: 0, packets: 0,
+            timeFlowStartMs: client.startNs / 1_000_000, timeFlowEndMs: client.endNs / 1_000_000,
+            interfaces: interfaces, ifDirections: directions, flags: tcpFlags, netNs: client.observation.netNs,
+            nodeName: nodeName, dnsId: client.id)
+        if innermost.dstAddr != query.dstAddr || innermost.dstPort != query.dstPort {
+            record.xlatDstAddr = innermost.dstAddr
+            record.xlatDstPort = innermost.dstPort
+        }
+        let question = transaction.stages.lazy.compactMap(\.question).first
+        record.dnsName = question?.name
+        record.dnsQType = question?.type
+        switch client.outcome {
+        case .answered(let latencyNs):
+            record.dnsFlagsResponseCode = DNSResponseCode(flags: client.flags)
+            record.dnsLatencyNs = Self.microseconds(latencyNs)
+            record.dnsErrno = DNSErrno.none
+        case .orphan:
+            record.dnsFlagsResponseCode = DNSResponseCode(flags: client.flags)
+            record.dnsErrno = DNSErrno.noQuery
+        case .timedOut:
+            record.dnsErrno = DNSErrno.timedOut
+        }
+        record.dnsFlags = client.flags
+        record.dnsRetransmits = transaction.stages.lazy.map(\.retransmits).max()
+        record.dnsAnswers = transaction.stages.lazy.compactMap(\.answers).first
+        record.requester = transaction.stages.lazy.compactMap(\.requester).first
+        record.dnsStages = transaction.stages.map { stage in
+            let key = stage.queryKey
+            let latencyNs: UInt64? =
+                if case .answered(let latencyNs) = stage.outcome { Self.microseconds(latencyNs) } else { nil }
+            return DNSStage(
+                netNs: stage.observation.netNs, interface: stage.observation.interface, serverAddr: key.dstAddr,
+                serverPort: key.dstPort, latencyNs: latencyNs)
+        }
+        return record
+    }
+
+    /// Whole microseconds: 213_456 ns → 0.213 ms.
+    private static func microseconds(_ ns: UInt64) -> UInt64 { ns / 1_000 * 1_000 }
+
+    private func record(_ flow: FlowSample) -> FlowRecord {
         FlowRecord(
             srcAddr: flow.key.srcAddr, dstAddr: flow.key.dstAddr,
             srcPort: flow.key.srcPort, dstPort: flow.key.dstPort, proto: flow.key.proto, etype: flow.key.etype,
@@ -129,57 +164,20 @@ public struct FlowAssembler: Sendable {
             flags: flow.tcpFlags, netNs: flow.observations.first?.netNs ?? 0, nodeName: nodeName
         )
     }
-
-    /// A view's record on its own, with zero counters: under `key`, its response's flow by default.
-    private func record(
-        _ view: UnsafePointer<DNSView>, side: Side, _ sightings: inout Sightings, key: FlowKey? = nil
-    ) -> FlowRecord {
-        let key = key ?? view.pointee.key
-        let sighting = sightings.of(view.pointee.observation)
-        var record = FlowRecord(
-            srcAddr: key.srcAddr, dstAddr: key.dstAddr,
-            srcPort: key.srcPort, dstPort: key.dstPort, proto: key.proto, etype: key.etype,
-            bytes: 0, packets: 0,
-            timeFlowStartMs: view.pointee.startNs / 1_000_000, timeFlowEndMs: view.pointee.endNs / 1_000_000,
-            interfaces: sighting.interfaces, ifDirections: sighting.directions,
-            flags: 0, netNs: view.pointee.observation.netNs, nodeName: nodeName
-        )
-        apply(view, to: &record, side: side)
-        return record
-    }
 }
 
-/// The one-interface lists of a call's view records, made once per sighting: a namespace's
-/// interface is in most records, and a shared array costs a retain where a new one costs an
-/// allocation (and its memory while the record waits in an exporter's buffer).
+/// The one-interface lists of a call's transaction records, made once per sighting: a
+/// namespace's interface is in most records, and a shared array costs a retain where a new one
+/// costs an allocation (and its memory while the record waits in an exporter's buffer).
 private struct Sightings {
-    private var made = Memo<Observation, (interfaces: [String], directions: [UInt8])>()
+    private var made: [Observation: (interfaces: [String], directions: [UInt8])] = [:]
+    private var last: (observation: Observation, lists: (interfaces: [String], directions: [UInt8]))?
 
     mutating func of(_ observation: Observation) -> (interfaces: [String], directions: [UInt8]) {
-        made.value(for: observation) { (interfaces: [$0.interface], directions: [$0.direction]) }
-    }
-}
-
-/// Values made once per key, with the last two keys looked up in front of the dictionary: records
-/// come in pairs (a view's query and response, a transaction's two namespaces), so most lookups
-/// end there without hashing.
-private struct Memo<Key: Hashable, Value> {
-    private var made: [Key: Value] = [:]
-    private var newer: (key: Key, value: Value)?
-    private var older: (key: Key, value: Value)?
-
-    mutating func value(for key: Key, make: (Key) -> Value) -> Value {
-        if let newer, newer.key == key { return newer.value }
-        if let older, older.key == key { return older.value }
-        let value: Value
-        if let known = made[key] {
-            value = known
-        } else {
-            value = make(key)
-            made[key] = value
-        }
-        older = newer
-        newer = (key, value)
-        return value
+        if let last, last.observation == observation { return last.lists }
+        let lists = made[observation] ?? ([observation.interface], [observation.direction])
+        made[observation] = lists
+        last = (observation, lists)
+        return lists
     }
 }

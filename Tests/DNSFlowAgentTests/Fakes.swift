@@ -101,6 +101,6 @@ enum Samples {
 
     /// Records as the evictor would make them from `count` flows.
     static func records(_ count: Int) -> [FlowRecord] {
-        FlowAssembler(nodeName: "node").records(flows: flows(count), views: [])
+        FlowAssembler(nodeName: "node").records(flows: flows(count), transactions: [])
     }
 }

@@ -4,13 +4,14 @@ import Logging
 import Prometheus
 import ServiceLifecycle
 
-/// Gathers the DNS views the source decoded, and every `cacheActiveTimeout` turns them and the
-/// kernel's flows into records and hands them to every exporter. On shutdown it flushes once
-/// more. When to do what is `EvictionSchedule`'s; this carries it out on `clock`.
+/// Gathers the DNS views the source decoded, and every `cacheActiveTimeout` joins them into
+/// transactions (`StageJoiner`), turns those and the kernel's flows into records and hands them
+/// to every exporter. On shutdown it flushes once more. When to do what is `EvictionSchedule`'s;
+/// this carries it out on `clock`.
 ///
 /// Memory stays bounded whatever the DNS rate: once a window holds `maxViewsPerWindow` views,
-/// they go out at once as records of their own, with zero counters, and their flows come out
-/// plain at the window's end (sums stay right; every id still has its records on both sides).
+/// their transactions go out at once with zero counters, and their flows come out with the
+/// packets at the window's end (sums stay right).
 public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duration == Duration {
     private let source: Source
     private let clock: C
@@ -41,35 +42,39 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
 
     public func run() async throws {
         // Timed-out queries not exported yet, when shutdown came.
-        let expired = await cancelWhenGracefulShutdown { () async -> [DNSView] in
+        let (expired, joiner) = await cancelWhenGracefulShutdown { () async -> ([DNSView], StageJoiner) in
             var schedule = EvictionSchedule(
                 intervals: .init(eviction: config.cacheActiveTimeout, dnsTimeout: config.dnsTimeout), now: clock.now)
             // The window's answered views wait in the source until they are exported: gathering
             // them here copied each (a retain and a release of its strings) every tick.
             var expired: [DNSView] = []
+            var joiner = StageJoiner()
             while !Task.isCancelled {
-                for action in schedule.tick(now: clock.now) { perform(action, expired: &expired) }
+                for action in schedule.tick(now: clock.now) { perform(action, expired: &expired, joiner: &joiner) }
                 try? await clock.sleep(for: drainInterval)
             }
-            return expired
+            return (expired, joiner)
         }
         source.drainEvents()
         var left = expired + source.expireQueries(timeout: config.dnsTimeout)
-        evict(window(with: &left))
+        var last = joiner
+        evict(window(with: &left), joiner: &last, holdingRecent: false)
         logger.info("Flushed flows on shutdown")
     }
 
-    private func perform(_ action: EvictionSchedule<C.Instant>.Action, expired: inout [DNSView]) {
+    private func perform(
+        _ action: EvictionSchedule<C.Instant>.Action, expired: inout [DNSView], joiner: inout StageJoiner
+    ) {
         switch action {
         case .expireQueries:
             expired.append(contentsOf: source.expireQueries(timeout: config.dnsTimeout))
         case .evict:
-            evict(window(with: &expired))
+            evict(window(with: &expired), joiner: &joiner)
         case .exportIfFull:
             guard source.viewCount + expired.count >= Self.maxViewsPerWindow else { return }
             let views = window(with: &expired)
             metrics.record(views: views)
-            export(assembler.records(views: views))
+            export(assembler.records(transactions: joiner.join(views, nowNs: WallClock.nowNs())))
         case .releaseStartupPages:
             ProcessMemory.releaseStartupPages()
         case .trimHeap:
@@ -87,7 +92,8 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
         return views
     }
 
-    private func evict(_ views: [DNSView]) {
+    /// `holdingRecent` false: the last window, where no transaction waits for another.
+    private func evict(_ views: [DNSView], joiner: inout StageJoiner, holdingRecent: Bool = true) {
         let flows: [FlowSample]
         do {
             flows = try source.evictFlows()
@@ -98,7 +104,7 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
         metrics.record(views: views)
         metrics.record(flows: flows.count, source: source)
         logger.debug("Evicted", metadata: ["dnsflow.flows": "\(flows.count)", "dnsflow.dns_views": "\(views.count)"])
-        export(assembler.records(flows: flows, views: views))
+        export(assembler.records(flows: flows, transactions: joiner.join(views, nowNs: holdingRecent ? WallClock.nowNs() : nil)))
     }
 
     private func export(_ records: [FlowRecord]) {
