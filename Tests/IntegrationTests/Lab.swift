@@ -77,6 +77,36 @@ final class Lab: @unchecked Sendable {
 
     var clientInterface: String { "\(id)c0" }
 
+    /// The address the router translates to the server's, as kube-proxy does for kube-dns.
+    var serviceAddr: String { "10.\(subnet).96.10" }
+
+    /// An nftables DNAT in the router from `serviceAddr`:53 (UDP and TCP) to the server.
+    func translateServiceAddress() throws {
+        try run(
+            router,
+            """
+            nft -f - <<'NFT'
+            table ip dnsflow_test {
+                chain prerouting {
+                    type nat hook prerouting priority dstnat;
+                    ip daddr \(serviceAddr) udp dport 53 dnat to \(serverAddr)
+                    ip daddr \(serviceAddr) tcp dport 53 dnat to \(serverAddr)
+                }
+            }
+            NFT
+            """)
+    }
+
+    /// `address` on the server's loopback, routed to from the client through the router.
+    func placeInServer(_ address: String) throws {
+        try sh(
+            """
+            set -e
+            ip -n \(server) addr add \(address)/32 dev lo
+            ip -n \(router) route add \(address)/32 via \(serverAddr)
+            """)
+    }
+
     /// Network namespace inode number, as the records carry it.
     func inode(_ namespace: String) throws -> UInt32 {
         let text = try sh("stat -L -c %i /run/netns/\(namespace)").trimmingCharacters(in: .whitespacesAndNewlines)
@@ -95,8 +125,11 @@ final class Lab: @unchecked Sendable {
         return process
     }
 
-    /// dnsmasq on the server: a.example.test and b.example.test resolve, other names under
-    /// example.test are NXDOMAIN, over UDP and TCP.
+    /// The TTL of dnsmasq's answers.
+    static let answerTTL = 300
+
+    /// dnsmasq on the server: a.example.test and b.example.test resolve, www.example.test is a
+    /// CNAME chain to a.example.test, other names under example.test are NXDOMAIN, over UDP and TCP.
     func startDNSServer() async throws {
         let process = try start(
             server,
@@ -104,7 +137,8 @@ final class Lab: @unchecked Sendable {
             dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces \
             --listen-address=\(serverAddr) --listen-address=\(serverAddr6) --local=/example.test/ \
             --host-record=a.example.test,10.9.9.1,fd00::1 --host-record=b.example.test,10.9.9.2 \
-            --pid-file= --log-facility=- --cache-size=1000
+            --cname=www.example.test,alias.example.test --cname=alias.example.test,a.example.test \
+            --local-ttl=\(Lab.answerTTL) --pid-file= --log-facility=- --cache-size=1000
             """)
         try await waitForPort(server, 53, process: process)
     }
