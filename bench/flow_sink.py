@@ -10,7 +10,7 @@ import asyncio
 import json
 import sys
 
-stats = {"requests": 0, "records": 0, "records_with_latency": 0}
+stats = {"requests": 0, "records": 0, "records_with_latency": 0}  # latency: a transaction's, not its stages' 
 
 
 async def body_of(reader, head):
@@ -37,7 +37,7 @@ async def serve(reader, writer):
                 answer = json.dumps(stats).encode()
             else:
                 stats["requests"] += 1
-                stats["records"] += body.count(b'{"SrcAddr"')
+                stats["records"] += body.count(b'"NodeName"')
                 stats["records_with_latency"] += body.count(b'"DnsLatencyMs"')
                 answer = b'{"stored":0}'
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
