@@ -19,7 +19,7 @@ RELEASE, NAMESPACE = "dnsflow", "dnsflow"
 KUBE_VERSIONS = ["1.29.0", "1.33.0"]
 # Custom resources: no schema in kubernetes-validate; checked by hand below.
 CRD_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
-CAPABILITIES = {"BPF", "PERFMON", "NET_ADMIN", "SYS_RESOURCE"}
+CAPABILITIES = {"BPF", "PERFMON", "NET_ADMIN", "SYS_RESOURCE", "SYS_PTRACE"}
 
 passed = failed = 0
 
@@ -112,7 +112,7 @@ def default_agent_pod() -> None:
     ds = find(default, "DaemonSet", "-agent")
     assert ds["spec"]["updateStrategy"]["type"] == "RollingUpdate"
     pod = ds["spec"]["template"]["spec"]
-    assert pod["hostNetwork"] is True and pod["dnsPolicy"] == "ClusterFirstWithHostNet" and pod["hostPID"] is False
+    assert pod["hostNetwork"] is True and pod["dnsPolicy"] == "ClusterFirstWithHostNet" and pod["hostPID"] is True
     assert {"operator": "Exists"} in pod["tolerations"], pod.get("tolerations")
     c = pod["containers"][0]
     assert c["securityContext"] == {"privileged": True}, c["securityContext"]
@@ -125,11 +125,13 @@ def default_agent_pod() -> None:
         assert c[probe]["httpGet"] == {"path": "/healthz", "port": "metrics"}, c[probe]
     assert c["resources"]["requests"] and c["resources"]["limits"]
     mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
-    for path in ("/sys/kernel/btf", "/sys/kernel/tracing", "/sys/fs/cgroup", "/etc/dnsflow"):
+    for path in ("/sys/kernel/btf", "/sys/kernel/tracing", "/sys/fs/cgroup", "/etc/dnsflow", "/run/netns"):
         assert mounts[path].get("readOnly") is True, f"{path} not mounted read-only"
     assert "/sys/fs/bpf" not in mounts
     host = {v["name"]: v["hostPath"]["path"] for v in pod["volumes"] if "hostPath" in v}
-    assert host == {"btf": "/sys/kernel/btf", "tracing": "/sys/kernel/tracing", "cgroup": "/sys/fs/cgroup"}, host
+    assert host == {"btf": "/sys/kernel/btf", "tracing": "/sys/kernel/tracing", "cgroup": "/sys/fs/cgroup",
+                    "netns": "/run/netns"}, host
+    assert mounts["/run/netns"]["mountPropagation"] == "HostToContainer"
 
 
 check("default: agent DaemonSet (hostNetwork, privileged, mounts, probes, NODE_NAME, token)", default_agent_pod)
@@ -175,13 +177,13 @@ check("privileged=false: every manifest valid (1.29 and 1.33)", lambda: validate
 
 def capped_agent() -> None:
     sc = agent_container(capped)["securityContext"]
-    assert set(sc["capabilities"]["add"]) == CAPABILITIES and len(sc["capabilities"]["add"]) == 4, sc
+    assert set(sc["capabilities"]["add"]) == CAPABILITIES and len(sc["capabilities"]["add"]) == len(CAPABILITIES), sc
     assert sc["capabilities"]["drop"] == ["ALL"] and sc["runAsUser"] == 0 and sc["privileged"] is False, sc
     for doc in capped:
         assert "privileged: true" not in yaml.safe_dump(doc), f"{doc['kind']} has privileged: true"
 
 
-check("privileged=false: exactly BPF, PERFMON, NET_ADMIN, SYS_RESOURCE, drop ALL, root, no privileged: true",
+check("privileged=false: exactly BPF, PERFMON, NET_ADMIN, SYS_RESOURCE, SYS_PTRACE, drop ALL, root, no privileged: true",
       capped_agent)
 
 # --- other switches ---------------------------------------------------------------------------------------------
