@@ -33,14 +33,20 @@ public struct Agent: Sendable {
         // the executable's pages that loading read (the evictor does it again once running).
         ProcessMemory.trim()
         ProcessMemory.releaseStartupPages()
+        let netNsNames = NetNsNames(logger: logger)
+        let enricher = RecordEnricher(
+            netNsNames: netNsNames, cgroupPaths: CgroupPaths(logger: logger), resolvedNames: config.resolvedNames,
+            registry: registry)
         let evictor = FlowEvictor(
-            source: probe, config: config, nodeName: nodeName, exporters: exporters, registry: registry, logger: logger)
+            source: probe, config: config, nodeName: nodeName, exporters: exporters, enricher: enricher,
+            registry: registry, logger: logger)
         // A group shuts down in reverse order: the metrics endpoint, then the evictor flushes,
-        // then the probe detaches, then the exporters deliver what the evictor flushed.
+        // then the probe detaches, then the exporters deliver what the evictor flushed, and the
+        // namespace names the flush used stop refreshing last.
         let probe = self.probe
         let endpoint = metrics.map { registry in
             MetricsEndpoint(port: Int(config.metricsPort), registry: registry, logger: logger) { probe.isAttached }
         }
-        services = exporters + [probe, evictor] + (endpoint.map { [$0] } ?? [])
+        services = [netNsNames] + exporters + [probe, evictor] + (endpoint.map { [$0] } ?? [])
     }
 }

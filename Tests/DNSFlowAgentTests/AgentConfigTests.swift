@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 struct AgentConfigTests {
-    private func config(_ ebpf: String = "", exporters: String = "") throws(ConfigError) -> AgentConfig {
+    func config(_ ebpf: String = "", exporters: String = "") throws(ConfigError) -> AgentConfig {
         try AgentConfig(
             yaml: """
                 apiVersion: dnsflow.io/v1alpha1

@@ -22,6 +22,9 @@ public struct AgentConfig: Sendable {
     public var dnsTimeout: Duration = .seconds(5)
     public var dnsOverTCP = true
     public var dnsMaxPending: UInt32 = 16_384
+    /// (client, answer address) pairs remembered for flows' `DstDnsName`: ~300 bytes each with its
+    /// name, so ~5 MiB when full at the default.
+    public var resolvedNames = 16_384
     public var tracepoints: ProbeSettings.Tracepoints = .auto
     public var pendingTable: ProbeSettings.PendingTable = .auto
     public var metricsPort: UInt16 = 9401
@@ -95,6 +98,7 @@ public struct AgentConfig: Sendable {
             if let t = dns.optional("tcp") { dnsOverTCP = try t.bool() }
             if let m = dns.optional("maxPending") { dnsMaxPending = try m.integer(16...10_000_000) }
             if let n = dns.optional("pendingTable") { pendingTable = try n.choice() }
+            if let n = dns.optional("resolvedNames") { resolvedNames = try n.integer(1...16_777_216) }
             try dns.finish()
         }
         if let n = ebpf.optional("tracepoints") { tracepoints = try n.choice() }

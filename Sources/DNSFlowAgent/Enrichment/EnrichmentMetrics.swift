@@ -1,0 +1,16 @@
+import Prometheus
+
+/// The enrichment's metrics, created once with their help text.
+struct EnrichmentMetrics: Sendable {
+    /// Names pushed out of a full `ResolvedNames` while still within their TTL.
+    let resolvedNamesEvicted: Counter
+
+    init(registry: PrometheusCollectorRegistry) {
+        resolvedNamesEvicted = registry.makeCounter(
+            descriptor: .named(
+                "dnsflow_dns_resolved_names_evicted_total",
+                help:
+                    "Resolved names dropped within their TTL to make room (dnsTracking.resolvedNames full): flows to them get no DstDnsName."
+            ))
+    }
+}

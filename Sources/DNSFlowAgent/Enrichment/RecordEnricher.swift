@@ -1,0 +1,57 @@
+import DNSFlowCore
+import Prometheus
+import Synchronization
+
+/// The agent's enrichment: names for namespaces (records and stages), the requester's container
+/// and pod from its cgroup, and for flows the name their client resolved the destination from.
+/// A window's transactions are learned before its flows are named, so a connection made right
+/// after its lookup is named in the same window.
+public final class RecordEnricher: RecordEnriching {
+    private let netNsNames: any NetNsNaming
+    private let cgroupPaths: any CgroupPathResolving
+    private let resolvedNames: Mutex<ResolvedNames>
+    private let metrics: EnrichmentMetrics
+
+    /// - Parameter resolvedNames: the capacity of the (client, answer) table, `dnsTracking.resolvedNames`.
+    public init(
+        netNsNames: any NetNsNaming, cgroupPaths: any CgroupPathResolving, resolvedNames: Int,
+        registry: PrometheusCollectorRegistry
+    ) {
+        self.netNsNames = netNsNames
+        self.cgroupPaths = cgroupPaths
+        self.resolvedNames = Mutex(ResolvedNames(capacity: resolvedNames))
+        self.metrics = EnrichmentMetrics(registry: registry)
+    }
+
+    public func enrich(_ records: inout [FlowRecord]) {
+        resolvedNames.withLock { resolvedNames in
+            var evicted = 0
+            for record in records where record.isTransaction { evicted += resolvedNames.learn(record) }
+            if evicted > 0 { metrics.resolvedNamesEvicted.increment(by: Int64(evicted)) }
+            // A window's transactions mostly come from a few processes: one cgroup parse each.
+            var identities: [UInt64: ContainerIdentity] = [:]
+            for index in records.indices {
+                if let name = netNsNames.name(netNs: records[index].netNs) { records[index].netNsName = name }
+                if records[index].isTransaction {
+                    for stage in records[index].dnsStages.indices {
+                        records[index].dnsStages[stage].netNsName = netNsNames.name(
+                            netNs: records[index].dnsStages[stage].netNs)
+                    }
+                    guard let cgroupId = records[index].requester?.cgroupId else { continue }
+                    let identity = identities[cgroupId] ?? identity(cgroupId: cgroupId)
+                    identities[cgroupId] = identity
+                    records[index].requester?.containerId = identity.containerId
+                    records[index].requester?.podUid = identity.podUid
+                } else if !records[index].isDNS {
+                    records[index].dstDnsName = resolvedNames.name(
+                        client: records[index].srcAddr, destination: records[index].dstAddr,
+                        startMs: records[index].timeFlowStartMs)
+                }
+            }
+        }
+    }
+
+    private func identity(cgroupId: UInt64) -> ContainerIdentity {
+        cgroupPaths.path(cgroupId: cgroupId).map { ContainerIdentity(cgroupPath: $0) } ?? ContainerIdentity()
+    }
+}
