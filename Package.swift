@@ -143,6 +143,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "dnsflowTests", dependencies: ["dnsflow", "DNSFlowCore", "DNSFlowTestSupport"]),
         // Loads the real BPF program as root and drives real DNS servers in network namespaces.
         .testTarget(name: "IntegrationTests", dependencies: ["DNSFlowCore", "dnsflow"]),
     ],
