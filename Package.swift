@@ -143,7 +143,13 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "dnsflowTests", dependencies: ["dnsflow", "DNSFlowCore", "DNSFlowTestSupport"]),
+        .testTarget(
+            name: "dnsflowTests",
+            dependencies: [
+                "dnsflow", "DNSFlowCore", "DNSFlowTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // Loads the real BPF program as root and drives real DNS servers in network namespaces.
         .testTarget(name: "IntegrationTests", dependencies: ["DNSFlowCore", "dnsflow"]),
     ],

@@ -71,7 +71,7 @@ struct FlowsCommand: AsyncParsableCommand {
         FileHandle.standardOutput.write(Data("\(page.records.count) of \(page.total) records\n".utf8))
     }
 
-    private func requestURL() throws -> String {
+    func requestURL() throws -> String {
         let parameters: [(String, String?)] = [
             ("recordType", type), ("dnsId", dnsId.map(String.init)), ("dnsName", name), ("rcode", rcode),
             ("minLatencyMs", minLatencyMs.map { "\($0)" }), ("maxLatencyMs", maxLatencyMs.map { "\($0)" }),
