@@ -104,7 +104,9 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "DNSFlowCoreTests", dependencies: ["DNSFlowCore"]),
+        // Records the unit tests of several modules share.
+        .target(name: "DNSFlowTestSupport", dependencies: ["DNSFlowCore"], path: "Tests/DNSFlowTestSupport"),
+        .testTarget(name: "DNSFlowCoreTests", dependencies: ["DNSFlowCore", "DNSFlowTestSupport"]),
         .testTarget(name: "DNSFlowConfigTests", dependencies: ["DNSFlowConfig"]),
         .testTarget(name: "DNSFlowProbeTests", dependencies: ["DNSFlowProbe", "DNSFlowCore", "CBPF"]),
         .testTarget(name: "DNSFlowIPFIXTests", dependencies: ["DNSFlowIPFIX", "DNSFlowCore"]),
@@ -123,7 +125,7 @@ let package = Package(
         .testTarget(
             name: "DNSFlowStoreTests",
             dependencies: [
-                "DNSFlowStore", "DNSFlowCore",
+                "DNSFlowStore", "DNSFlowCore", "DNSFlowTestSupport",
                 // To build a store at an old schema version.
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -133,12 +135,19 @@ let package = Package(
         .testTarget(
             name: "DNSFlowCollectorTests",
             dependencies: [
-                "DNSFlowCollector", "DNSFlowStore", "DNSFlowCore",
+                "DNSFlowCollector", "DNSFlowStore", "DNSFlowCore", "DNSFlowTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "dnsflowTests",
+            dependencies: [
+                "dnsflow", "DNSFlowCore", "DNSFlowTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Loads the real BPF program as root and drives real DNS servers in network namespaces.

@@ -9,6 +9,13 @@ struct QueryParameters {
 
     func flowQuery() throws(APIError) -> FlowQuery {
         var query = FlowQuery(limit: try limit(default: FlowQuery.defaultLimit, max: FlowQuery.maxLimit))
+        if let type = string("recordType") {
+            guard let recordType = RecordType(name: type) else {
+                let names = RecordType.allCases.map(\.name).joined(separator: " or ")
+                throw .badParameter("recordType", "expected \(names), got \"\(type)\"")
+            }
+            query.recordType = recordType
+        }
         query.dnsId = try integer("dnsId")
         query.dnsName = string("dnsName")
         if let rcode = string("rcode") {

@@ -2,9 +2,14 @@
 /// reader walk, and the store's row (`FlowField.column` in DNSFlowStore). Adding a field is a case
 /// here and its arms in each switch over it, which the compiler asks for.
 public enum FlowField: Int, CaseIterable, Sendable {
-    case srcAddr, dstAddr, srcPort, dstPort, proto, etype, bytes, packets, timeFlowStartMs, timeFlowEndMs
-    case interfaces, ifDirections, flags, netNs, nodeName
+    case recordType
+    case srcAddr, dstAddr, srcPort, dstPort, xlatDstAddr, xlatDstPort, proto, etype, bytes, packets
+    case timeFlowStartMs, timeFlowEndMs, interfaces, ifDirections, flags, netNs, netNsName, nodeName
     case dnsId, dnsFlags, dnsFlagsResponseCode, dnsLatencyMs, dnsName, dnsQType, dnsErrno
+    case dnsStages, dnsRetransmits, dnsAnswers, dnsCnames, dnsTtl
+    /// The requester's, flat at the top level as flowlogs-pipeline writes its enrichment.
+    case pid, comm, cgroupId, containerId, podUid
+    case dstDnsName
 
     /// The JSON key, as NetObserv spells it.
     public var key: String {
@@ -16,10 +21,13 @@ public enum FlowField: Int, CaseIterable, Sendable {
     @inline(__always)
     var quotedKey: StaticString {
         switch self {
+        case .recordType: #""RecordType":"#
         case .srcAddr: #""SrcAddr":"#
         case .dstAddr: #""DstAddr":"#
         case .srcPort: #""SrcPort":"#
         case .dstPort: #""DstPort":"#
+        case .xlatDstAddr: #""XlatDstAddr":"#
+        case .xlatDstPort: #""XlatDstPort":"#
         case .proto: #""Proto":"#
         case .etype: #""Etype":"#
         case .bytes: #""Bytes":"#
@@ -30,6 +38,7 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .ifDirections: #""IfDirections":"#
         case .flags: #""Flags":"#
         case .netNs: #""NetNs":"#
+        case .netNsName: #""NetNsName":"#
         case .nodeName: #""NodeName":"#
         case .dnsId: #""DnsId":"#
         case .dnsFlags: #""DnsFlags":"#
@@ -38,11 +47,30 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .dnsName: #""DnsName":"#
         case .dnsQType: #""DnsQType":"#
         case .dnsErrno: #""DnsErrno":"#
+        case .dnsStages: #""DnsStages":"#
+        case .dnsRetransmits: #""DnsRetransmits":"#
+        case .dnsAnswers: #""DnsAnswers":"#
+        case .dnsCnames: #""DnsCnames":"#
+        case .dnsTtl: #""DnsTtl":"#
+        case .pid: #""Pid":"#
+        case .comm: #""Comm":"#
+        case .cgroupId: #""CgroupId":"#
+        case .containerId: #""ContainerId":"#
+        case .podUid: #""PodUid":"#
+        case .dstDnsName: #""DstDnsName":"#
         }
     }
 
-    /// Every field up to `nodeName` must be present; the DNS fields may be absent (or null).
-    public var isRequired: Bool { rawValue <= FlowField.nodeName.rawValue }
+    /// A flow's counters and 5-tuple must be present; the rest may be absent (or null), `RecordType`
+    /// then reading as `flow`.
+    public var isRequired: Bool {
+        switch self {
+        case .srcAddr, .dstAddr, .srcPort, .dstPort, .proto, .etype, .bytes, .packets, .timeFlowStartMs,
+            .timeFlowEndMs, .interfaces, .ifDirections, .flags, .netNs, .nodeName:
+            true
+        default: false
+        }
+    }
 
     /// Writes every field of `r` in wire order, each with its key; an absent DNS field not at all.
     /// Straight-line rather than a loop over `allCases` and a switch: the loop's indirect jump per
@@ -50,10 +78,13 @@ public enum FlowField: Int, CaseIterable, Sendable {
     /// tests check that this order is `allCases`.
     @inline(__always)
     static func writeAll(_ r: UnsafePointer<FlowRecord>, to w: inout JSONWriter) {
+        w.field(.recordType, r.pointee.recordType.name)
         w.field(.srcAddr, r.pointee.srcAddr)
         w.field(.dstAddr, r.pointee.dstAddr)
         w.field(.srcPort, r.pointee.srcPort)
         w.field(.dstPort, r.pointee.dstPort)
+        w.field(.xlatDstAddr, r.pointee.xlatDstAddr)
+        w.field(.xlatDstPort, r.pointee.xlatDstPort)
         w.field(.proto, r.pointee.proto)
         w.field(.etype, r.pointee.etype)
         w.field(.bytes, r.pointee.bytes)
@@ -64,6 +95,7 @@ public enum FlowField: Int, CaseIterable, Sendable {
         w.field(.ifDirections, r.pointee.ifDirections)
         w.field(.flags, r.pointee.flags)
         w.field(.netNs, r.pointee.netNs)
+        w.field(.netNsName, r.pointee.netNsName)
         w.field(.nodeName, r.pointee.nodeName)
         w.field(.dnsId, r.pointee.dnsId)
         w.field(.dnsFlags, r.pointee.dnsFlags)
@@ -72,15 +104,30 @@ public enum FlowField: Int, CaseIterable, Sendable {
         w.field(.dnsName, r.pointee.dnsName)
         w.field(.dnsQType, r.pointee.dnsQType?.name)
         w.field(.dnsErrno, r.pointee.dnsErrno)
+        w.field(.dnsStages, r.pointee.dnsStages)
+        w.field(.dnsRetransmits, r.pointee.dnsRetransmits)
+        // Both arrays whenever the response was decoded, empty or not: `[]` says it answered nothing.
+        w.field(.dnsAnswers, r.pointee.dnsAnswers?.addresses)
+        w.field(.dnsCnames, r.pointee.dnsAnswers?.cnames)
+        w.field(.dnsTtl, r.pointee.dnsAnswers?.ttl)
+        w.field(.pid, r.pointee.requester?.pid)
+        w.field(.comm, r.pointee.requester?.comm)
+        w.field(.cgroupId, r.pointee.requester?.cgroupId)
+        w.field(.containerId, r.pointee.requester?.containerId)
+        w.field(.podUid, r.pointee.requester?.podUid)
+        w.field(.dstDnsName, r.pointee.dstDnsName)
     }
 
     /// Reads the field's value, the reader past its key, into `r`.
     func read(from j: inout JSONReader, into r: inout FlowRecord) throws(FlowJSONError) {
         switch self {
+        case .recordType: r.recordType = try j.nullOr { (j) throws(FlowJSONError) in try j.recordType() } ?? .flow
         case .srcAddr: r.srcAddr = try j.address()
         case .dstAddr: r.dstAddr = try j.address()
         case .srcPort: r.srcPort = try j.integer()
         case .dstPort: r.dstPort = try j.integer()
+        case .xlatDstAddr: r.xlatDstAddr = try j.nullOr { (j) throws(FlowJSONError) in try j.address() }
+        case .xlatDstPort: r.xlatDstPort = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
         case .proto: r.proto = try j.integer()
         case .etype: r.etype = try j.integer()
         case .bytes: r.bytes = try j.integer()
@@ -91,6 +138,7 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .ifDirections: r.ifDirections = try j.array { (j) throws(FlowJSONError) in try j.integer() }
         case .flags: r.flags = try j.integer()
         case .netNs: r.netNs = try j.integer()
+        case .netNsName: r.netNsName = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
         case .nodeName: r.nodeName = try j.string()
         case .dnsId: r.dnsId = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
         case .dnsFlags: r.dnsFlags = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
@@ -99,20 +147,52 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .dnsName: r.dnsName = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
         case .dnsQType: r.dnsQType = try j.nullOr { (j) throws(FlowJSONError) in try j.qtype() }
         case .dnsErrno: r.dnsErrno = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
+        case .dnsStages: r.dnsStages = try j.nullOr { (j) throws(FlowJSONError) in try j.stages() } ?? []
+        case .dnsRetransmits: r.dnsRetransmits = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
+        // The answers and the requester come in several keys, in any order: the first one read makes them.
+        case .dnsAnswers:
+            let addresses = try j.nullOr { (j) throws(FlowJSONError) in try j.addresses() }
+            if let addresses { r.readAnswers.addresses = addresses }
+        case .dnsCnames:
+            let cnames = try j.nullOr { (j) throws(FlowJSONError) in
+                try j.array { (j) throws(FlowJSONError) in try j.string() }
+            }
+            if let cnames { r.readAnswers.cnames = cnames }
+        case .dnsTtl:
+            let ttl: UInt32? = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
+            if let ttl { r.readAnswers.ttl = ttl }
+        case .pid:
+            let pid: UInt32? = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
+            if let pid { r.readRequester.pid = pid }
+        case .comm:
+            let comm = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
+            if let comm { r.readRequester.comm = comm }
+        case .cgroupId:
+            let cgroupId: UInt64? = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
+            if let cgroupId { r.readRequester.cgroupId = cgroupId }
+        case .containerId:
+            let containerId = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
+            if let containerId { r.readRequester.containerId = containerId }
+        case .podUid:
+            let podUid = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
+            if let podUid { r.readRequester.podUid = podUid }
+        case .dstDnsName: r.dstDnsName = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
         }
     }
 
     /// The most bytes the writer takes for the field's value, key aside, whatever the record: 21 for
-    /// a number, 27 for the latency; for the fields of variable length, their brackets or quotes
-    /// (`variableValueLength` adds the rest).
+    /// a number, 27 for a latency, 16 for a name of a code; for the fields of variable length, their
+    /// brackets or quotes (`variableValueLength` adds the rest).
     var fixedValueLength: Int {
         switch self {
-        case .srcAddr, .dstAddr: IPAddress.maxTextLength + 2
-        case .interfaces, .ifDirections, .nodeName, .dnsName: 2
-        case .dnsFlagsResponseCode, .dnsQType: 16
+        case .srcAddr, .dstAddr, .xlatDstAddr: IPAddress.maxTextLength + 2
+        case .interfaces, .ifDirections, .netNsName, .nodeName, .dnsName, .dnsStages, .dnsAnswers, .dnsCnames, .comm,
+            .containerId, .podUid, .dstDnsName:
+            2
+        case .recordType, .dnsFlagsResponseCode, .dnsQType: 16
         case .dnsLatencyMs: 27
-        case .srcPort, .dstPort, .proto, .etype, .bytes, .packets, .timeFlowStartMs, .timeFlowEndMs, .flags, .netNs,
-            .dnsId, .dnsFlags, .dnsErrno:
+        case .srcPort, .dstPort, .xlatDstPort, .proto, .etype, .bytes, .packets, .timeFlowStartMs, .timeFlowEndMs,
+            .flags, .netNs, .dnsId, .dnsFlags, .dnsErrno, .dnsRetransmits, .dnsTtl, .pid, .cgroupId:
             21
         }
     }
@@ -121,7 +201,76 @@ public enum FlowField: Int, CaseIterable, Sendable {
     /// byte escaped as `\u00XX` at worst, a comma after each array element.
     @inline(__always)
     static func variableValueLength(_ r: UnsafePointer<FlowRecord>) -> Int {
-        r.pointee.interfaces.reduce(0) { $0 + 6 * $1.utf8.count + 3 } + 4 * r.pointee.ifDirections.count
-            + 6 * r.pointee.nodeName.utf8.count + 6 * (r.pointee.dnsName?.utf8.count ?? 0)
+        var length = r.pointee.interfaces.reduce(0) { $0 + escapedLength($1) + 3 } + 4 * r.pointee.ifDirections.count
+        length += escapedLength(r.pointee.nodeName) + escapedLength(r.pointee.netNsName)
+        length += escapedLength(r.pointee.dnsName) + escapedLength(r.pointee.dstDnsName)
+        if !r.pointee.dnsStages.isEmpty { length += DNSStageField.maxLength(of: r.pointee.dnsStages) }
+        length += (r.pointee.dnsAnswers?.addresses.count ?? 0) * (IPAddress.maxTextLength + 3)
+        length += r.pointee.dnsAnswers?.cnames.reduce(0) { $0 + escapedLength($1) + 3 } ?? 0
+        length += escapedLength(r.pointee.requester?.comm) + escapedLength(r.pointee.requester?.containerId)
+        return length + escapedLength(r.pointee.requester?.podUid)
+    }
+}
+
+/// A string's text at worst, every byte escaped as `\u00XX`, quotes aside.
+@inline(__always)
+func escapedLength(_ text: String?) -> Int { 6 * (text?.utf8.count ?? 0) }
+
+/// The keys of a `DnsStages` element, in the order the writer writes them.
+enum DNSStageField: Int, CaseIterable {
+    case netNs, netNsName, interface, serverAddr, serverPort, latencyMs
+
+    var quotedKey: StaticString {
+        switch self {
+        case .netNs: #""NetNs":"#
+        case .netNsName: #""NetNsName":"#
+        case .interface: #""Interface":"#
+        case .serverAddr: #""ServerAddr":"#
+        case .serverPort: #""ServerPort":"#
+        case .latencyMs: #""LatencyMs":"#
+        }
+    }
+
+    /// The key's bytes, quotes and colon aside.
+    var name: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: quotedKey.utf8Start + 1, count: quotedKey.utf8CodeUnitCount - 3)
+    }
+
+    var key: String { String(decoding: name, as: UTF8.self) }
+
+    var isRequired: Bool { self != .netNsName && self != .latencyMs }
+
+    static let requiredMask: UInt64 = allCases.reduce(0) { $1.isRequired ? $0 | 1 << $1.rawValue : $0 }
+
+    /// Reads the key's value, the reader past its key, into `stage`.
+    func read(from j: inout JSONReader, into stage: inout DNSStage) throws(FlowJSONError) {
+        switch self {
+        case .netNs: stage.netNs = try j.integer()
+        case .netNsName: stage.netNsName = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
+        case .interface: stage.interface = try j.string()
+        case .serverAddr: stage.serverAddr = try j.address()
+        case .serverPort: stage.serverPort = try j.integer()
+        case .latencyMs: stage.latencyNs = try j.nullOr { (j) throws(FlowJSONError) in try j.nanoseconds() }
+        }
+    }
+
+    /// As `FlowField.fixedValueLength`.
+    private var fixedValueLength: Int {
+        switch self {
+        case .netNs, .serverPort: 21
+        case .netNsName, .interface: 2
+        case .serverAddr: IPAddress.maxTextLength + 2
+        case .latencyMs: 27
+        }
+    }
+
+    /// A stage's keys, commas and values' fixed parts, its braces and the comma after it.
+    private static let fixedLength = allCases.reduce(3) {
+        $0 + $1.quotedKey.utf8CodeUnitCount + 1 + $1.fixedValueLength
+    }
+
+    /// The most bytes `JSONWriter.stages` takes for `stages`, brackets included.
+    static func maxLength(of stages: borrowing [DNSStage]) -> Int {
+        stages.reduce(2) { $0 + fixedLength + escapedLength($1.netNsName) + escapedLength($1.interface) }
     }
 }

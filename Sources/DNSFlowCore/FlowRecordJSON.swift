@@ -39,32 +39,43 @@ public enum FlowRecordJSON {
     ) -> Int {
         assert(destination.count >= maxLength(of: records), "JSON destination too small")
         var writer = JSONWriter(destination.baseAddress!.assumingMemoryBound(to: UInt8.self))
-        if opening { writer.byte(UInt8(ascii: "[")) }
-        for index in records.indices {
-            if index > 0 || !opening { writer.byte(UInt8(ascii: ",")) }
-            writer.object(records.baseAddress! + index)
-        }
-        if closing { writer.byte(UInt8(ascii: "]")) }
+        writer.records(records, opening: opening, closing: closing)
         return writer.count
     }
 
     private static func append(_ records: UnsafeBufferPointer<FlowRecord>, asArray: Bool, to buffer: inout [UInt8]) {
-        let bound = maxLength(of: records)
-        let write = { (destination: UnsafeMutableRawBufferPointer) -> Int in
-            guard !asArray else { return Self.write(records, to: destination) }
-            var writer = JSONWriter(destination.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        append(bound: maxLength(of: records), to: &buffer) { writer in
+            guard !asArray else { return writer.records(records, opening: true, closing: true) }
             writer.object(records.baseAddress!)
             writer.byte(UInt8(ascii: "\n"))
+        }
+    }
+
+    /// A transaction's stages as `DnsStages` holds them, `[{"NetNs":…},…]`: the store keeps them so.
+    public static func encode(stages: [DNSStage], into buffer: inout [UInt8]) {
+        append(bound: DNSStageField.maxLength(of: stages), to: &buffer) { $0.stages(stages) }
+    }
+
+    /// Addresses as `DnsAnswers` holds them, `["10.0.0.1","fd00::1"]`.
+    public static func encode(addresses: [IPAddress], into buffer: inout [UInt8]) {
+        append(bound: 2 + addresses.count * (IPAddress.maxTextLength + 3), to: &buffer) { $0.addresses(addresses) }
+    }
+
+    /// Appends what `write` writes, at most `bound` bytes, to `buffer`.
+    private static func append(bound: Int, to buffer: inout [UInt8], _ write: (inout JSONWriter) -> Void) {
+        func written(_ destination: UnsafeMutableRawBufferPointer) -> Int {
+            var writer = JSONWriter(destination.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            write(&writer)
             return writer.count
         }
         guard !buffer.isEmpty else {
-            buffer = [UInt8](unsafeUninitializedCapacity: bound) { $1 = write(UnsafeMutableRawBufferPointer($0)) }
+            buffer = [UInt8](unsafeUninitializedCapacity: bound) { $1 = written(UnsafeMutableRawBufferPointer($0)) }
             return
         }
         let start = buffer.count
         buffer.append(contentsOf: repeatElement(0, count: bound))
-        let written = buffer.withUnsafeMutableBytes { write(UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
-        buffer.removeLast(bound - written)
+        let count = buffer.withUnsafeMutableBytes { written(UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
+        buffer.removeLast(bound - count)
     }
 
     /// Every field's key, quotes, colon and comma, and its value's fixed part; braces and a newline.
@@ -174,6 +185,16 @@ struct JSONWriter {
         bytes(UnsafeBufferPointer(rebasing: utf8[runStart...]))
     }
 
+    /// `records` as a piece of one JSON array, as `FlowRecordJSON.write(_:opening:closing:to:)`.
+    mutating func records(_ records: UnsafeBufferPointer<FlowRecord>, opening: Bool, closing: Bool) {
+        if opening { byte(UInt8(ascii: "[")) }
+        for index in records.indices {
+            if index > 0 || !opening { byte(UInt8(ascii: ",")) }
+            object(records.baseAddress! + index)
+        }
+        if closing { byte(UInt8(ascii: "]")) }
+    }
+
     /// Through a pointer: `records[index]` as an argument was copied whole (a retain and a release
     /// of each string and array), since nothing tells the compiler the memory stays unchanged.
     mutating func object(_ record: UnsafePointer<FlowRecord>) {
@@ -209,9 +230,73 @@ struct JSONWriter {
 
     mutating func field(_ field: FlowField, _ value: IPAddress) {
         key(field)
+        address(value)
+    }
+
+    mutating func field(_ field: FlowField, _ value: IPAddress?) {
+        guard let value else { return }
+        self.field(field, value)
+    }
+
+    private mutating func address(_ value: IPAddress) {
         byte(UInt8(ascii: "\""))
         cursor += value.write(to: cursor)
         byte(UInt8(ascii: "\""))
+    }
+
+    mutating func field(_ field: FlowField, _ values: [IPAddress]?) {
+        guard let values else { return }
+        key(field)
+        addresses(values)
+    }
+
+    mutating func addresses(_ values: borrowing [IPAddress]) {
+        byte(UInt8(ascii: "["))
+        for index in values.indices {
+            if index > 0 { byte(UInt8(ascii: ",")) }
+            address(values[index])
+        }
+        byte(UInt8(ascii: "]"))
+    }
+
+    /// Left out when empty, as on every flow.
+    mutating func field(_ field: FlowField, _ stages: borrowing [DNSStage]) {
+        guard !stages.isEmpty else { return }
+        key(field)
+        self.stages(stages)
+    }
+
+    /// Each stage's keys in `DNSStageField` order, an absent name or latency left out.
+    mutating func stages(_ stages: borrowing [DNSStage]) {
+        byte(UInt8(ascii: "["))
+        for index in stages.indices {
+            if index > 0 { byte(UInt8(ascii: ",")) }
+            byte(UInt8(ascii: "{"))
+            literal(DNSStageField.netNs.quotedKey)
+            decimal(stages[index].netNs)
+            if let name = stages[index].netNsName {
+                stageKey(.netNsName)
+                string(name)
+            }
+            stageKey(.interface)
+            string(stages[index].interface)
+            stageKey(.serverAddr)
+            address(stages[index].serverAddr)
+            stageKey(.serverPort)
+            decimal(stages[index].serverPort)
+            if let latency = stages[index].latencyNs {
+                stageKey(.latencyMs)
+                milliseconds(latency)
+            }
+            byte(UInt8(ascii: "}"))
+        }
+        byte(UInt8(ascii: "]"))
+    }
+
+    /// A stage's key after its first.
+    private mutating func stageKey(_ key: DNSStageField) {
+        byte(UInt8(ascii: ","))
+        literal(key.quotedKey)
     }
 
     mutating func field(_ field: FlowField, _ values: borrowing [String]) {
@@ -222,6 +307,11 @@ struct JSONWriter {
             string(values[index])
         }
         byte(UInt8(ascii: "]"))
+    }
+
+    mutating func field(_ field: FlowField, _ values: [String]?) {
+        guard let values else { return }
+        self.field(field, values)
     }
 
     mutating func field(_ field: FlowField, _ values: borrowing [UInt8]) {
@@ -239,6 +329,10 @@ struct JSONWriter {
     mutating func milliseconds(_ field: FlowField, nanoseconds: UInt64?) {
         guard let nanoseconds else { return }
         key(field)
+        milliseconds(nanoseconds)
+    }
+
+    private mutating func milliseconds(_ nanoseconds: UInt64) {
         let (whole, fraction) = nanoseconds.quotientAndRemainder(dividingBy: 1_000_000)
         decimal(whole)
         byte(UInt8(ascii: "."))

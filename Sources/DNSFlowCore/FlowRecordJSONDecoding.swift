@@ -6,11 +6,28 @@
 /// offset and what was wrong.
 extension FlowRecordJSON {
     public static func decodeArray(_ bytes: UnsafeRawBufferPointer) throws(FlowJSONError) -> [FlowRecord] {
+        try decodeWhole(bytes) { (j) throws(FlowJSONError) in try j.records() }
+    }
+
+    /// `encode(stages:into:)`'s text; an error names the stage and its key.
+    public static func decodeStages(_ bytes: UnsafeRawBufferPointer) throws(FlowJSONError) -> [DNSStage] {
+        try decodeWhole(bytes) { (j) throws(FlowJSONError) in try j.stages() }
+    }
+
+    /// `encode(addresses:into:)`'s text.
+    public static func decodeAddresses(_ bytes: UnsafeRawBufferPointer) throws(FlowJSONError) -> [IPAddress] {
+        try decodeWhole(bytes) { (j) throws(FlowJSONError) in try j.addresses() }
+    }
+
+    /// One value that `read` reads, and nothing after it but whitespace.
+    private static func decodeWhole<T>(
+        _ bytes: UnsafeRawBufferPointer, _ read: (inout JSONReader) throws(FlowJSONError) -> T
+    ) throws(FlowJSONError) -> T {
         var reader = JSONReader(bytes)
-        let records = try reader.records()
+        let value = try read(&reader)
         reader.skipWhitespace()
         guard reader.isAtEnd else { throw reader.error("unexpected data after the array") }
-        return records
+        return value
     }
 
     public static func decodeArray(_ bytes: some Sequence<UInt8>) throws(FlowJSONError) -> [FlowRecord] {
@@ -57,7 +74,21 @@ public struct FlowJSONError: Error, CustomStringConvertible, Hashable {
 }
 
 extension FlowField {
-    static let requiredMask: UInt32 = allCases.reduce(0) { $1.isRequired ? $0 | 1 << $1.rawValue : $0 }
+    static let requiredMask: UInt64 = allCases.reduce(0) { $1.isRequired ? $0 | 1 << $1.rawValue : $0 }
+}
+
+extension FlowRecord {
+    /// The answers as the reader fills them in: the first of their keys makes them.
+    var readAnswers: DNSAnswers {
+        get { dnsAnswers ?? .none }
+        set { dnsAnswers = newValue }
+    }
+
+    /// The requester as the reader fills it in: the first of its keys makes it.
+    var readRequester: Requester {
+        get { requester ?? Requester(pid: 0, comm: "", cgroupId: 0) }
+        set { requester = newValue }
+    }
 }
 
 /// The record's keys back to back, held by the reader: matching a key reads one buffer, with no lazily initialised
@@ -97,7 +128,8 @@ private struct FieldNames {
 /// A cursor over the body; every method skips the whitespace before the token it reads.
 struct JSONReader {
     private let bytes: UnsafeRawBufferPointer
-    private let fieldNames = FieldNames()
+    /// Made on the first record: a reader of stages alone (the store's) never needs it.
+    private lazy var fieldNames = FieldNames()
     private var index = 0
 
     init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
@@ -163,23 +195,10 @@ struct JSONReader {
 
     mutating func record() throws(FlowJSONError) -> FlowRecord {
         var r = FlowRecord.empty
-        var seen: UInt32 = 0
-        var previous = -1
         let start = index
-        try expect(UInt8(ascii: "{"))
-        if try !consume(UInt8(ascii: "}")) {
-            repeat {
-                let field = try key(after: previous)
-                try expect(UInt8(ascii: ":"))
-                guard let field else {
-                    try skipValue(depth: 0)
-                    continue
-                }
-                seen |= 1 << field.rawValue
-                previous = field.rawValue
-                try field.read(from: &self, into: &r)
-            } while try consume(UInt8(ascii: ","))
-            try expect(UInt8(ascii: "}"))
+        let fieldNames = fieldNames
+        let seen = try members(named: { fieldNames.field(named: $0, after: $1) }) { (j, field) throws(FlowJSONError) in
+            try field.read(from: &j, into: &r)
         }
         let missing = FlowField.requiredMask & ~seen
         if missing != 0, let first = FlowField(rawValue: missing.trailingZeroBitCount) {
@@ -188,15 +207,72 @@ struct JSONReader {
         return r
     }
 
-    /// The next object key, nil for a key the record does not have.
-    private mutating func key(after previous: Int) throws(FlowJSONError) -> FlowField? {
+    /// An object: each key that `match` names (given the one named before, or -1), its value read by
+    /// `read`; other keys' values skipped. Returns the keys seen, a bit per raw value.
+    private mutating func members<Key: RawRepresentable<Int>>(
+        named match: (UnsafeRawBufferPointer, _ previous: Int) -> Key?,
+        _ read: (inout JSONReader, Key) throws(FlowJSONError) -> Void
+    ) throws(FlowJSONError) -> UInt64 {
+        var seen: UInt64 = 0
+        var previous = -1
+        try expect(UInt8(ascii: "{"))
+        if try !consume(UInt8(ascii: "}")) {
+            repeat {
+                let key = try key { match($0, previous) }
+                try expect(UInt8(ascii: ":"))
+                guard let key else {
+                    try skipValue(depth: 0)
+                    continue
+                }
+                seen |= 1 << key.rawValue
+                previous = key.rawValue
+                try read(&self, key)
+            } while try consume(UInt8(ascii: ","))
+            try expect(UInt8(ascii: "}"))
+        }
+        return seen
+    }
+
+    /// The next object key as `match` names it, nil for a key it does not know.
+    private mutating func key<Key>(_ match: (UnsafeRawBufferPointer) -> Key?) throws(FlowJSONError) -> Key? {
         guard try peek() == UInt8(ascii: "\"") else { throw error("expected a key") }
-        if let raw = plainString() { return fieldNames.field(named: raw, after: previous) }
+        if let raw = plainString() { return match(raw) }
         // A key with escapes: decode it, then match (no field name needs one, but JSON allows it).
         let decoded = try string()
-        return decoded.utf8.withContiguousStorageIfAvailable {
-            fieldNames.field(named: UnsafeRawBufferPointer($0), after: previous)
-        } ?? nil
+        return decoded.utf8.withContiguousStorageIfAvailable { match(UnsafeRawBufferPointer($0)) } ?? nil
+    }
+
+    /// `DnsStages`'s value. A bad value names its stage and key (`DnsStages[1].NetNs: expected a
+    /// number`), as does a missing key; unknown keys are skipped.
+    mutating func stages() throws(FlowJSONError) -> [DNSStage] {
+        var position = 0
+        return try array { (j) throws(FlowJSONError) in
+            defer { position += 1 }
+            return try j.stage(position)
+        }
+    }
+
+    private mutating func stage(_ position: Int) throws(FlowJSONError) -> DNSStage {
+        var stage = DNSStage(netNs: 0, interface: "", serverAddr: .v4(0), serverPort: 0, latencyNs: nil)
+        let start = index
+        let seen = try members(named: { raw, _ in DNSStageField.allCases.first { $0.name.elementsEqual(raw) } }) {
+            (j, field) throws(FlowJSONError) in
+            do throws(FlowJSONError) {
+                try field.read(from: &j, into: &stage)
+            } catch {
+                throw FlowJSONError(
+                    offset: error.offset, reason: "DnsStages[\(position)].\(field.key): \(error.reason)")
+            }
+        }
+        let missing = DNSStageField.requiredMask & ~seen
+        if missing != 0, let first = DNSStageField(rawValue: missing.trailingZeroBitCount) {
+            throw FlowJSONError(offset: start, reason: "DnsStages[\(position)] lacks \"\(first.key)\"")
+        }
+        return stage
+    }
+
+    mutating func addresses() throws(FlowJSONError) -> [IPAddress] {
+        try array { (j) throws(FlowJSONError) in try j.address() }
     }
 
     /// `null`, or what `value` reads.
@@ -210,6 +286,14 @@ struct JSONReader {
             throw FlowJSONError(offset: start, reason: "expected an IPv4 or IPv6 address")
         }
         return address
+    }
+
+    mutating func recordType() throws(FlowJSONError) -> RecordType {
+        let start = index
+        guard let type = RecordType(name: try string()) else {
+            throw FlowJSONError(offset: start, reason: "expected a record type, flow or dnsTransaction")
+        }
+        return type
     }
 
     mutating func rcode() throws(FlowJSONError) -> DNSResponseCode {

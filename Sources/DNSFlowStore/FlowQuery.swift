@@ -7,6 +7,7 @@ public struct FlowQuery: Sendable, Hashable {
     public static let defaultLimit = 100
     public static let maxLimit = 10_000
 
+    public var recordType: RecordType?
     public var dnsId: UInt16?
     /// An exact name, or a glob where `*` matches any run of characters (`*.example.test`).
     public var dnsName: String?
@@ -29,11 +30,13 @@ public struct FlowQuery: Sendable, Hashable {
     }
 
     public init(
-        dnsId: UInt16? = nil, dnsName: String? = nil, rcode: DNSResponseCode? = nil, minLatencyMs: Double? = nil,
+        recordType: RecordType? = nil, dnsId: UInt16? = nil, dnsName: String? = nil, rcode: DNSResponseCode? = nil,
+        minLatencyMs: Double? = nil,
         maxLatencyMs: Double? = nil, errno: UInt8? = nil, srcAddr: IPAddress? = nil, dstAddr: IPAddress? = nil,
         port: UInt16? = nil, node: String? = nil, since: Int64? = nil, until: Int64? = nil,
         limit: Int = FlowQuery.defaultLimit
     ) {
+        self.recordType = recordType
         self.dnsId = dnsId
         self.dnsName = dnsName
         self.rcode = rcode
@@ -98,6 +101,7 @@ public struct FlowQuery: Sendable, Hashable {
                 )
             }
         }
+        if let recordType { add("record_type = ?", Int64(recordType.rawValue)) }
         if let rcode { add("dns_rcode = ?", Int64(rcode.rawValue)) }
         if let minLatencyMs { add("dns_latency_ns >= ?", Self.nanoseconds(minLatencyMs)) }
         if let maxLatencyMs { add("dns_latency_ns <= ?", Self.nanoseconds(maxLatencyMs)) }

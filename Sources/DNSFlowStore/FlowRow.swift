@@ -72,20 +72,36 @@ enum FlowRow {
         return numbers
     }
 
+    /// `FlowRecordJSON.encode(stages:)`'s text, as the binding writes it.
+    static func stages(fromJSON text: String) -> [DNSStage] {
+        var text = text
+        return text.withUTF8 { (try? FlowRecordJSON.decodeStages(UnsafeRawBufferPointer($0))) ?? [] }
+    }
+
+    /// `FlowRecordJSON.encode(addresses:)`'s text, as the binding writes it.
+    static func addresses(fromJSON text: String) -> [IPAddress] {
+        var text = text
+        return text.withUTF8 { (try? FlowRecordJSON.decodeAddresses(UnsafeRawBufferPointer($0))) ?? [] }
+    }
+
     private static func decoded<T: Decodable>(_ text: String) -> T? {
         try? JSONDecoder().decode(T.self, from: Data(text.utf8))
     }
 }
 
-/// Each field's column: addresses as their 4 or 16 bytes, codes and the latency (in ns) as integers, the two
-/// arrays as JSON text. The end time has none: it leads the row id.
+/// Each field's column: addresses as their 4 or 16 bytes, the record type, codes and the latency (in ns) as
+/// integers, the arrays as JSON text. The end time has none: it leads the row id. The answers and the requester
+/// span several columns, all NULL when the record has none; reading in column order, their first makes them.
 extension FlowField {
     var column: (name: String, type: String)? {
         switch self {
+        case .recordType: ("record_type", "INTEGER NOT NULL")
         case .srcAddr: ("src_addr", "BLOB NOT NULL")
         case .dstAddr: ("dst_addr", "BLOB NOT NULL")
         case .srcPort: ("src_port", "INTEGER NOT NULL")
         case .dstPort: ("dst_port", "INTEGER NOT NULL")
+        case .xlatDstAddr: ("xlat_dst_addr", "BLOB")
+        case .xlatDstPort: ("xlat_dst_port", "INTEGER")
         case .proto: ("proto", "INTEGER NOT NULL")
         case .etype: ("etype", "INTEGER NOT NULL")
         case .bytes: ("bytes", "INTEGER NOT NULL")
@@ -96,6 +112,7 @@ extension FlowField {
         case .ifDirections: ("if_directions", "TEXT NOT NULL")
         case .flags: ("flags", "INTEGER NOT NULL")
         case .netNs: ("net_ns", "INTEGER NOT NULL")
+        case .netNsName: ("net_ns_name", "TEXT")
         case .nodeName: ("node_name", "TEXT NOT NULL")
         case .dnsId: ("dns_id", "INTEGER")
         case .dnsFlags: ("dns_flags", "INTEGER")
@@ -105,15 +122,31 @@ extension FlowField {
         case .dnsName: ("dns_name", "TEXT COLLATE NOCASE")
         case .dnsQType: ("dns_qtype", "INTEGER")
         case .dnsErrno: ("dns_errno", "INTEGER")
+        // The API's own `DnsStages` text: one column whatever the count, written by the record's JSON writer, and
+        // readable in SQL with json_each; a table of stages would cost a row and an index entry per stage.
+        case .dnsStages: ("dns_stages", "TEXT")
+        case .dnsRetransmits: ("dns_retransmits", "INTEGER")
+        case .dnsAnswers: ("dns_answers", "TEXT")
+        case .dnsCnames: ("dns_cnames", "TEXT")
+        case .dnsTtl: ("dns_ttl", "INTEGER")
+        case .pid: ("pid", "INTEGER")
+        case .comm: ("comm", "TEXT")
+        case .cgroupId: ("cgroup_id", "INTEGER")
+        case .containerId: ("container_id", "TEXT")
+        case .podUid: ("pod_uid", "TEXT")
+        case .dstDnsName: ("dst_dns_name", "TEXT COLLATE NOCASE")
         }
     }
 
     func bind(_ r: FlowRecord, to row: inout StatementBinding) {
         switch self {
+        case .recordType: row.integer(r.recordType.rawValue)
         case .srcAddr: row.address(r.srcAddr)
         case .dstAddr: row.address(r.dstAddr)
         case .srcPort: row.integer(r.srcPort)
         case .dstPort: row.integer(r.dstPort)
+        case .xlatDstAddr: row.address(r.xlatDstAddr)
+        case .xlatDstPort: row.integer(r.xlatDstPort)
         case .proto: row.integer(r.proto)
         case .etype: row.integer(r.etype)
         case .bytes: row.integer(Int64(bitPattern: r.bytes))
@@ -124,6 +157,7 @@ extension FlowField {
         case .ifDirections: row.json(numbers: r.ifDirections)
         case .flags: row.integer(r.flags)
         case .netNs: row.integer(r.netNs)
+        case .netNsName: row.text(r.netNsName)
         case .nodeName: row.text(r.nodeName)
         case .dnsId: row.integer(r.dnsId)
         case .dnsFlags: row.integer(r.dnsFlags)
@@ -132,15 +166,29 @@ extension FlowField {
         case .dnsName: row.text(r.dnsName)
         case .dnsQType: row.integer(r.dnsQType?.rawValue)
         case .dnsErrno: row.integer(r.dnsErrno)
+        case .dnsStages: row.json(stages: r.dnsStages)
+        case .dnsRetransmits: row.integer(r.dnsRetransmits)
+        case .dnsAnswers: row.json(addresses: r.dnsAnswers?.addresses)
+        case .dnsCnames: row.json(strings: r.dnsAnswers?.cnames)
+        case .dnsTtl: row.integer(r.dnsAnswers?.ttl)
+        case .pid: row.integer(r.requester?.pid)
+        case .comm: row.text(r.requester?.comm)
+        case .cgroupId: row.integer(r.requester.map { Int64(bitPattern: $0.cgroupId) })
+        case .containerId: row.text(r.requester?.containerId)
+        case .podUid: row.text(r.requester?.podUid)
+        case .dstDnsName: row.text(r.dstDnsName)
         }
     }
 
     func read(_ row: Row, at i: Int, into r: inout FlowRecord) {
         switch self {
+        case .recordType: r.recordType = RecordType(rawValue: row[i]) ?? .flow
         case .srcAddr: r.srcAddr = FlowRow.address(row[i])
         case .dstAddr: r.dstAddr = FlowRow.address(row[i])
         case .srcPort: r.srcPort = row[i]
         case .dstPort: r.dstPort = row[i]
+        case .xlatDstAddr: r.xlatDstAddr = (row[i] as Data?).flatMap { IPAddress(bytes: $0) }
+        case .xlatDstPort: r.xlatDstPort = row[i]
         case .proto: r.proto = row[i]
         case .etype: r.etype = row[i]
         case .bytes: r.bytes = UInt64(bitPattern: row[i])
@@ -151,6 +199,7 @@ extension FlowField {
         case .ifDirections: r.ifDirections = FlowRow.numbers(fromJSON: row[i])
         case .flags: r.flags = row[i]
         case .netNs: r.netNs = row[i]
+        case .netNsName: r.netNsName = row[i]
         case .nodeName: r.nodeName = row[i]
         case .dnsId: r.dnsId = row[i]
         case .dnsFlags: r.dnsFlags = row[i]
@@ -159,6 +208,18 @@ extension FlowField {
         case .dnsName: r.dnsName = row[i]
         case .dnsQType: r.dnsQType = (row[i] as UInt16?).map(DNSQueryType.init(rawValue:))
         case .dnsErrno: r.dnsErrno = row[i]
+        case .dnsStages: r.dnsStages = (row[i] as String?).map(FlowRow.stages(fromJSON:)) ?? []
+        case .dnsRetransmits: r.dnsRetransmits = row[i]
+        case .dnsAnswers:
+            r.dnsAnswers = (row[i] as String?).map { DNSAnswers(addresses: FlowRow.addresses(fromJSON: $0)) }
+        case .dnsCnames: if let cnames: String = row[i] { r.dnsAnswers?.cnames = FlowRow.strings(fromJSON: cnames) }
+        case .dnsTtl: r.dnsAnswers?.ttl = row[i]
+        case .pid: r.requester = (row[i] as UInt32?).map { Requester(pid: $0, comm: "", cgroupId: 0) }
+        case .comm: if let comm: String = row[i] { r.requester?.comm = comm }
+        case .cgroupId: if let id: Int64 = row[i] { r.requester?.cgroupId = UInt64(bitPattern: id) }
+        case .containerId: r.requester?.containerId = row[i]
+        case .podUid: r.requester?.podUid = row[i]
+        case .dstDnsName: r.dstDnsName = row[i]
         }
     }
 }

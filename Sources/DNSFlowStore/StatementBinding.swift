@@ -97,12 +97,37 @@ struct StatementBinding {
         pendingTexts[pendingTexts.count - 1].isBlob = true
     }
 
+    mutating func address(_ value: IPAddress?) {
+        guard let value else { return null() }
+        address(value)
+    }
+
+    private mutating func null() {
+        check(sqlite3_bind_null(statement, next()))
+    }
+
     mutating func text(_ value: String?) {
-        guard let value else { return check(sqlite3_bind_null(statement, next())) }
+        guard let value else { return null() }
         appendText { $0.append(contentsOf: value.utf8) }
     }
 
     mutating func json(strings: [String]) { json(strings, Self.appendJSONString) }
+
+    mutating func json(strings: [String]?) {
+        guard let strings else { return null() }
+        json(strings: strings)
+    }
+
+    /// NULL when there are none, as on every flow.
+    mutating func json(stages: [DNSStage]) {
+        guard !stages.isEmpty else { return null() }
+        appendText { FlowRecordJSON.encode(stages: stages, into: &$0) }
+    }
+
+    mutating func json(addresses: [IPAddress]?) {
+        guard let addresses else { return null() }
+        appendText { FlowRecordJSON.encode(addresses: addresses, into: &$0) }
+    }
 
     mutating func json(integers: some Sequence<Int64>) { json(integers, Self.appendDecimal) }
 

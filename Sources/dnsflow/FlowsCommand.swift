@@ -17,6 +17,7 @@ struct FlowsCommand: AsyncParsableCommand {
     @Option(help: "Bearer token (default: $DNSFLOW_TOKEN).")
     var token: String?
 
+    @Option(help: "Only records of this type: flow or dnsTransaction (one per DNS lookup).") var type: String?
     @Option(help: "DNS transaction id.") var dnsId: UInt16?
     @Option(help: "Query name, exact or with * globs ('*.example.test').") var name: String?
     @Option(help: "Response code name or number (NXDomain, 3).") var rcode: String?
@@ -34,8 +35,14 @@ struct FlowsCommand: AsyncParsableCommand {
     @Flag(help: "Print the API's JSON instead of a table.")
     var json = false
 
+    @Flag(help: "Under each DNS lookup, its stages: namespace, interface, server, latency, as a waterfall.")
+    var stages = false
+
     func validate() throws {
         guard (1...10_000).contains(limit) else { throw ValidationError("--limit must be 1-10000") }
+        if let type, RecordType(name: type) == nil {
+            throw ValidationError("--type must be \(RecordType.allCases.map(\.name).joined(separator: " or "))")
+        }
         guard let url = URLComponents(string: collector), url.scheme == "http" || url.scheme == "https" else {
             throw ValidationError("--collector must be an http:// or https:// URL")
         }
@@ -60,13 +67,13 @@ struct FlowsCommand: AsyncParsableCommand {
             return
         }
         let page = try FlowRecordJSON.decodePage(data)
-        FileHandle.standardOutput.write(Data(FlowTable.render(page.records).utf8))
-        FileHandle.standardOutput.write(Data("\(page.records.count) of \(page.total) flows\n".utf8))
+        FileHandle.standardOutput.write(Data(FlowTable.render(page.records, stages: stages).utf8))
+        FileHandle.standardOutput.write(Data("\(page.records.count) of \(page.total) records\n".utf8))
     }
 
-    private func requestURL() throws -> String {
+    func requestURL() throws -> String {
         let parameters: [(String, String?)] = [
-            ("dnsId", dnsId.map(String.init)), ("dnsName", name), ("rcode", rcode),
+            ("recordType", type), ("dnsId", dnsId.map(String.init)), ("dnsName", name), ("rcode", rcode),
             ("minLatencyMs", minLatencyMs.map { "\($0)" }), ("maxLatencyMs", maxLatencyMs.map { "\($0)" }),
             ("errno", errno.map(String.init)), ("srcAddr", srcAddr), ("dstAddr", dstAddr),
             ("port", port.map(String.init)), ("node", node), ("since", since), ("until", until),

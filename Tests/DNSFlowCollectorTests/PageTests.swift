@@ -1,5 +1,6 @@
 import DNSFlowCore
 import DNSFlowStore
+import DNSFlowTestSupport
 import Foundation
 import Testing
 
@@ -81,6 +82,28 @@ import Testing
                 "--screenshot=\(screenshot.path)", "--window-size=1400,900", "http://127.0.0.1:\(port)/",
             ])
             #expect(FileManager.default.fileExists(atPath: screenshot.path))
+        }
+    }
+
+    @Test func aLookupIsOneRowWithItsLatencyProcessAndAnswers() async throws {
+        _ = try Self.chromium()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try await withLiveCollector(in: dir) { collector, port in
+            let now = FlowStore.nowMs()
+            collector.ingest([
+                SampleRecords.dnatLookup(id: 4242, endMs: now), SampleRecords.namedConnection(endMs: now),
+            ])
+            try await waitUntilWritten(collector, 2)
+            let lookups = try await Self.runChromium(["--dump-dom", "http://127.0.0.1:\(port)/?dnsId=4242"])
+            #expect(lookups.components(separatedBy: "data-record-type=\"dnsTransaction\"").count == 2, "one row")
+            #expect(lookups.contains("10.96.0.10:53 → 10.0.2.53:5353"), "the server, and after NAT")
+            #expect(lookups.contains(">0.713<") && lookups.contains("client eth0 0.713 ms"), "latency and stages")
+            #expect(lookups.contains(">dig<") && lookups.contains(">alias.example.test, 10.9.9.9, fd00::9<"))
+            let flows = try await Self.runChromium(["--dump-dom", "http://127.0.0.1:\(port)/?recordType=flow"])
+            #expect(
+                flows.contains("data-record-type=\"flow\"") && !flows.contains("data-record-type=\"dnsTransaction\""))
+            #expect(flows.contains(">web.example.test<"), "the name the flow's destination was resolved from")
         }
     }
 }

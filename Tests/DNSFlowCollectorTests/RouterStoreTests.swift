@@ -1,5 +1,6 @@
 import DNSFlowCore
 import DNSFlowStore
+import DNSFlowTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -72,6 +73,34 @@ import Testing
             try await client.execute(uri: "/api/v1/dns/histogram?since=1h", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(decode(Histogram.self, response.body)?.buckets.map(\.count).reduce(0, +) == 3)
+            }
+        }
+    }
+
+    /// A lookup posted as JSON comes back whole, one row for its DNS id, its stages inside.
+    @Test func aLookupIsStoredAndQueriedByTypeAndId() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let deps = try makeDependencies(in: dir)
+        let now = FlowStore.nowMs()
+        let lookup = SampleRecords.dnatLookup(id: 4242, endMs: now)
+        let body = try jsonData([lookup, SampleRecords.namedConnection(endMs: now), dnsRecord(id: 4242)])
+        let app = Application(router: deps.router())
+        try await withWriter(deps) {
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/api/v1/flows", method: .post, body: ByteBuffer(bytes: body)) {
+                    #expect($0.status == .ok)
+                }
+                let uri = "/api/v1/flows?dnsId=4242&recordType=dnsTransaction"
+                try await client.execute(uri: uri, method: .get) { response in
+                    let page = try? FlowRecordJSON.decodePage(response.body.readableBytesView)
+                    #expect(page?.records == [lookup] && page?.total == 1)
+                    #expect(String(buffer: response.body).contains(#""DnsStages":[{"NetNs":4026532100,"#))
+                }
+                try await client.execute(uri: "/api/v1/flows?recordType=flow", method: .get) { response in
+                    let page = try? FlowRecordJSON.decodePage(response.body.readableBytesView)
+                    #expect(page?.records.map(\.recordType) == [.flow, .flow] && page?.total == 2)
+                }
             }
         }
     }

@@ -71,7 +71,9 @@ func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer) -> T? {
                 buckets: [LatencyBucket(upperMs: 1, count: 3)]))
         let app = Application(router: buildRouter(query: flows, ingest: flows))
         try await app.test(.router) { client in
-            let uri = "/api/v1/flows?dnsId=4242&limit=1&rcode=NXDomain&minLatencyMs=5&dnsName=*.example.test"
+            let uri =
+                "/api/v1/flows?dnsId=4242&limit=1&rcode=NXDomain&minLatencyMs=5&dnsName=*.example.test"
+                + "&recordType=dnsTransaction"
             try await client.execute(uri: uri, method: .get) { response in
                 #expect(response.status == .ok)
                 let page = try? FlowRecordJSON.decodePage(response.body.readableBytesView)
@@ -90,6 +92,7 @@ func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer) -> T? {
         }
         let asked = flows.snapshot
         #expect(asked.queries.map(\.dnsId) == [4242, nil])
+        #expect(asked.queries.map(\.recordType) == [.dnsTransaction, nil])
         #expect(asked.queries.first?.limit == 1)
         #expect(asked.queries.map(\.rcode) == [DNSResponseCode(rawValue: 3), DNSResponseCode(rawValue: 3)])
         #expect(asked.queries.first?.minLatencyMs == 5)
@@ -107,6 +110,7 @@ func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer) -> T? {
         ("dnsId=70000", "dnsId"), ("rcode=Nope", "rcode"), ("minLatencyMs=-1", "minLatencyMs"),
         ("since=yesterday", "since"), ("limit=0", "limit"), ("limit=10001", "limit"), ("port=x", "port"),
         ("since=1h&until=2h", "until"), ("srcAddr=10.0.0.256", "srcAddr"), ("dstAddr=host", "dstAddr"),
+        ("recordType=dns", "recordType"),
     ])
     func badParametersAre400NamingTheParameter(query: String, parameter: String) async throws {
         let flows = InMemoryFlows()

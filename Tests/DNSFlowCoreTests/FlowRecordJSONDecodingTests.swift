@@ -16,12 +16,24 @@ import Testing
         nodeName: ""
     )
 
+    /// A flow's required keys, for bodies that test the others.
+    private static let requiredKeys =
+        #""SrcAddr":"10.0.0.2","DstAddr":"10.0.0.3","SrcPort":1,"DstPort":53,"Proto":17,"Etype":2048,"#
+        + #""Bytes":1,"Packets":1,"TimeFlowStartMs":1,"TimeFlowEndMs":2,"Interfaces":[],"IfDirections":[],"#
+        + #""Flags":0,"NetNs":1,"NodeName":"n""#
+
     private func decode(_ text: String) throws(FlowJSONError) -> [FlowRecord] {
         try FlowRecordJSON.decodeArray(Array(text.utf8))
     }
 
     @Test func decodesWhatTheWriterWrites() throws {
-        let records = [Self.full, Self.plain, Self.full]
+        var transaction = Self.full
+        transaction.recordType = .dnsTransaction
+        transaction.dnsStages = [
+            DNSStage(netNs: 1, interface: "ü", serverAddr: "fd00::53", serverPort: 53, latencyNs: 213_000)
+        ]
+        transaction.requester = Requester(pid: 7, comm: "getent", cgroupId: 9)
+        let records = [Self.full, Self.plain, transaction, Self.full]
         var data: [UInt8] = []
         FlowRecordJSON.encode(records, into: &data)
         #expect(try FlowRecordJSON.decodeArray(data) == records)
@@ -47,6 +59,47 @@ import Testing
         #expect(record.dnsId == 8, "an escaped key names the same field; the last value wins")
         #expect(record.dnsName == nil && record.dnsErrno == nil && record.dnsQType == nil)
         #expect(record.srcAddr == "10.0.0.2" && record.srcPort == 4242 && record.bytes == 140 && record.netNs == 7)
+        #expect(record.recordType == .flow, "a record without RecordType is a flow")
+        #expect(record.dnsStages.isEmpty && record.dnsAnswers == nil && record.requester == nil)
+    }
+
+    /// Stages with unknown keys and nulls, the answers' and the requester's keys in any order and in part.
+    @Test func readsTransactionsLeniently() throws {
+        let text =
+            "[{" + Self.requiredKeys
+                + """
+                ,"PodUid":"p","DnsTtl":30,"RecordType":"dnsTransaction",
+                  "DnsStages":[{"Interface":"eth0","Other":[1],"NetNsName":null,"ServerPort":53,
+                                "ServerAddr":"10.96.0.10","NetNs":9,"LatencyMs":null}],
+                  "DnsCnames":["a.example"],"Comm":"dig","XlatDstAddr":null,"DnsRetransmits":null}]
+                """
+        let record = try #require(try decode(text).first)
+        #expect(record.recordType == .dnsTransaction)
+        #expect(
+            record.dnsStages == [
+                DNSStage(netNs: 9, interface: "eth0", serverAddr: "10.96.0.10", serverPort: 53, latencyNs: nil)
+            ])
+        #expect(record.dnsAnswers == DNSAnswers(addresses: [], cnames: ["a.example"], ttl: 30))
+        #expect(record.requester == Requester(pid: 0, comm: "dig", cgroupId: 0, podUid: "p"))
+        #expect(record.xlatDstAddr == nil && record.dnsRetransmits == nil)
+        let nulls = try #require(
+            try decode("[{" + Self.requiredKeys + #","DnsStages":null,"DnsAnswers":null,"Pid":null}]"#).first)
+        #expect(nulls.dnsStages.isEmpty && nulls.dnsAnswers == nil && nulls.requester == nil)
+    }
+
+    @Test func stagesAndAddressesAloneRoundTrip() throws {
+        let stages = [
+            DNSStage(netNs: 1, netNsName: "a", interface: "eth0", serverAddr: "fd00::53", serverPort: 53, latencyNs: 1),
+            DNSStage(netNs: 2, interface: "", serverAddr: "10.0.0.53", serverPort: 0, latencyNs: nil),
+        ]
+        var text: [UInt8] = []
+        FlowRecordJSON.encode(stages: stages, into: &text)
+        #expect(try text.withUnsafeBytes { try FlowRecordJSON.decodeStages($0) } == stages)
+        let addresses: [IPAddress] = ["10.0.0.1", "fd00::1"]
+        text = Array("x".utf8)
+        FlowRecordJSON.encode(addresses: addresses, into: &text)
+        #expect(String(decoding: text, as: UTF8.self) == #"x["10.0.0.1","fd00::1"]"#)
+        #expect(try text.dropFirst().withUnsafeBytes { try FlowRecordJSON.decodeAddresses($0) } == addresses)
     }
 
     static let malformed: [(body: String, reason: String)] = [
@@ -80,12 +133,33 @@ import Testing
         ("[{\"NodeName\":\"a\nb\"}]", "control character"),
         (#"[{"NodeName":"abc"#, "unterminated string"),
         (#"[{"Other":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]"#, "too deep"),
+        (#"[{"RecordType":"dns"}]"#, "expected a record type, flow or dnsTransaction"),
+        (#"[{"DnsStages":{}}]"#, "expected '['"),
+        (#"[{"DnsStages":[1]}]"#, "expected '{'"),
+        (#"[{"DnsStages":[{"NetNs":"x"}]}]"#, "DnsStages[0].NetNs: expected a number"),
+        (
+            #"[{"DnsStages":[{"NetNs":1,"Interface":"e","ServerAddr":"a","ServerPort":53}]}]"#,
+            "DnsStages[0].ServerAddr: expected an IPv4 or IPv6 address"
+        ),
+        (#"[{"DnsStages":[{"NetNs":1,"Interface":7}]}]"#, "DnsStages[0].Interface: expected a string"),
+        (#"[{"DnsStages":[{"ServerPort":65536}]}]"#, "DnsStages[0].ServerPort: number out of range for UInt16"),
+        (#"[{"DnsStages":[{"LatencyMs":-1}]}]"#, "DnsStages[0].LatencyMs: latency out of range"),
+        (
+            #"[{"DnsStages":[{"NetNs":1,"Interface":"e","ServerAddr":"10.0.0.1","ServerPort":53},{"NetNs":2,"#
+                + #""Interface":"e","ServerPort":53}]}]"#, #"DnsStages[1] lacks "ServerAddr""#
+        ),
+        (#"[{"DnsAnswers":["10.0.0.1","x"]}]"#, "expected an IPv4 or IPv6 address"),
+        (#"[{"DnsCnames":"a"}]"#, "expected '['"),
+        (#"[{"DnsTtl":-1}]"#, "out of range for UInt32"),
+        (#"[{"Pid":4294967296}]"#, "out of range for UInt32"),
+        (#"[{"Comm":1}]"#, "expected a string"),
     ]
 
     @Test func decodesThePageTheAPIWrites() throws {
         var body: [UInt8] = []
         FlowRecordJSON.encodePage([Self.full, Self.plain], total: 7, into: &body)
-        #expect(String(decoding: body, as: UTF8.self).hasPrefix(#"{"flows":[{"SrcAddr":"fd00::2","#))
+        #expect(
+            String(decoding: body, as: UTF8.self).hasPrefix(#"{"flows":[{"RecordType":"flow","SrcAddr":"fd00::2","#))
         let page = try FlowRecordJSON.decodePage(body)
         #expect(page.records == [Self.full, Self.plain] && page.total == 7)
         #expect(try FlowRecordJSON.decodePage(Array(#"{"total":3,"other":[1],"flows":[]}"#.utf8)) == ([], 3))

@@ -1,4 +1,5 @@
 import DNSFlowCore
+import DNSFlowTestSupport
 import Foundation
 import Testing
 
@@ -15,6 +16,8 @@ struct FlowRecordJSONEncodingTests {
         interfaces: ["eth0"], ifDirections: [1], flags: 0, netNs: 4_026_532_100, nodeName: "worker-3",
         dnsId: 0xBEEF, dnsFlags: 0x8180, dnsFlagsResponseCode: "NoError", dnsLatencyNs: 213_000,
         dnsName: "kubernetes.default.svc.cluster.local", dnsQType: "A", dnsErrno: DNSErrno.none)
+
+    static let transaction = SampleRecords.dnatLookup()
 
     static func line(_ record: FlowRecord) -> String {
         var buffer: [UInt8] = []
@@ -50,15 +53,126 @@ struct FlowRecordJSONEncodingTests {
 
     @Test func keysFollowFieldOrder() {
         let keys = [
-            "SrcAddr", "DstAddr", "SrcPort", "DstPort", "Proto", "Etype", "Bytes", "Packets", "TimeFlowStartMs",
-            "TimeFlowEndMs", "Interfaces", "IfDirections", "Flags", "NetNs", "NodeName", "DnsId", "DnsFlags",
-            "DnsFlagsResponseCode", "DnsLatencyMs", "DnsName", "DnsQType", "DnsErrno",
+            "RecordType", "SrcAddr", "DstAddr", "SrcPort", "DstPort", "XlatDstAddr", "XlatDstPort", "Proto", "Etype",
+            "Bytes", "Packets", "TimeFlowStartMs", "TimeFlowEndMs", "Interfaces", "IfDirections", "Flags", "NetNs",
+            "NetNsName", "NodeName", "DnsId", "DnsFlags", "DnsFlagsResponseCode", "DnsLatencyMs", "DnsName",
+            "DnsQType", "DnsErrno", "DnsStages", "DnsRetransmits", "DnsAnswers", "DnsCnames", "DnsTtl", "Pid", "Comm",
+            "CgroupId", "ContainerId", "PodUid", "DstDnsName",
         ]
         #expect(FlowField.allCases.map { "\($0.key)" } == keys)
-        let text = Self.line(Self.dns)
+        var every = Self.transaction
+        every.dstDnsName = "web.example.test"
+        let text = Self.line(every)
         let positions = keys.map { text.range(of: "\"\($0)\":")?.lowerBound }
         #expect(!positions.contains(nil))
         #expect(positions.compactMap { $0 } == positions.compactMap { $0 }.sorted())
+    }
+
+    @Test func everyRecordSaysWhatItIs() {
+        #expect(Self.line(Self.plain).hasPrefix(#"{"RecordType":"flow","SrcAddr":"10.244.1.7","#))
+        #expect(Self.line(Self.transaction).hasPrefix(#"{"RecordType":"dnsTransaction","SrcAddr":"10.0.1.2","#))
+    }
+
+    @Test func transactionRoundTripsWithStagesAnswersAndRequester() throws {
+        #expect(try Self.decodedLine(Self.transaction) == Self.transaction)
+        let text = Self.line(Self.transaction)
+        #expect(text.contains(#""DstPort":53,"XlatDstAddr":"10.0.2.53","XlatDstPort":5353,"Proto":17,"#))
+        #expect(text.contains(#""NetNs":4026532100,"NetNsName":"client","NodeName":"worker-3","#))
+        let stages = [
+            #"{"NetNs":4026532100,"NetNsName":"client","Interface":"eth0","ServerAddr":"10.96.0.10","#
+                + #""ServerPort":53,"LatencyMs":0.713}"#,
+            #"{"NetNs":4026532200,"NetNsName":"router","Interface":"veth-r0","ServerAddr":"10.96.0.10","#
+                + #""ServerPort":53,"LatencyMs":0.698}"#,
+            #"{"NetNs":4026532200,"NetNsName":"router","Interface":"veth-r1","ServerAddr":"10.0.2.53","#
+                + #""ServerPort":5353,"LatencyMs":0.483}"#,
+            #"{"NetNs":4026532300,"Interface":"veth-s","ServerAddr":"10.0.2.53","ServerPort":5353,"#
+                + #""LatencyMs":0.469123}"#,
+        ]
+        #expect(
+            text.contains(#""DnsErrno":0,"DnsStages":["# + stages.joined(separator: ",") + #"],"DnsRetransmits":1,"#))
+        #expect(
+            text.contains(
+                #""DnsAnswers":["10.9.9.9","fd00::9"],"DnsCnames":["alias.example.test"],"DnsTtl":300,"Pid":4242,"#
+                    + #""Comm":"dig","CgroupId":12345,"ContainerId":"0123456789ab","#
+                    + #""PodUid":"8f0e5c9a-1d2b-4c3d-9e8f-0a1b2c3d4e5f"}"#))
+    }
+
+    /// A timeout's stages without latency, an NXDomain's empty answers (decoded, nothing in them), a
+    /// requester outside a container, a flow named by the lookup that resolved its destination.
+    @Test func partialTransactionsAndNamedFlowsRoundTrip() throws {
+        var timeout = Self.transaction
+        timeout.dnsStages = timeout.dnsStages.map { stage in
+            var stage = stage
+            stage.latencyNs = nil
+            stage.netNsName = nil
+            return stage
+        }
+        timeout.dnsLatencyNs = nil
+        timeout.dnsErrno = DNSErrno.timedOut
+        timeout.dnsAnswers = nil
+        timeout.requester = Requester(pid: 1, comm: "getent", cgroupId: 1)
+        #expect(try Self.decodedLine(timeout) == timeout)
+        #expect(!Self.line(timeout).contains("LatencyMs") && !Self.line(timeout).contains("DnsAnswers"))
+        #expect(!Self.line(timeout).contains("ContainerId") && !Self.line(timeout).contains("PodUid"))
+
+        var nxdomain = Self.transaction
+        nxdomain.dnsAnswers = DNSAnswers.none
+        #expect(try Self.decodedLine(nxdomain) == nxdomain)
+        #expect(Self.line(nxdomain).contains(#""DnsAnswers":[],"DnsCnames":[],"Pid""#))
+
+        var named = Self.plain
+        named.dstDnsName = "web.example.test"
+        #expect(try Self.decodedLine(named) == named)
+        #expect(Self.line(named).hasSuffix(#","NodeName":"worker-3","DstDnsName":"web.example.test"}"# + "\n"))
+        #expect(!Self.line(Self.plain).contains("Stages") && !Self.line(Self.plain).contains("Pid"))
+    }
+
+    /// The writer's bound holds for the longest text every field can take: each string byte escaped,
+    /// the longest addresses and numbers, latencies with six decimals, many stages and answers.
+    @Test func maxLengthBoundsTheWorstCase() {
+        let control = String(repeating: "\u{1}", count: 40)
+        let longest: IPAddress = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"
+        var r = FlowRecord.empty
+        r.recordType = .dnsTransaction
+        (r.srcAddr, r.dstAddr, r.xlatDstAddr) = (longest, longest, longest)
+        (r.srcPort, r.dstPort, r.xlatDstPort, r.proto, r.etype, r.flags) = (.max, .max, .max, .max, .max, .max)
+        (r.bytes, r.packets, r.timeFlowStartMs, r.timeFlowEndMs, r.netNs) = (.max, .max, .min, .min, .max)
+        r.interfaces = Array(repeating: control, count: 5)
+        r.ifDirections = Array(repeating: 255, count: 5)
+        (r.netNsName, r.nodeName, r.dnsName, r.dstDnsName) = (control, control, control, control)
+        (r.dnsId, r.dnsFlags, r.dnsErrno, r.dnsRetransmits) = (.max, .max, .max, .max)
+        r.dnsFlagsResponseCode = DNSResponseCode(rawValue: 255)
+        r.dnsQType = DNSQueryType(rawValue: .max)
+        r.dnsLatencyNs = .max - 1
+        r.dnsStages = Array(
+            repeating: DNSStage(
+                netNs: .max, netNsName: control, interface: control, serverAddr: longest, serverPort: .max,
+                latencyNs: .max - 1),
+            count: 6)
+        r.dnsAnswers = DNSAnswers(
+            addresses: Array(repeating: longest, count: 9), cnames: Array(repeating: control, count: 3), ttl: .max)
+        r.requester = Requester(
+            pid: .max, comm: control, cgroupId: .max, containerId: control, podUid: control)
+        for records in [[r], [r, Self.plain, Self.transaction], [FlowRecord]()] {
+            records.withUnsafeBufferPointer { records in
+                let bound = FlowRecordJSON.maxLength(of: records)
+                // Room past the bound, so that a bound too small shows as a failure, not as a crash.
+                let destination = UnsafeMutableRawBufferPointer.allocate(byteCount: bound + 65_536, alignment: 1)
+                defer { destination.deallocate() }
+                let written = FlowRecordJSON.write(records, to: destination)
+                #expect(written <= bound, "\(written) bytes written, \(bound) bound")
+            }
+        }
+    }
+
+    @Test(
+        arguments: [(469_123, "0.469123"), (713_000, "0.713"), (40_000_000, "40.0"), (1, "0.000001")]
+            as [(UInt64, String)])
+    func stageLatencyIsWrittenInMillisecondsToTheMicrosecond(latency: UInt64, text: String) throws {
+        var record = Self.transaction
+        record.dnsStages[3].latencyNs = latency
+        #expect(Self.line(record).contains("\"ServerPort\":5353,\"LatencyMs\":\(text)}]"))
+        #expect(try Self.decodedLine(record) == record)
     }
 
     @Test func timeoutRecordHasNoLatency() throws {
@@ -188,7 +302,14 @@ struct FlowRecordJSONEncodingTests {
         }
         func maybe<T>(_ value: T) -> T? { Bool.random(using: &generator) ? value : nil }
         let interfaceCount = Int.random(in: 0...3, using: &generator)
-        return FlowRecord(
+        func address() -> IPAddress {
+            Bool.random(using: &generator)
+                ? .v4(.random(in: .min ... .max, using: &generator))
+                : .v6(
+                    high: .random(in: .min ... .max, using: &generator),
+                    low: .random(in: .min ... .max, using: &generator))
+        }
+        var record = FlowRecord(
             srcAddr: .v4(.random(in: .min ... .max, using: &generator)),
             dstAddr: .v6(
                 high: .random(in: .min ... .max, using: &generator), low: .random(in: 0...3, using: &generator)),
@@ -209,11 +330,35 @@ struct FlowRecordJSONEncodingTests {
             dnsName: maybe(text()),
             dnsQType: maybe(DNSQueryType(rawValue: .random(in: .min ... .max, using: &generator))),
             dnsErrno: maybe(.random(in: .min ... .max, using: &generator)))
+        guard Bool.random(using: &generator) else { return record }
+        record.recordType = .dnsTransaction
+        record.xlatDstAddr = maybe(address())
+        record.xlatDstPort = maybe(.random(in: .min ... .max, using: &generator))
+        record.netNsName = maybe(text())
+        record.dnsStages = (0..<Int.random(in: 0...5, using: &generator)).map { _ in
+            DNSStage(
+                netNs: .random(in: .min ... .max, using: &generator), netNsName: maybe(text()), interface: text(),
+                serverAddr: address(), serverPort: .random(in: .min ... .max, using: &generator),
+                latencyNs: maybe(.random(in: .min ... .max, using: &generator)))
+        }
+        record.dnsRetransmits = maybe(.random(in: .min ... .max, using: &generator))
+        record.dnsAnswers = maybe(
+            DNSAnswers(
+                addresses: (0..<Int.random(in: 0...4, using: &generator)).map { _ in address() },
+                cnames: (0..<Int.random(in: 0...2, using: &generator)).map { _ in text() },
+                ttl: maybe(.random(in: .min ... .max, using: &generator))))
+        record.requester = maybe(
+            Requester(
+                pid: .random(in: .min ... .max, using: &generator), comm: text(),
+                cgroupId: .random(in: .min ... .max, using: &generator), containerId: maybe(text()),
+                podUid: maybe(text())))
+        record.dstDnsName = maybe(text())
+        return record
     }
 
     /// Records/s, printed; a debug build says little about release speed (`make microbench` measures that).
     @Test func throughputIsPrinted() throws {
-        let records = (0..<100_000).map { i in i % 2 == 0 ? Self.dns : Self.plain }
+        let records = (0..<100_000).map { i in i % 2 == 0 ? Self.transaction : Self.plain }
         let clock = ContinuousClock()
         var buffer: [UInt8] = []
         let ours = clock.measure { FlowRecordJSON.encode(records, into: &buffer) }

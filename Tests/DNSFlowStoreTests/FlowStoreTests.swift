@@ -1,4 +1,5 @@
 import DNSFlowCore
+import DNSFlowTestSupport
 import Foundation
 import GRDB
 import Testing
@@ -25,10 +26,40 @@ import Testing
         odd.timeFlowEndMs = 1
         odd.interfaces = ["a,b", "", "ü", "c\",\"d"]
         odd.ifDirections = [255, 0]
-        try await t.store.insert([full, plain, odd])
+        var transaction = SampleRecords.dnatLookup(id: 9, endMs: 1_700_000_000_998)
+        transaction.requester = Requester(pid: .max, comm: "dig", cgroupId: .max, containerId: "c", podUid: "p")
+        transaction.dnsStages[3].latencyNs = nil
+        var nxdomain = SampleRecords.dnatLookup(id: 10, endMs: 1_700_000_000_997)
+        nxdomain.dnsAnswers = DNSAnswers.none
+        nxdomain.requester = Requester(pid: 1, comm: "", cgroupId: 0)
+        nxdomain.xlatDstAddr = "fd00::53"
+        let named = SampleRecords.namedConnection(endMs: 1_700_000_000_996)
+        try await t.store.insert([full, plain, odd, transaction, nxdomain, named])
         let page = try await t.store.query(FlowQuery())
-        #expect(page.total == 3)
-        #expect(page.flows == [full, plain, odd])
+        #expect(page.total == 6)
+        #expect(page.flows == [full, transaction, nxdomain, named, plain, odd])
+    }
+
+    /// A lookup seen on two nodes: one row each, with its stages; flows and transactions apart.
+    @Test func aDNSIdAnswersOneRowPerTransactionAndNode() async throws {
+        let t = try TemporaryStore()
+        defer { t.remove() }
+        try await t.store.insert([
+            SampleRecords.dnatLookup(id: 4242, endMs: 1000, node: "node-a"),
+            SampleRecords.dnatLookup(id: 4242, endMs: 1001, node: "node-b"),
+            SampleRecords.dnatLookup(id: 7, endMs: 1002), SampleRecords.namedConnection(endMs: 1003),
+        ])
+        let lookup = try await t.store.query(FlowQuery(dnsId: 4242))
+        #expect(lookup.total == 2)
+        #expect(lookup.flows.map(\.nodeName) == ["node-b", "node-a"])
+        #expect(lookup.flows.allSatisfy { $0.dnsStages == SampleRecords.dnatLookup().dnsStages })
+        #expect(lookup.flows.first?.dnsStages.map(\.latencyNs) == [713_000, 698_000, 483_000, 469_123])
+        let transactions = try await t.store.query(FlowQuery(recordType: .dnsTransaction))
+        #expect(transactions.total == 3 && transactions.flows.allSatisfy(\.isTransaction))
+        let flows = try await t.store.query(FlowQuery(recordType: .flow))
+        #expect(flows.flows.map(\.dstDnsName) == ["web.example.test"] && flows.total == 1)
+        #expect(try await t.store.query(FlowQuery(recordType: .flow, dnsId: 4242)).total == 0)
+        #expect(try await t.store.query(FlowQuery(recordType: .dnsTransaction, dnsId: 4242)).total == 2)
     }
 
     @Test func queriesUseTheIndexes() async throws {

@@ -2,7 +2,7 @@
 "use strict";
 
 const TOKEN_KEY = "dnsflow.token";
-const FILTERS = ["dnsId", "dnsName", "minLatencyMs", "rcode", "since"];
+const FILTERS = ["recordType", "dnsId", "dnsName", "minLatencyMs", "rcode", "since"];
 const RCODE_COLORS = {
   NoError: "#16a34a", NXDomain: "#f59e0b", ServFail: "#dc2626", Refused: "#7c3aed", FormErr: "#db2777",
   NotImp: "#0891b2", "": "#9ca3af",
@@ -51,19 +51,27 @@ async function api(path, params) {
   }
 }
 
+// A DNS transaction is one row: the client, the server it asked (→ the one that answered, after NAT), the
+// client's wait with its stages in the tooltip, who asked and what came back. Flows as they are.
 function flowRow(f) {
   const isErr = f.DnsFlagsResponseCode && f.DnsFlagsResponseCode !== "NoError";
+  const stages = (f.DnsStages || []).map(s => `${s.NetNsName || s.NetNs} ${s.Interface} ` +
+    (s.LatencyMs == null ? "–" : s.LatencyMs.toFixed(3) + " ms")).join("\n");
   const latency = f.DnsLatencyMs == null ? '<span class="none">–</span>'
     : `<span class="${f.DnsLatencyMs >= 100 ? "slow" : ""}">${f.DnsLatencyMs.toFixed(3)}</span>`;
   const cell = (v, cls = "") => `<td class="${cls}">${v == null || v === "" ? '<span class="none">–</span>' : esc(v)}</td>`;
   const endpoint = (a, p) => (a.includes(":") ? `[${a}]` : a) + ":" + p;
+  const server = endpoint(f.DstAddr, f.DstPort) +
+    (f.XlatDstAddr ? " → " + endpoint(f.XlatDstAddr, f.XlatDstPort ?? f.DstPort) : "");
+  const answers = [...(f.DnsCnames || []), ...(f.DnsAnswers || [])].join(", ");
   const proto = { 6: "TCP", 17: "UDP" }[f.Proto] || f.Proto;
   const time = new Date(f.TimeFlowEndMs).toISOString().replace("T", " ").replace("Z", "");
-  return `<tr data-dns-id="${esc(f.DnsId)}">` +
-    cell(time, "mono") + cell(endpoint(f.SrcAddr, f.SrcPort), "mono") + cell(endpoint(f.DstAddr, f.DstPort), "mono") +
-    cell(proto) + cell(f.DnsName) + cell(f.DnsQType) + cell(f.DnsId, "num") +
+  return `<tr data-dns-id="${esc(f.DnsId)}" data-record-type="${esc(f.RecordType || "flow")}">` +
+    cell(time, "mono") + cell(endpoint(f.SrcAddr, f.SrcPort), "mono") + cell(server, "mono") +
+    cell(proto) + cell(f.DnsName ?? f.DstDnsName) + cell(f.DnsQType) + cell(f.DnsId, "num") +
     `<td>${f.DnsFlagsResponseCode ? `<span class="rcode ${isErr ? "err" : ""}">${esc(f.DnsFlagsResponseCode)}</span>` : '<span class="none">–</span>'}</td>` +
-    `<td class="num">${latency}</td>` + cell(f.DnsErrno, "num") + cell(f.NetNs, "num") +
+    `<td class="num" title="${esc(stages)}">${latency}</td>` + cell(f.DnsErrno, "num") + cell(f.Comm) +
+    cell(answers, "mono") + cell(f.NetNsName ?? f.NetNs, "num") +
     cell((f.Interfaces || []).map((name, i) => name + ((f.IfDirections || [])[i] === 1 ? " ↑" : " ↓")).join(", ")) +
     cell(f.NodeName) + "</tr>";
 }
@@ -143,7 +151,7 @@ async function refresh() {
       api("/api/v1/dns/histogram", range),
     ]);
     document.querySelector("#flows tbody").innerHTML = flows.flows.map(flowRow).join("") ||
-      `<tr><td colspan="13" class="none">No flows match these filters</td></tr>`;
+      `<tr><td colspan="15" class="none">No records match these filters</td></tr>`;
     document.getElementById("count").textContent = `showing ${flows.flows.length.toLocaleString()} of ${flows.total.toLocaleString()}, newest first`;
     document.getElementById("topLatency").innerHTML = horizontalBars(top.entries);
     document.getElementById("topRcode").innerHTML = stackedRcodes(rcodes.entries);
