@@ -3,13 +3,16 @@ import DNSFlowIPFIX
 import Logging
 
 /// The collector's IPFIX decoder: templates learned per peer and observation domain, TCP streams
-/// framed by each message's length. A message that cannot be decoded is counted and skipped; a
-/// TCP stream whose framing is lost starts over with the next connection.
+/// framed by each message's length. A message that cannot be decoded is counted and skipped, and so
+/// is a record whose lists do not parse (its message's other records are kept); a TCP stream whose
+/// framing is lost starts over with the next connection.
 public actor IPFIXSessions: IPFIXDecoding {
     private var decoder: IPFIXDecoder
     private var framers: [IPFIXPeer: IPFIXStreamFramer] = [:]
     private let logger: Logger
     public private(set) var malformedMessages = 0
+    /// Records left out of messages that otherwise decoded (`IPFIXDecodedMessage.skippedRecords`).
+    public private(set) var malformedRecords = 0
 
     public init(enterpriseId: UInt32 = IPFIX.defaultEnterpriseId, logger: Logger) {
         decoder = IPFIXDecoder(enterpriseId: enterpriseId)
@@ -41,7 +44,17 @@ public actor IPFIXSessions: IPFIXDecoding {
 
     private func decodeMessage(_ message: [UInt8], from peer: IPFIXPeer) -> [FlowRecord] {
         do {
-            return try decoder.decode(message, exporter: peer.description).records
+            let decoded = try decoder.decode(message, exporter: peer.description)
+            if let first = decoded.skippedRecords.first {
+                malformedRecords += decoded.skippedRecords.count
+                logger.debug(
+                    "IPFIX records skipped",
+                    metadata: [
+                        "dnsflow.ipfix.peer": "\(peer)", "dnsflow.records": "\(decoded.skippedRecords.count)",
+                        "dnsflow.error": "\(first)",
+                    ])
+            }
+            return decoded.records
         } catch {
             malformedMessages += 1
             logger.debug(

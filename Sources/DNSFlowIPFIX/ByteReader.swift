@@ -14,6 +14,16 @@ struct ByteReader {
         return bytes[offset..<offset + count]
     }
 
+    /// The next `count` octets as a reader of their own, for a list inside a field.
+    mutating func sub(_ count: Int, _ what: @autoclosure () -> String) throws -> ByteReader {
+        _ = try take(count, what())
+        return ByteReader(bytes: bytes, offset: offset - count, end: offset)
+    }
+
+    mutating func string(_ count: Int, _ what: @autoclosure () -> String) throws -> String {
+        String(decoding: try take(count, what()), as: UTF8.self)
+    }
+
     /// An unsigned integer of 1 to 8 octets (RFC 7011 section 6.2 allows reduced-size encoding).
     mutating func unsigned(_ count: Int, _ what: @autoclosure () -> String) throws -> UInt64 {
         guard (1...8).contains(count) else {

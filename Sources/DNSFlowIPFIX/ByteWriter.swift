@@ -41,6 +41,12 @@ struct ByteWriter {
         }
     }
 
+    /// A string as a variable-length field: its length, then its UTF-8.
+    mutating func string(_ text: String) {
+        variableLength(text.utf8.count)
+        bytes(text)
+    }
+
     /// RFC 7011 section 7: one length octet below 255, else 255 and a 16-bit length.
     mutating func variableLength(_ count: Int) {
         if count < 255 {

@@ -37,15 +37,22 @@ public struct IPFIXDecodedMessage: Sendable {
     public var records: [FlowRecord]
     /// Template ids defined or withdrawn by this message.
     public var templateIds: [UInt16]
+    /// Records left out, each with why: a list whose contents do not parse, or a record type we do
+    /// not know. The record's own length was still known, so the records after it decoded.
+    public var skippedRecords: [IPFIXError]
 }
 
 /// Decodes IPFIX messages into `FlowRecord`s, remembering templates per exporter and observation
 /// domain as RFC 7011 section 8 asks. Fields it does not know are skipped, so a template with extra
 /// elements still decodes; fields a template lacks keep zero or empty values.
+///
+/// RFC 6313 lists: a subTemplateList is read as the transaction's stages, over whichever template
+/// it names; a basicList by the element it holds (our answer addresses and CNAMEs). Lists of
+/// anything else are skipped like unknown fields.
 public struct IPFIXDecoder: Sendable {
     /// The PEN our enterprise elements are registered under; must match the exporter's.
     public let enterpriseId: UInt32
-    private var templates: [TemplateScope: [UInt16: [TemplateField]]] = [:]
+    private var templates: [TemplateScope: [UInt16: Template]] = [:]
 
     private struct TemplateScope: Hashable {
         var exporter: String
@@ -53,9 +60,33 @@ public struct IPFIXDecoder: Sendable {
     }
 
     private struct TemplateField {
-        /// Nil for elements we skip.
-        var element: IPFIXElement?
+        enum Kind {
+            case element(IPFIXElement)
+            case basicList
+            case subTemplateList
+            /// An element we do not know.
+            case skipped
+        }
+        var kind: Kind
         var length: UInt16
+    }
+
+    private struct Template {
+        var fields: [TemplateField]
+        /// Octets of the fixed-length fields plus one length octet per variable-length field.
+        var minimumLength: Int
+
+        init(_ fields: [TemplateField]) {
+            self.fields = fields
+            minimumLength = fields.reduce(0) { $0 + ($1.length == IPFIX.variableLength ? 1 : Int($1.length)) }
+        }
+    }
+
+    /// Where a record's lists and sub-template ids are looked up, and named in errors.
+    private struct RecordContext {
+        var templates: [UInt16: Template]
+        var exporter: String
+        var templateId: UInt16
     }
 
     public init(enterpriseId: UInt32 = IPFIX.defaultEnterpriseId) {
@@ -76,7 +107,7 @@ public struct IPFIXDecoder: Sendable {
         }
         let scope = TemplateScope(exporter: exporter, observationDomainId: header.observationDomainId)
         var reader = ByteReader(bytes: message, offset: IPFIX.messageHeaderLength, end: Int(header.length))
-        var decoded = IPFIXDecodedMessage(header: header, records: [], templateIds: [])
+        var decoded = IPFIXDecodedMessage(header: header, records: [], templateIds: [], skippedRecords: [])
         while reader.remaining > 0 {
             let setStart = reader.offset
             let setId = try reader.u16("set id")
@@ -94,20 +125,23 @@ public struct IPFIXDecoder: Sendable {
             case IPFIX.optionsTemplateSetId:
                 continue  // we define no options and need none from others
             case 256...:
-                guard let fields = templates[scope]?[setId] else {
+                guard let template = templates[scope]?[setId] else {
                     throw IPFIXError(
                         .unknownTemplate,
                         "data set for template \(setId) from \(exporter) domain \(header.observationDomainId) "
                             + "arrived before its template; it is dropped until the exporter resends templates")
                 }
-                let minimum = fields.reduce(0) { $0 + ($1.length == IPFIX.variableLength ? 1 : Int($1.length)) }
                 // A template of zero-length fields would decode records of no octets forever (found
                 // by fuzzing): such a set is refused, not looped over.
-                guard minimum > 0 else {
+                guard template.minimumLength > 0 else {
                     throw IPFIXError(.badTemplate, "template \(setId) from \(exporter) describes records of no octets")
                 }
-                while set.remaining >= minimum {
-                    decoded.records.append(try readRecord(&set, fields: fields))
+                let context = RecordContext(templates: templates[scope] ?? [:], exporter: exporter, templateId: setId)
+                while set.remaining >= template.minimumLength {
+                    switch try readRecord(&set, fields: template.fields, context: context) {
+                    case .success(let record): decoded.records.append(record)
+                    case .failure(let error): decoded.skippedRecords.append(error)
+                    }
                 }
             default:
                 throw IPFIXError(.badTemplate, "set id \(setId) at offset \(setStart) is reserved (4-255)")
@@ -133,26 +167,85 @@ public struct IPFIXDecoder: Sendable {
                 let rawId = try set.u16("template \(id) field \(index)")
                 let length = try set.u16("template \(id) field \(index) length")
                 let pen = rawId & IPFIX.enterpriseBit != 0 ? try set.u32("template \(id) field \(index) PEN") : 0
-                fields.append(
-                    TemplateField(element: element(id: rawId & ~IPFIX.enterpriseBit, pen: pen), length: length))
+                fields.append(TemplateField(kind: kind(id: rawId & ~IPFIX.enterpriseBit, pen: pen), length: length))
             }
-            templates[scope, default: [:]][id] = fields
+            templates[scope, default: [:]][id] = Template(fields)
         }
         return ids
     }
 
-    private func element(id: UInt16, pen: UInt32) -> IPFIXElement? {
-        IPFIXElement.allCases.first { $0.id == id && ($0.enterpriseId(ours: enterpriseId) ?? 0) == pen }
+    private func kind(id: UInt16, pen: UInt32) -> TemplateField.Kind {
+        switch (id, pen) {
+        case (IPFIX.basicListId, 0): .basicList
+        case (IPFIX.subTemplateListId, 0): .subTemplateList
+        default: element(id: id, pen: pen).map { .element($0) } ?? .skipped
+        }
     }
 
-    private func readRecord(_ set: inout ByteReader, fields: [TemplateField]) throws -> FlowRecord {
+    /// The element with this id and PEN; the list elements are not among them (see `kind`).
+    private func element(id: UInt16, pen: UInt32) -> IPFIXElement? {
+        IPFIXElement.allCases.first {
+            $0.id == id && ($0.enterpriseId(ours: enterpriseId) ?? 0) == pen
+                && !($0.owner == .iana && ($0.id == IPFIX.basicListId || $0.id == IPFIX.subTemplateListId))
+        }
+    }
+
+    /// The parts of a record that several fields fill, put together once all are read.
+    private struct Parts {
+        var addresses: [IPAddress] = []
+        var cnames: [String] = []
+        var ttl: UInt32?
+        var pid: UInt32 = 0
+        var comm = ""
+        var cgroupId: UInt64 = 0
+        var containerId: String?
+        var podUid: String?
+
+        var answers: DNSAnswers? {
+            addresses.isEmpty && cnames.isEmpty && ttl == nil
+                ? nil : DNSAnswers(addresses: addresses, cnames: cnames, ttl: ttl)
+        }
+
+        var requester: Requester? {
+            pid == 0 && comm.isEmpty && cgroupId == 0 && containerId == nil && podUid == nil
+                ? nil
+                : Requester(pid: pid, comm: comm, cgroupId: cgroupId, containerId: containerId, podUid: podUid)
+        }
+    }
+
+    /// Throws when the set cannot be read further (a length past its end); a record whose fields
+    /// all had their lengths but did not make sense is a failure, and the next record follows it.
+    private func readRecord(
+        _ set: inout ByteReader, fields: [TemplateField], context: RecordContext
+    ) throws -> Result<FlowRecord, IPFIXError> {
         var record = FlowRecord.empty
-        for field in fields {
+        var parts = Parts()
+        var failure: IPFIXError?
+        for (index, field) in fields.enumerated() {
             let length =
                 field.length == IPFIX.variableLength ? try set.variableLength("variable length") : Int(field.length)
-            guard let element = field.element else {
+            let element: IPFIXElement
+            switch field.kind {
+            case .skipped:
                 _ = try set.take(length, "skipped field")
                 continue
+            case .basicList, .subTemplateList:
+                var list = try set.sub(length, "template \(context.templateId) field \(index), a list")
+                do {
+                    if case .basicList = field.kind {
+                        try readBasicList(&list, into: &parts)
+                    } else {
+                        record.dnsStages = try readStages(&list, context: context)
+                    }
+                } catch let error as IPFIXError {
+                    failure =
+                        failure
+                        ?? IPFIXError(
+                            .badList,
+                            "template \(context.templateId) field \(index) from \(context.exporter): \(error.message)")
+                }
+                continue
+            case .element(let known): element = known
             }
             switch element {
             case .sourceIPv4Address, .sourceIPv6Address: record.srcAddr = try Self.address(&set, length, element)
@@ -172,12 +265,26 @@ public struct IPFIXDecoder: Sendable {
             case .tcpControlBits: record.flags = UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
             case .flowDirection: _ = try set.take(length, "\(element)")  // ifDirections carries every interface's
             case .interfaceName:
-                let text = String(decoding: try set.take(length, "\(element)"), as: UTF8.self)
+                let text = try set.string(length, "\(element)")
                 record.interfaces =
                     text.isEmpty ? [] : text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             case .ifDirections: record.ifDirections = Array(try set.take(length, "\(element)"))
             case .netNs: record.netNs = UInt32(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
-            case .nodeName: record.nodeName = String(decoding: try set.take(length, "\(element)"), as: UTF8.self)
+            case .nodeName: record.nodeName = try set.string(length, "\(element)")
+            case .recordType:
+                let raw = UInt8(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
+                if let type = RecordType(rawValue: raw) {
+                    record.recordType = type
+                } else {
+                    failure =
+                        failure
+                        ?? IPFIXError(
+                            .badRecord,
+                            "template \(context.templateId) from \(context.exporter): recordType \(raw) is not one "
+                                + "this collector knows (0 flow, 1 dnsTransaction); is the agent newer?")
+                }
+            case .netNsName: record.netNsName = DNSCodes.present(try set.string(length, "\(element)"))
+            case .dstDnsName: record.dstDnsName = DNSCodes.present(try set.string(length, "\(element)"))
             case .certDnsId, .dnsId: record.dnsId = UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
             case .dnsFlags: record.dnsFlags = UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
             case .dnsRcode:
@@ -196,10 +303,106 @@ public struct IPFIXDecoder: Sendable {
             case .dnsErrno:
                 record.dnsErrno = DNSCodes.present(
                     UInt8(truncatingIfNeeded: try set.unsigned(length, "\(element)")), unless: DNSCodes.absentErrno)
-            case .dnsName: record.dnsName = String(decoding: try set.take(length, "\(element)"), as: UTF8.self)
+            case .dnsName: record.dnsName = try set.string(length, "\(element)")
+            case .postNATDestinationIPv4Address, .postNATDestinationIPv6Address:
+                let address = try Self.address(&set, length, element)
+                record.xlatDstAddr = address == .v4(0) || address == .v6(high: 0, low: 0) ? nil : address
+            case .postNAPTDestinationTransportPort:
+                record.xlatDstPort = DNSCodes.present(
+                    UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)")), unless: DNSCodes.absentPort)
+            case .dnsRetransmits:
+                record.dnsRetransmits = DNSCodes.present(
+                    UInt16(truncatingIfNeeded: try set.unsigned(length, "\(element)")),
+                    unless: DNSCodes.absentRetransmits)
+            case .dnsTtl:
+                parts.ttl = DNSCodes.present(
+                    UInt32(truncatingIfNeeded: try set.unsigned(length, "\(element)")), unless: DNSCodes.absentTtl)
+            case .pid: parts.pid = UInt32(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
+            case .comm: parts.comm = try set.string(length, "\(element)")
+            case .cgroupId: parts.cgroupId = try set.unsigned(length, "\(element)")
+            case .containerId: parts.containerId = DNSCodes.present(try set.string(length, "\(element)"))
+            case .podUid: parts.podUid = DNSCodes.present(try set.string(length, "\(element)"))
+            case .dnsAnswerIPv4Address, .dnsAnswerIPv6Address:
+                parts.addresses.append(try Self.address(&set, length, element))
+            case .dnsCname: parts.cnames.append(try set.string(length, "\(element)"))
+            case .dnsStages, .dnsAnswersIPv4, .dnsAnswersIPv6, .dnsCnames:
+                _ = try set.take(length, "\(element)")  // never looked up: `kind` makes lists `.basicList`
             }
         }
-        return record
+        if let failure { return .failure(failure) }
+        record.dnsAnswers = parts.answers
+        record.requester = parts.requester
+        return .success(record)
+    }
+
+    /// An RFC 6313 basicList (section 4.5.1): semantic, the element's id, length and PEN, then the
+    /// values, each with its own length prefix when the element's length is variable.
+    private func readBasicList(_ list: inout ByteReader, into parts: inout Parts) throws {
+        _ = try list.unsigned(1, "basicList semantic")
+        let rawId = try list.u16("basicList element id")
+        let itemLength = try list.u16("basicList element length")
+        let pen = rawId & IPFIX.enterpriseBit != 0 ? try list.u32("basicList element PEN") : 0
+        guard let element = element(id: rawId & ~IPFIX.enterpriseBit, pen: pen),
+            element == .dnsAnswerIPv4Address || element == .dnsAnswerIPv6Address || element == .dnsCname
+        else {
+            _ = try list.take(list.remaining, "basicList of an element we do not read")
+            return
+        }
+        guard itemLength > 0, element == .dnsCname || itemLength == element.length else {
+            throw IPFIXError(
+                .badList,
+                "basicList of \(element) says its values have \(itemLength) octets"
+                    + (element == .dnsCname ? "" : "; the element has \(element.length)"))
+        }
+        var count = 0
+        while list.remaining > 0 {
+            let length =
+                itemLength == IPFIX.variableLength
+                ? try list.variableLength("\(element) \(count) length") : Int(itemLength)
+            switch element {
+            case .dnsCname: parts.cnames.append(try list.string(length, "\(element) \(count) of the basicList"))
+            default: parts.addresses.append(try Self.address(&list, length, element))
+            }
+            count += 1
+        }
+    }
+
+    /// An RFC 6313 subTemplateList (section 4.5.2) of stages: semantic, template id, then records
+    /// of that template until the list ends.
+    private func readStages(_ list: inout ByteReader, context: RecordContext) throws -> [DNSStage] {
+        _ = try list.unsigned(1, "subTemplateList semantic")
+        let id = try list.u16("subTemplateList template id")
+        guard let template = context.templates[id] else {
+            throw IPFIXError(
+                .badList, "its subTemplateList names template \(id), which \(context.exporter) never defined")
+        }
+        guard template.minimumLength > 0 else {
+            throw IPFIXError(.badList, "its subTemplateList names template \(id), which describes records of no octets")
+        }
+        var stages: [DNSStage] = []
+        while list.remaining > 0 {
+            var stage = DNSStage(netNs: 0, interface: "", serverAddr: .v4(0), serverPort: 0, latencyNs: nil)
+            for field in template.fields {
+                let what = "stage \(stages.count) of template \(id)"
+                let length =
+                    field.length == IPFIX.variableLength ? try list.variableLength(what) : Int(field.length)
+                switch field.kind {
+                case .element(.netNs): stage.netNs = UInt32(truncatingIfNeeded: try list.unsigned(length, what))
+                case .element(.netNsName): stage.netNsName = DNSCodes.present(try list.string(length, what))
+                case .element(.interfaceName): stage.interface = try list.string(length, what)
+                case .element(let element)
+                where element == .destinationIPv4Address || element == .destinationIPv6Address:
+                    stage.serverAddr = try Self.address(&list, length, element)
+                case .element(.destinationTransportPort):
+                    stage.serverPort = UInt16(truncatingIfNeeded: try list.unsigned(length, what))
+                case .element(.dnsLatencyNanoseconds):
+                    stage.latencyNs = DNSCodes.present(try list.unsigned(length, what), unless: DNSCodes.absentLatency)
+                default: _ = try list.take(length, what)  // lists inside a stage included: no recursion
+                }
+            }
+            stages.append(stage)
+        }
+        return stages
     }
 
     private static func address(_ set: inout ByteReader, _ length: Int, _ element: IPFIXElement) throws -> IPAddress {

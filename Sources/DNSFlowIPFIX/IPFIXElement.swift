@@ -1,3 +1,5 @@
+import DNSFlowCore
+
 /// Numbers that identify dnsflow's IPFIX output.
 public enum IPFIX {
     public static let version: UInt16 = 10
@@ -12,6 +14,10 @@ public enum IPFIX {
     static let optionsTemplateSetId: UInt16 = 3
     static let variableLength: UInt16 = 0xFFFF
     static let enterpriseBit: UInt16 = 0x8000
+    /// RFC 6313's list elements and the list semantic we send: the order is the record's.
+    static let basicListId: UInt16 = 291
+    static let subTemplateListId: UInt16 = 292
+    static let orderedSemantic: UInt8 = 0x04
 }
 
 /// One information element of our templates: who defines it, its number and its wire length.
@@ -20,17 +26,26 @@ enum IPFIXElement: CaseIterable, Sendable {
     case sourceTransportPort, destinationTransportPort, protocolIdentifier, ethernetType
     case octetDeltaCount, packetDeltaCount, flowStartMilliseconds, flowEndMilliseconds
     case tcpControlBits, flowDirection, interfaceName
-    case ifDirections, netNs, nodeName
+    case ifDirections, netNs, nodeName, recordType, netNsName, dstDnsName
     case certDnsId
     case dnsId, dnsFlags, dnsRcode, dnsLatencyNanoseconds, dnsQType, dnsErrno, dnsName
+    case postNATDestinationIPv4Address, postNATDestinationIPv6Address, postNAPTDestinationTransportPort
+    case dnsRetransmits, dnsTtl
+    case pid, comm, cgroupId, containerId, podUid
+    /// RFC 6313 lists. Several are the same IANA element (291 or 292): a decoder tells them apart
+    /// by what they hold (the basicList's element, the subTemplateList's template), not by position.
+    case dnsStages, dnsAnswersIPv4, dnsAnswersIPv6, dnsCnames
+    /// Only inside the basicLists.
+    case dnsAnswerIPv4Address, dnsAnswerIPv6Address, dnsCname
 
     enum Owner { case iana, cert, dnsflow }
 
     var owner: Owner {
         switch self {
         case .certDnsId: .cert
-        case .ifDirections, .netNs, .nodeName, .dnsId, .dnsFlags, .dnsRcode, .dnsLatencyNanoseconds, .dnsQType,
-            .dnsErrno, .dnsName:
+        case .ifDirections, .netNs, .nodeName, .recordType, .netNsName, .dstDnsName, .dnsId, .dnsFlags, .dnsRcode,
+            .dnsLatencyNanoseconds, .dnsQType, .dnsErrno, .dnsName, .dnsRetransmits, .dnsTtl, .pid, .comm, .cgroupId,
+            .containerId, .podUid, .dnsAnswerIPv4Address, .dnsAnswerIPv6Address, .dnsCname:
             .dnsflow
         default: .iana
         }
@@ -53,7 +68,12 @@ enum IPFIXElement: CaseIterable, Sendable {
         case .interfaceName: 82
         case .flowStartMilliseconds: 152
         case .flowEndMilliseconds: 153
+        case .postNATDestinationIPv4Address: 226
+        case .postNAPTDestinationTransportPort: 228
         case .ethernetType: 256
+        case .postNATDestinationIPv6Address: 282
+        case .dnsAnswersIPv4, .dnsAnswersIPv6, .dnsCnames: 291
+        case .dnsStages: 292
         case .certDnsId: 226
         case .dnsId: 1
         case .dnsFlags: 2
@@ -65,26 +85,53 @@ enum IPFIXElement: CaseIterable, Sendable {
         case .netNs: 8
         case .nodeName: 9
         case .ifDirections: 10
+        case .recordType: 11
+        case .netNsName: 12
+        case .dnsRetransmits: 13
+        case .dnsTtl: 14
+        case .dnsAnswerIPv4Address: 15
+        case .dnsAnswerIPv6Address: 16
+        case .dnsCname: 17
+        case .pid: 18
+        case .comm: 19
+        case .cgroupId: 20
+        case .containerId: 21
+        case .podUid: 22
+        case .dstDnsName: 23
         }
     }
 
-    /// Octets on the wire; `IPFIX.variableLength` for strings and octet arrays.
+    /// Octets on the wire; `IPFIX.variableLength` for strings, octet arrays and lists.
     var length: UInt16 {
         switch self {
-        case .protocolIdentifier, .flowDirection, .dnsRcode, .dnsErrno: 1
+        case .protocolIdentifier, .flowDirection, .dnsRcode, .dnsErrno, .recordType: 1
         case .sourceTransportPort, .destinationTransportPort, .ethernetType, .tcpControlBits, .certDnsId, .dnsId,
-            .dnsFlags, .dnsQType:
+            .dnsFlags, .dnsQType, .postNAPTDestinationTransportPort, .dnsRetransmits:
             2
-        case .sourceIPv4Address, .destinationIPv4Address, .netNs: 4
+        case .sourceIPv4Address, .destinationIPv4Address, .netNs, .postNATDestinationIPv4Address, .dnsTtl, .pid,
+            .dnsAnswerIPv4Address:
+            4
         case .octetDeltaCount, .packetDeltaCount, .flowStartMilliseconds, .flowEndMilliseconds,
-            .dnsLatencyNanoseconds:
+            .dnsLatencyNanoseconds, .cgroupId:
             8
-        case .sourceIPv6Address, .destinationIPv6Address: 16
-        case .interfaceName, .ifDirections, .nodeName, .dnsName: IPFIX.variableLength
+        case .sourceIPv6Address, .destinationIPv6Address, .postNATDestinationIPv6Address, .dnsAnswerIPv6Address: 16
+        case .interfaceName, .ifDirections, .nodeName, .netNsName, .dstDnsName, .dnsName, .comm, .containerId,
+            .podUid, .dnsCname, .dnsStages, .dnsAnswersIPv4, .dnsAnswersIPv6, .dnsCnames:
+            IPFIX.variableLength
         }
     }
 
     var isVariableLength: Bool { length == IPFIX.variableLength }
+
+    /// What a basicList element holds; nil for every other element.
+    var listElement: IPFIXElement? {
+        switch self {
+        case .dnsAnswersIPv4: .dnsAnswerIPv4Address
+        case .dnsAnswersIPv6: .dnsAnswerIPv6Address
+        case .dnsCnames: .dnsCname
+        default: nil
+        }
+    }
 
     func enterpriseId(ours: UInt32) -> UInt32? {
         switch owner {
@@ -95,34 +142,56 @@ enum IPFIXElement: CaseIterable, Sendable {
     }
 }
 
-/// The four templates: address family × DNS or not, so no record carries empty fields.
+/// The templates: flows by address family × DNS fields or not, the DNS transaction by family, and
+/// the transaction's stage sub-templates (RFC 6313), so no record carries fields of another kind.
 enum IPFIXTemplate: UInt16, CaseIterable, Sendable {
     case ipv4 = 256
     case ipv6 = 257
     case ipv4DNS = 258
     case ipv6DNS = 259
+    case ipv4Transaction = 260
+    case ipv6Transaction = 261
+    /// Sub-templates of the transaction's `dnsStages` list, one per server address family.
+    case ipv4Stage = 262
+    case ipv6Stage = 263
 
-    init(ipv6: Bool, dns: Bool) {
-        switch (ipv6, dns) {
-        case (false, false): self = .ipv4
-        case (true, false): self = .ipv6
-        case (false, true): self = .ipv4DNS
-        case (true, true): self = .ipv6DNS
+    /// The template of a data record.
+    init(ipv6: Bool, recordType: RecordType, dns: Bool) {
+        switch (recordType, ipv6, dns) {
+        case (.dnsTransaction, false, _): self = .ipv4Transaction
+        case (.dnsTransaction, true, _): self = .ipv6Transaction
+        case (.flow, false, false): self = .ipv4
+        case (.flow, true, false): self = .ipv6
+        case (.flow, false, true): self = .ipv4DNS
+        case (.flow, true, true): self = .ipv6DNS
         }
     }
+
+    init(stageIPv6 ipv6: Bool) { self = ipv6 ? .ipv6Stage : .ipv4Stage }
 
     private static let common: [IPFIXElement] = [
         .sourceTransportPort, .destinationTransportPort, .protocolIdentifier, .ethernetType, .octetDeltaCount,
         .packetDeltaCount, .flowStartMilliseconds, .flowEndMilliseconds, .tcpControlBits, .flowDirection,
-        .interfaceName, .ifDirections, .netNs, .nodeName,
+        .interfaceName, .ifDirections, .netNs, .nodeName, .recordType, .netNsName,
     ]
     private static let dns: [IPFIXElement] = [
         .certDnsId, .dnsId, .dnsFlags, .dnsRcode, .dnsLatencyNanoseconds, .dnsQType, .dnsErrno, .dnsName,
     ]
+    private static let transaction: [IPFIXElement] = [
+        .postNAPTDestinationTransportPort, .dnsStages, .dnsRetransmits, .dnsAnswersIPv4, .dnsAnswersIPv6, .dnsCnames,
+        .dnsTtl, .pid, .comm, .cgroupId, .containerId, .podUid,
+    ]
     private static let v4: [IPFIXElement] = [.sourceIPv4Address, .destinationIPv4Address]
     private static let v6: [IPFIXElement] = [.sourceIPv6Address, .destinationIPv6Address]
+    private static let stage: [IPFIXElement] = [
+        .netNs, .netNsName, .interfaceName, .destinationTransportPort, .dnsLatencyNanoseconds,
+    ]
     private static let fieldsByTemplate: [[IPFIXElement]] = [
-        v4 + common, v6 + common, v4 + common + dns, v6 + common + dns,
+        v4 + common + [.dstDnsName], v6 + common + [.dstDnsName],
+        v4 + common + dns + [.dstDnsName], v6 + common + dns + [.dstDnsName],
+        v4 + common + dns + [.postNATDestinationIPv4Address] + transaction,
+        v6 + common + dns + [.postNATDestinationIPv6Address] + transaction,
+        [.destinationIPv4Address] + stage, [.destinationIPv6Address] + stage,
     ]
 
     /// Fields in wire order; the encoder writes and the decoder reads in exactly this order.

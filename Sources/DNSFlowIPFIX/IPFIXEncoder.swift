@@ -7,7 +7,8 @@ public struct IPFIXEncodedBatch: Sendable {
     public var messages: [[UInt8]]
     /// Records written into messages.
     public var encodedRecords: Int
-    /// Records left out: source and destination of different families, or a record larger than a message.
+    /// Records left out: addresses of different families (source, destination, translated destination,
+    /// a transaction's stages), or a record larger than a message.
     public var skippedRecords: Int
 }
 
@@ -108,6 +109,7 @@ public struct IPFIXEncoder: Sendable {
         _ records: UnsafeBufferPointer<FlowRecord>, exportTime: UInt32, emit: (UnsafeRawBufferPointer) -> Void
     ) -> IPFIXEncodedBatch {
         let maxSize = maxMessageSize
+        let pen = enterpriseId
         var batch = IPFIXEncodedBatch(messages: [], encodedRecords: 0, skippedRecords: 0)
         var index = 0
         // records[index] already prepared: it did not fit the previous message.
@@ -141,7 +143,7 @@ public struct IPFIXEncoder: Sendable {
                         writer.u16(next.template.rawValue)
                         writer.u16(0)
                     }
-                    next.write(records.baseAddress! + index, into: &writer)
+                    next.write(records.baseAddress! + index, into: &writer, enterpriseId: pen)
                     index += 1
                     count += 1
                 }
@@ -176,11 +178,22 @@ public struct IPFIXEncoder: Sendable {
 }
 
 /// A record's template and encoded length, known before a byte is written, so the encoder can
-/// decide whether it fits.
+/// decide whether it fits. The lengths of the variable-length fields that take a walk to measure
+/// are kept for the write.
 struct PreparedRecord {
     let template: IPFIXTemplate
     let length: Int
     let interfacesLength: Int
+    /// A transaction's lists: octets after each list's length prefix, and the stages' sub-template.
+    let stages: (template: IPFIXTemplate, length: Int)?
+    let answersIPv4: Int
+    let answersIPv6: Int
+    let cnamesLength: Int
+
+    /// A basicList's header: semantic, element id, element length, PEN (RFC 6313 section 4.5.1).
+    private static let basicListHeader = 9
+    /// A subTemplateList's header: semantic, template id (RFC 6313 section 4.5.2).
+    private static let subTemplateListHeader = 3
 
     /// Takes a pointer so only the fields read are loaded, not a copy of the whole record.
     init?(_ record: UnsafePointer<FlowRecord>) {
@@ -190,21 +203,58 @@ struct PreparedRecord {
         case (.v6, .v6): ipv6 = true
         default: return nil
         }
-        template = IPFIXTemplate(ipv6: ipv6, dns: record.pointee.isDNS)
+        template = IPFIXTemplate(ipv6: ipv6, recordType: record.pointee.recordType, dns: record.pointee.isDNS)
         interfacesLength = record.pointee.interfaces.reduce(max(record.pointee.interfaces.count - 1, 0)) {
             $0 + $1.utf8.count
         }
         var length = template.minimumRecordLength + ByteWriter.variableLengthExtra(interfacesLength)
         length += ByteWriter.variableLengthExtra(record.pointee.ifDirections.count)
         length += ByteWriter.variableLengthExtra(record.pointee.nodeName.utf8.count)
-        if record.pointee.isDNS {
+        length += ByteWriter.variableLengthExtra(record.pointee.netNsName?.utf8.count ?? 0)
+        if record.pointee.isDNS || record.pointee.isTransaction {
             length += ByteWriter.variableLengthExtra(record.pointee.dnsName?.utf8.count ?? 0)
+        }
+        guard record.pointee.isTransaction else {
+            length += ByteWriter.variableLengthExtra(record.pointee.dstDnsName?.utf8.count ?? 0)
+            (stages, answersIPv4, answersIPv6, cnamesLength) = (nil, 0, 0, 0)
+            self.length = length
+            return
+        }
+        if let xlat = record.pointee.xlatDstAddr, xlat.isIPv4 == ipv6 { return nil }
+        // Every stage's server has one family, the sub-template's: a transaction's views are
+        // joined on the ethernet type, so they share the client's.
+        let stageIPv6 = !(record.pointee.dnsStages.first?.serverAddr.isIPv4 ?? !ipv6)
+        var stagesLength = Self.subTemplateListHeader
+        for stage in record.pointee.dnsStages {
+            guard stage.serverAddr.isIPv4 != stageIPv6 else { return nil }
+            stagesLength += IPFIXTemplate(stageIPv6: stageIPv6).minimumRecordLength
+            stagesLength += ByteWriter.variableLengthExtra(stage.netNsName?.utf8.count ?? 0)
+            stagesLength += ByteWriter.variableLengthExtra(stage.interface.utf8.count)
+        }
+        stages = (IPFIXTemplate(stageIPv6: stageIPv6), stagesLength)
+        var (v4, v6) = (0, 0)
+        var cnames = Self.basicListHeader
+        if let answers = record.pointee.dnsAnswers {
+            for address in answers.addresses {
+                if address.isIPv4 { v4 += 1 } else { v6 += 1 }
+            }
+            for cname in answers.cnames { cnames += 1 + ByteWriter.variableLengthExtra(cname.utf8.count) }
+        }
+        (answersIPv4, answersIPv6, cnamesLength) = (v4, v6, cnames)
+        length += ByteWriter.variableLengthExtra(stagesLength)
+        length += ByteWriter.variableLengthExtra(Self.basicListHeader + 4 * v4)
+        length += ByteWriter.variableLengthExtra(Self.basicListHeader + 16 * v6)
+        length += ByteWriter.variableLengthExtra(cnames)
+        if let requester = record.pointee.requester {
+            length += ByteWriter.variableLengthExtra(requester.comm.utf8.count)
+            length += ByteWriter.variableLengthExtra(requester.containerId?.utf8.count ?? 0)
+            length += ByteWriter.variableLengthExtra(requester.podUid?.utf8.count ?? 0)
         }
         self.length = length
     }
 
     /// Writes `record`, the one this was prepared from.
-    func write(_ record: UnsafePointer<FlowRecord>, into writer: inout ByteWriter) {
+    func write(_ record: UnsafePointer<FlowRecord>, into writer: inout ByteWriter, enterpriseId: UInt32) {
         for element in template.elements {
             switch element {
             case .sourceIPv4Address, .sourceIPv6Address: Self.write(record.pointee.srcAddr, into: &writer)
@@ -229,21 +279,73 @@ struct PreparedRecord {
                 writer.variableLength(record.pointee.ifDirections.count)
                 for direction in record.pointee.ifDirections { writer.u8(direction) }
             case .netNs: writer.u32(record.pointee.netNs)
-            case .nodeName:
-                writer.variableLength(record.pointee.nodeName.utf8.count)
-                writer.bytes(record.pointee.nodeName)
+            case .nodeName: writer.string(record.pointee.nodeName)
+            case .recordType: writer.u8(record.pointee.recordType.rawValue)
+            case .netNsName: writer.string(record.pointee.netNsName ?? "")
+            case .dstDnsName: writer.string(record.pointee.dstDnsName ?? "")
             case .certDnsId, .dnsId: writer.u16(record.pointee.dnsId ?? 0)
             case .dnsFlags: writer.u16(record.pointee.dnsFlags ?? 0)
             case .dnsRcode: writer.u8(record.pointee.dnsFlagsResponseCode?.rawValue ?? DNSCodes.absentRcode)
             case .dnsLatencyNanoseconds: writer.u64(record.pointee.dnsLatencyNs ?? DNSCodes.absentLatency)
             case .dnsQType: writer.u16(record.pointee.dnsQType?.rawValue ?? DNSCodes.absentQType)
             case .dnsErrno: writer.u8(record.pointee.dnsErrno ?? DNSCodes.absentErrno)
-            case .dnsName:
-                let name = record.pointee.dnsName ?? ""
-                writer.variableLength(name.utf8.count)
-                writer.bytes(name)
+            case .dnsName: writer.string(record.pointee.dnsName ?? "")
+            case .postNATDestinationIPv4Address, .postNATDestinationIPv6Address:
+                // `init` checked that a translated address is the template's family.
+                Self.write(
+                    record.pointee.xlatDstAddr ?? (template == .ipv4Transaction ? .v4(0) : .v6(high: 0, low: 0)),
+                    into: &writer)
+            case .postNAPTDestinationTransportPort: writer.u16(record.pointee.xlatDstPort ?? DNSCodes.absentPort)
+            case .dnsStages: writeStages(record, into: &writer)
+            case .dnsRetransmits: writer.u16(record.pointee.dnsRetransmits ?? DNSCodes.absentRetransmits)
+            case .dnsAnswersIPv4, .dnsAnswersIPv6:
+                let ipv6 = element == .dnsAnswersIPv6
+                writer.variableLength(Self.basicListHeader + (ipv6 ? 16 * answersIPv6 : 4 * answersIPv4))
+                Self.writeBasicListHeader(element, enterpriseId: enterpriseId, into: &writer)
+                for address in record.pointee.dnsAnswers?.addresses ?? [] where address.isIPv4 != ipv6 {
+                    Self.write(address, into: &writer)
+                }
+            case .dnsCnames:
+                writer.variableLength(cnamesLength)
+                Self.writeBasicListHeader(element, enterpriseId: enterpriseId, into: &writer)
+                for cname in record.pointee.dnsAnswers?.cnames ?? [] { writer.string(cname) }
+            case .dnsTtl: writer.u32(record.pointee.dnsAnswers?.ttl ?? DNSCodes.absentTtl)
+            case .pid: writer.u32(record.pointee.requester?.pid ?? 0)
+            case .comm: writer.string(record.pointee.requester?.comm ?? "")
+            case .cgroupId: writer.u64(record.pointee.requester?.cgroupId ?? 0)
+            case .containerId: writer.string(record.pointee.requester?.containerId ?? "")
+            case .podUid: writer.string(record.pointee.requester?.podUid ?? "")
+            case .dnsAnswerIPv4Address, .dnsAnswerIPv6Address, .dnsCname:
+                preconditionFailure("\(element) is only in a basicList, never in a template")
             }
         }
+    }
+
+    private func writeStages(_ record: UnsafePointer<FlowRecord>, into writer: inout ByteWriter) {
+        guard let stages else { preconditionFailure("a transaction template without its stages' layout") }
+        writer.variableLength(stages.length)
+        writer.u8(IPFIX.orderedSemantic)
+        writer.u16(stages.template.rawValue)
+        // In the stage sub-templates' order: server address, netNs, netNsName, interfaceName,
+        // server port, latency.
+        for stage in record.pointee.dnsStages {
+            Self.write(stage.serverAddr, into: &writer)
+            writer.u32(stage.netNs)
+            writer.string(stage.netNsName ?? "")
+            writer.string(stage.interface)
+            writer.u16(stage.serverPort)
+            writer.u64(stage.latencyNs ?? DNSCodes.absentLatency)
+        }
+    }
+
+    private static func writeBasicListHeader(
+        _ list: IPFIXElement, enterpriseId: UInt32, into writer: inout ByteWriter
+    ) {
+        let element = list.listElement!
+        writer.u8(IPFIX.orderedSemantic)
+        writer.u16(element.id | IPFIX.enterpriseBit)
+        writer.u16(element.length)
+        writer.u32(enterpriseId)
     }
 
     private static func write(_ address: IPAddress, into writer: inout ByteWriter) {

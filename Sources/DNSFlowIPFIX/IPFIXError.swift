@@ -3,7 +3,7 @@
 public struct IPFIXError: Error, CustomStringConvertible, Equatable, Sendable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: Hashable, Sendable {
-            case truncated, badVersion, badLength, unknownTemplate, badTemplate, badRecord
+            case truncated, badVersion, badLength, unknownTemplate, badTemplate, badRecord, badList
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -20,6 +20,9 @@ public struct IPFIXError: Error, CustomStringConvertible, Equatable, Sendable {
         public static let badTemplate = Code(.badTemplate)
         /// A field whose length does not fit its type (an address that is not 4 or 16 bytes).
         public static let badRecord = Code(.badRecord)
+        /// An RFC 6313 list whose contents do not parse: an unknown sub-template, a value past the
+        /// list's end, a length that does not fit the element. The record is skipped, not the set.
+        public static let badList = Code(.badList)
 
         public var description: String { "\(base)" }
     }

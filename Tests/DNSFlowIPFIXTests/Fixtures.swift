@@ -38,3 +38,69 @@ enum Fixtures {
 
     static let all = [ipv4Flow, ipv6Flow, ipv4DNS, ipv6DNSTimeout, ipv4DNSLongName]
 }
+
+/// DNS transactions: one lookup's record with its stages, answers and requester.
+extension Fixtures {
+    /// Through a router that DNATs the Service address: client, router before and after NAT, server.
+    static let transaction: FlowRecord = {
+        var record = FlowRecord(
+            recordType: .dnsTransaction,
+            srcAddr: "10.244.1.7", dstAddr: "10.96.0.10", srcPort: 40001, dstPort: 53, proto: 17, etype: 0x0800,
+            bytes: 212, packets: 3, timeFlowStartMs: 1_763_812_800_100, timeFlowEndMs: 1_763_812_800_101,
+            interfaces: ["eth0", "veth-r0", "veth-r1", "eth0"], ifDirections: [1, 0, 1, 0], flags: 0,
+            netNs: 4_026_532_100, nodeName: "node-a.example",
+            dnsId: 0xCAFE, dnsFlags: 0x8180, dnsFlagsResponseCode: "NoError", dnsLatencyNs: 713_000,
+            dnsName: "www.example.test", dnsQType: "A", dnsErrno: 0)
+        record.xlatDstAddr = "10.0.9.53"
+        record.xlatDstPort = 5353
+        record.netNsName = "client"
+        record.dnsStages = [
+            DNSStage(
+                netNs: 4_026_532_100, netNsName: "client", interface: "eth0", serverAddr: "10.96.0.10",
+                serverPort: 53, latencyNs: 713_000),
+            DNSStage(
+                netNs: 4_026_532_200, netNsName: "router", interface: "veth-r0", serverAddr: "10.96.0.10",
+                serverPort: 53, latencyNs: 698_000),
+            DNSStage(
+                netNs: 4_026_532_200, netNsName: "router", interface: "veth-r1", serverAddr: "10.0.9.53",
+                serverPort: 5353, latencyNs: 483_000),
+            DNSStage(
+                netNs: 4_026_532_300, interface: "eth0", serverAddr: "10.0.9.53", serverPort: 5353,
+                latencyNs: 469_000),
+        ]
+        record.dnsRetransmits = 1
+        record.dnsAnswers = DNSAnswers(
+            addresses: ["10.9.9.9", "10.9.9.10", "fd00::9"], cnames: ["web.example.test", "lb.example.test"],
+            ttl: 300)
+        record.requester = Requester(
+            pid: 4242, comm: "dig", cgroupId: 0x1234_5678_9ABC,
+            containerId: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            podUid: "6b2c5a3e-1d4f-4b8a-9c7d-0e1f2a3b4c5d")
+        return record
+    }()
+
+    /// IPv6, timed out: no response, so no latency, answers or translation; one stage, no requester.
+    static let ipv6TransactionTimeout: FlowRecord = {
+        var record = FlowRecord(
+            recordType: .dnsTransaction,
+            srcAddr: "fd00::1", dstAddr: "fd00::53", srcPort: 41001, dstPort: 53, proto: 17, etype: 0x86DD,
+            bytes: 140, packets: 2, timeFlowStartMs: 1_763_812_801_000, timeFlowEndMs: 1_763_812_806_000,
+            interfaces: ["ens5"], ifDirections: [1], flags: 0, netNs: 4_026_532_400, nodeName: "node-b",
+            dnsId: 9, dnsFlags: 0x0100, dnsName: "slow.example.test", dnsQType: "AAAA", dnsErrno: DNSErrno.timedOut)
+        record.dnsStages = [
+            DNSStage(netNs: 4_026_532_400, interface: "ens5", serverAddr: "fd00::53", serverPort: 53, latencyNs: nil)
+        ]
+        record.dnsRetransmits = 1
+        return record
+    }()
+
+    /// A flow to an address the client resolved.
+    static let ipv4FlowWithName: FlowRecord = {
+        var record = ipv4Flow
+        record.dstDnsName = "web.example.test"
+        record.netNsName = "client"
+        return record
+    }()
+
+    static let transactions = [transaction, ipv6TransactionTimeout]
+}

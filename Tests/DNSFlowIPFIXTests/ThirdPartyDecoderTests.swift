@@ -9,10 +9,12 @@ import Testing
     private static let tsharkInstall = "apt-get install -y tshark"
     private static let pythonInstall = "apt-get install -y python3 python3-pip && pip install ipfix==0.9.7"
 
-    private func encodedMessages(maxMessageSize: Int = IPFIX.defaultMaxMessageSize) -> [[UInt8]] {
+    private func encodedMessages(
+        _ records: [FlowRecord] = Fixtures.all, maxMessageSize: Int = IPFIX.defaultMaxMessageSize
+    ) -> [[UInt8]] {
         var encoder = IPFIXEncoder(observationDomainId: 42, maxMessageSize: maxMessageSize)
         return encoder.templateMessages(exportTime: 1_763_812_900)
-            + encoder.encode(Fixtures.all, exportTime: 1_763_812_900).messages
+            + encoder.encode(records, exportTime: 1_763_812_900).messages
     }
 
     // MARK: tshark
@@ -57,7 +59,10 @@ import Testing
 
     /// Enterprise values in template order; tshark 4.0 names none of them, so it shows their octets.
     private func expectedEnterpriseOctets(_ r: FlowRecord) -> [String] {
-        var fields = [r.ifDirections, bigEndian(r.netNs), Array(r.nodeName.utf8)]
+        var fields = [
+            r.ifDirections, bigEndian(r.netNs), Array(r.nodeName.utf8), [r.recordType.rawValue],
+            Array((r.netNsName ?? "").utf8),
+        ]
         if let id = r.dnsId {
             fields += [
                 bigEndian(id), bigEndian(id), bigEndian(r.dnsFlags ?? 0),
@@ -66,6 +71,7 @@ import Testing
                 Array((r.dnsName ?? "").utf8),
             ]
         }
+        fields.append(Array((r.dstDnsName ?? "").utf8))
         return fields.map(hex)
     }
 
@@ -129,7 +135,92 @@ import Testing
         #expect(!cert.isEmpty)
         #expect(tsharkTemplateFields(json).keys.contains { $0.hasSuffix("226 [pen: CERT Coordination Center]") })
         let ours = fields.filter { $0["cflow.template_ipfix_field_pen"] as? String == "\(IPFIX.defaultEnterpriseId)" }
-        #expect(Set(ours.compactMap { $0["cflow.template_ipfix_field_type_enterprise"] as? String }).count == 10)
+        // Every enterprise element of ours but the three that only basicLists hold.
+        #expect(Set(ours.compactMap { $0["cflow.template_ipfix_field_type_enterprise"] as? String }).count == 20)
+    }
+
+    /// RFC 6313 lists as this test spells them, independently of the encoder: a basicList of one of
+    /// our elements, and the stages' subTemplateList.
+    private func basicList(_ element: UInt16, length: UInt16, _ values: [[UInt8]]) -> [UInt8] {
+        var list: [UInt8] = [IPFIX.orderedSemantic] + bigEndian(element | 0x8000) + bigEndian(length)
+        list += bigEndian(IPFIX.defaultEnterpriseId)
+        for value in values { list += value }
+        return list
+    }
+
+    private func octets(_ address: IPAddress) -> [UInt8] {
+        switch address {
+        case .v4(let value): bigEndian(value)
+        case .v6(let high, let low): bigEndian(high) + bigEndian(low)
+        }
+    }
+
+    private func string(_ text: String) -> [UInt8] { [UInt8(text.utf8.count)] + Array(text.utf8) }
+
+    private func answerLists(_ r: FlowRecord) -> (v4: [UInt8], v6: [UInt8], cnames: [UInt8]) {
+        let addresses = r.dnsAnswers?.addresses ?? []
+        let v4: [[UInt8]] = addresses.filter(\.isIPv4).map(octets)
+        let v6: [[UInt8]] = addresses.filter { !$0.isIPv4 }.map(octets)
+        let cnames: [[UInt8]] = (r.dnsAnswers?.cnames ?? []).map(string)
+        return (basicList(15, length: 4, v4), basicList(16, length: 16, v6), basicList(17, length: 0xFFFF, cnames))
+    }
+
+    private func stageList(_ r: FlowRecord) -> [UInt8] {
+        let template: UInt16 = r.dnsStages.first?.serverAddr.isIPv4 == false ? 263 : 262
+        var list: [UInt8] = [IPFIX.orderedSemantic] + bigEndian(template)
+        for stage in r.dnsStages {
+            list += octets(stage.serverAddr) + bigEndian(stage.netNs)
+            list += string(stage.netNsName ?? "") + string(stage.interface)
+            list += bigEndian(stage.serverPort) + bigEndian(stage.latencyNs ?? .max)
+        }
+        return list
+    }
+
+    @Test func tsharkDecodesTheTransactionsStagesAndShowsItsAnswerLists() throws {
+        let port: UInt16 = 47391
+        var pcap = PcapWriter()
+        for message in encodedMessages(Fixtures.transactions) { pcap.add(message, transport: .udp, port: port) }
+        let file = try ExternalTool.temporaryFile("transactions.pcap", pcap.bytes)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let output = try ExternalTool.run(
+            "tshark", ["-r", file.path, "-d", "udp.port==\(port),cflow", "-T", "json", "--no-duplicate-keys"],
+            install: Self.tsharkInstall)
+        let flows = tsharkFlows(try JSONSerialization.jsonObject(with: output))
+        try #require(flows.count == Fixtures.transactions.count, "tshark found \(flows.count) flows")
+        for (flow, r) in zip(flows, Fixtures.transactions) {
+            let ipv6 = !r.srcAddr.isIPv4
+            let xlat = r.xlatDstAddr ?? (ipv6 ? .v6(high: 0, low: 0) : .v4(0))
+            // tshark 4.0 spells the two families' field names differently.
+            #expect(
+                flow[ipv6 ? "cflow.post_nat_destination_ipv6_address" : "cflow.post_natdestination_ipv4_address"]
+                    as? String == xlat.text)
+            #expect(flow["cflow.post_naptdestination_transport_port"] as? String == "\(r.xlatDstPort ?? 0)")
+
+            // The subTemplateList, stage by stage: IANA fields by name, ours as their octets.
+            let list = try #require(flow["cflow.subtemplate_list"] as? [String: Any])
+            #expect(list["cflow.subtemplate_semantic"] as? String == "4")
+            #expect(list["cflow.subtemplate_id"] as? String == (ipv6 ? "263" : "262"))
+            for (index, stage) in r.dnsStages.enumerated() {
+                let item = try #require(list["List Item \(index + 1)"] as? [String: Any], "stage \(index)")
+                #expect(item[ipv6 ? "cflow.dstaddrv6" : "cflow.dstaddr"] as? String == stage.serverAddr.text)
+                #expect(item["cflow.dstport"] as? String == "\(stage.serverPort)")
+                #expect(item["cflow.if_name"] as? String == stage.interface)
+                let entries = item["cflow.enterprise_private_entry"]
+                let enterprise = (entries as? [String]) ?? (entries as? String).map { [$0] } ?? []
+                let expected = [
+                    bigEndian(stage.netNs), Array((stage.netNsName ?? "").utf8), bigEndian(stage.latencyNs ?? .max),
+                ]
+                #expect(enterprise == expected.filter { !$0.isEmpty }.map(hex), "stage \(index)")
+            }
+            #expect(list["List Item \(r.dnsStages.count + 1)"] == nil)
+
+            // tshark 4.0 has no basicList dissector: each list is one entry of element 291, its octets.
+            let entries = flow["cflow.enterprise_private_entry"] as? [String] ?? []
+            let answers = answerLists(r)
+            for octets in [answers.v4, answers.v6, answers.cnames] {
+                #expect(entries.contains(hex(octets)), "\(hex(octets)) in \(entries)")
+            }
+        }
     }
 
     // MARK: python-ipfix
@@ -159,6 +250,16 @@ import Testing
         }
     }
 
+    /// `records` as scripts/python_ipfix_decode.py prints them: one object per data record.
+    private func pythonDecoded(_ records: [FlowRecord]) throws -> [[String: Value]] {
+        let stream = try ExternalTool.temporaryFile("stream.ipfix", encodedMessages(records).flatMap { $0 })
+        defer { try? FileManager.default.removeItem(at: stream) }
+        let script = ExternalTool.repositoryRoot.appendingPathComponent("scripts/python_ipfix_decode.py")
+        let output = try ExternalTool.run(
+            "python3", [script.path, stream.path, "\(IPFIX.defaultEnterpriseId)"], install: Self.pythonInstall)
+        return try JSONDecoder().decode([[String: Value]].self, from: output)
+    }
+
     /// The IPFIX element each JSON key of `FlowRecord` travels in, and the value it must have there.
     private func expectedIPFIX(_ r: FlowRecord) throws -> [String: Value] {
         var line: [UInt8] = []
@@ -182,10 +283,14 @@ import Testing
             "dnsflowIfDirections": .list((json["IfDirections"] as! [NSNumber]).map(\.uint64Value)),
             "dnsflowNetNs": .number((json["NetNs"] as! NSNumber).uint64Value),
             "dnsflowNodeName": .text(json["NodeName"] as! String),
+            "dnsflowRecordType": .number(UInt64(r.recordType.rawValue)),
+            "dnsflowNetNsName": .text(r.netNsName ?? ""),
+            "dnsflowDstDnsName": .text(r.dstDnsName ?? ""),
         ]
         var covered: Set<String> = [
             "SrcAddr", "DstAddr", "SrcPort", "DstPort", "Proto", "Etype", "Bytes", "Packets", "TimeFlowStartMs",
-            "TimeFlowEndMs", "Flags", "Interfaces", "IfDirections", "NetNs", "NodeName",
+            "TimeFlowEndMs", "Flags", "Interfaces", "IfDirections", "NetNs", "NodeName", "RecordType", "NetNsName",
+            "DstDnsName",
         ]
         if let id = json["DnsId"] as? NSNumber {
             let latency = (json["DnsLatencyMs"] as? NSNumber).map { UInt64(($0.doubleValue * 1e6).rounded()) }
@@ -209,12 +314,7 @@ import Testing
     }
 
     @Test func pythonIPFIXDecodesEveryFieldIncludingEnterpriseOnes() throws {
-        let stream = try ExternalTool.temporaryFile("stream.ipfix", encodedMessages().flatMap { $0 })
-        defer { try? FileManager.default.removeItem(at: stream) }
-        let script = ExternalTool.repositoryRoot.appendingPathComponent("scripts/python_ipfix_decode.py")
-        let output = try ExternalTool.run(
-            "python3", [script.path, stream.path, "\(IPFIX.defaultEnterpriseId)"], install: Self.pythonInstall)
-        let decoded = try JSONDecoder().decode([[String: Value]].self, from: output)
+        let decoded = try pythonDecoded(Fixtures.all)
         try #require(decoded.count == Fixtures.all.count)
         for (actual, record) in zip(decoded, Fixtures.all) {
             let expected = try expectedIPFIX(record)
@@ -231,6 +331,44 @@ import Testing
                     #expect(actual[name] == value, "\(name) of \(record.srcAddr):\(record.srcPort)")
                 }
             }
+        }
+    }
+}
+
+extension ThirdPartyDecoderTests {
+    /// python-ipfix 0.9.7 reads every scalar element of the transaction by name; it has no RFC 6313
+    /// types, so its lists come out as octets, which must be the lists' layout.
+    @Test func pythonIPFIXDecodesTheTransactionAndFramesItsLists() throws {
+        let decoded = try pythonDecoded(Fixtures.transactions)
+        try #require(decoded.count == Fixtures.transactions.count)
+        for (actual, r) in zip(decoded, Fixtures.transactions) {
+            let family = r.srcAddr.isIPv4 ? "IPv4" : "IPv6"
+            let xlat = r.xlatDstAddr ?? (r.srcAddr.isIPv4 ? .v4(0) : .v6(high: 0, low: 0))
+            let answers = answerLists(r)
+            func list(_ octets: [UInt8]) -> Value { .list(octets.map(UInt64.init)) }
+            let expected: [String: Value] = [
+                "dnsflowRecordType": .number(1),
+                "dnsflowNetNsName": .text(r.netNsName ?? ""),
+                "dnsflowDnsId": .number(UInt64(r.dnsId!)),
+                "dnsflowDnsLatencyNanoseconds": .number(r.dnsLatencyNs ?? .max),
+                "postNATDestination\(family)Address": .text(xlat.text),
+                "postNAPTDestinationTransportPort": .number(UInt64(r.xlatDstPort ?? 0)),
+                "dnsflowDnsRetransmits": .number(UInt64(r.dnsRetransmits ?? .max)),
+                "dnsflowDnsTtl": .number(UInt64(r.dnsAnswers?.ttl ?? .max)),
+                "dnsflowPid": .number(UInt64(r.requester?.pid ?? 0)),
+                "dnsflowComm": .text(r.requester?.comm ?? ""),
+                "dnsflowCgroupId": .number(r.requester?.cgroupId ?? 0),
+                "dnsflowContainerId": .text(r.requester?.containerId ?? ""),
+                "dnsflowPodUid": .text(r.requester?.podUid ?? ""),
+                "subTemplateList": list(stageList(r)),
+                "basicList": list(answers.v4),
+                "basicList#2": list(answers.v6),
+                "basicList#3": list(answers.cnames),
+            ]
+            for (name, value) in expected {
+                #expect(actual[name] == value, "\(name) of \(r.srcAddr):\(r.srcPort)")
+            }
+            #expect(actual["dnsflowDstDnsName"] == nil, "a transaction's template has no DstDnsName")
         }
     }
 }
