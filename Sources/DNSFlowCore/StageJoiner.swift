@@ -18,7 +18,8 @@ public struct DNSTransaction: Sendable {
 ///
 /// One key can carry several transactions in a window (a resolver reusing its socket wraps its
 /// ids): views of one transaction overlap in time, the client's wait holding every other's, and
-/// each namespace and 5-tuple pairs once. A transaction whose newest view is younger than `grace`
+/// each namespace and 5-tuple pairs once; responses with no query join within `grace` of each
+/// other. A transaction whose newest view is younger than `grace`
 /// may still have a view in flight (the ring is drained on a period, queries expire on one): it
 /// waits for the next window, once.
 public struct StageJoiner: Sendable {
@@ -82,7 +83,7 @@ public struct StageJoiner: Sendable {
         var transactions: [DNSTransaction] = []
         transactions.reserveCapacity(all.count / 2 + 1)
         for indices in groups.values {
-            for cluster in Self.clusters(indices, of: all) {
+            for cluster in clusters(indices, of: all) {
                 // Held once already, or settled: out now.
                 let wasHeld = cluster.contains { $0 < heldBefore }
                 if !wasHeld && cluster.contains(where: { all[$0].endNs > settledBefore }) {
@@ -98,22 +99,31 @@ public struct StageJoiner: Sendable {
 
     /// Splits one key's views into transactions: by query time, a view joins the first open
     /// transaction whose client was still waiting when this view's query came, and that has no
-    /// view of the same pairing yet.
-    private static func clusters(_ indices: [Int], of views: [DNSView]) -> [[Int]] {
+    /// view of the same pairing yet. Responses with no query (orphans) have no wait: they join
+    /// orphans of their key seen within `orphanSpreadNs`, ordered the way a response travels,
+    /// from the server outward, so the client's namespace still comes first.
+    private func clusters(_ indices: [Int], of views: [DNSView]) -> [[Int]] {
         if indices.count == 1 { return [indices] }
-        let ordered = indices.sorted { order(views[$0], before: views[$1]) }
+        let ordered = indices.sorted { Self.order(views[$0], before: views[$1]) }
         var clusters: [[Int]] = []
         for index in ordered {
             let view = views[index]
             let pairing = Pairing(view)
+            let orphan = view.outcome == .orphan
             if let open = clusters.firstIndex(where: { cluster in
-                view.startNs <= views[cluster[0]].endNs
-                    && !cluster.contains { Pairing(views[$0]) == pairing }
+                let first = views[cluster[0]]
+                guard (first.outcome == .orphan) == orphan else { return false }
+                let waiting =
+                    orphan ? view.startNs - views[cluster[cluster.count - 1]].endNs <= graceNs : view.startNs <= first.endNs
+                return waiting && !cluster.contains { Pairing(views[$0]) == pairing }
             }) {
                 clusters[open].append(index)
             } else {
                 clusters.append([index])
             }
+        }
+        for index in clusters.indices where views[clusters[index][0]].outcome == .orphan {
+            clusters[index].reverse()
         }
         return clusters
     }

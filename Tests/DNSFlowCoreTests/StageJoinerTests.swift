@@ -28,6 +28,18 @@ struct StageJoinerTests {
         #expect(joiner.join(views, nowNs: nil).count == 2)
     }
 
+    @Test func orphansOfOneKeyAreOneTransactionClientFirst() {
+        // The response reaches the server's namespace first, the client's 100 µs later.
+        let views = [
+            Fixture.view(6, .orphan, netNs: 2, start: 1_000_000_000),
+            Fixture.view(6, .orphan, netNs: 1, start: 1_000_100_000),
+            Fixture.view(6, .orphan, netNs: 1, start: 3_000_000_000),
+        ]
+        var joiner = StageJoiner()
+        let transactions = joiner.join(views, nowNs: nil)
+        #expect(transactions.map { $0.stages.map(\.observation.netNs) } == [[1, 2], [1]])
+    }
+
     @Test func aRecentTransactionWaitsOneWindow() {
         let now: Int64 = 1_000_700_000 + 50_000_000
         let server = Fixture.view(3, .answered(latencyNs: 500_000), netNs: 2, start: 1_000_100_000)
