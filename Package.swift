@@ -106,7 +106,10 @@ let package = Package(
 
         .testTarget(name: "DNSFlowCoreTests", dependencies: ["DNSFlowCore"]),
         .testTarget(name: "DNSFlowConfigTests", dependencies: ["DNSFlowConfig"]),
-        .testTarget(name: "DNSFlowProbeTests", dependencies: ["DNSFlowProbe", "DNSFlowCore", "CBPF"]),
+        .testTarget(
+            name: "DNSFlowProbeTests",
+            dependencies: ["DNSFlowProbe", "DNSFlowCore", "CBPF", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "DNSFlowIPFIXTests", dependencies: ["DNSFlowIPFIX", "DNSFlowCore"]),
         .testTarget(
             name: "DNSFlowAgentTests",
