@@ -21,6 +21,8 @@ public struct AgentConfig: Sendable {
     public var dnsPorts: [UInt16] = [53]
     public var dnsTimeout: Duration = .seconds(5)
     public var dnsOverTCP = true
+    /// `dnsTracking.answers`: decode the answer section of each response.
+    public var dnsAnswers = true
     public var dnsMaxPending: UInt32 = 16_384
     public var tracepoints: ProbeSettings.Tracepoints = .auto
     public var pendingTable: ProbeSettings.PendingTable = .auto
@@ -31,7 +33,8 @@ public struct AgentConfig: Sendable {
 
     public var probeSettings: ProbeSettings {
         ProbeSettings(
-            sampling: sampling, dnsTracking: features.contains(.dnsTracking), dnsOverTCP: dnsOverTCP,
+            sampling: sampling, dnsTracking: features.contains(.dnsTracking), answers: dnsAnswers,
+            dnsOverTCP: dnsOverTCP,
             dnsPorts: dnsPorts,
             maxFlows: cacheMaxFlows, maxPendingQueries: dnsMaxPending, tracepoints: tracepoints,
             pendingTable: pendingTable)
@@ -93,6 +96,7 @@ public struct AgentConfig: Sendable {
             }
             if let t = dns.optional("timeout") { dnsTimeout = try t.duration() }
             if let t = dns.optional("tcp") { dnsOverTCP = try t.bool() }
+            if let a = dns.optional("answers") { dnsAnswers = try a.bool() }
             if let m = dns.optional("maxPending") { dnsMaxPending = try m.integer(16...10_000_000) }
             if let n = dns.optional("pendingTable") { pendingTable = try n.choice() }
             try dns.finish()
