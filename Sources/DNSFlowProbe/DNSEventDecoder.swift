@@ -64,8 +64,8 @@ public struct DNSEventDecoder: Sendable {
                     answerCount: Int(event.ancount))
             }
         }
-        guard case .success(let answers) = decoded else { return (view, true) }
-        if answers != .none { view.answers = answers }
+        guard case .success(let section) = decoded else { return (view, true) }
+        if section != .none { view.answers = section }
         return (view, false)
     }
 }
