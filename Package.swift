@@ -108,7 +108,10 @@ let package = Package(
         .target(name: "DNSFlowTestSupport", dependencies: ["DNSFlowCore"], path: "Tests/DNSFlowTestSupport"),
         .testTarget(name: "DNSFlowCoreTests", dependencies: ["DNSFlowCore", "DNSFlowTestSupport"]),
         .testTarget(name: "DNSFlowConfigTests", dependencies: ["DNSFlowConfig"]),
-        .testTarget(name: "DNSFlowProbeTests", dependencies: ["DNSFlowProbe", "DNSFlowCore", "CBPF"]),
+        .testTarget(
+            name: "DNSFlowProbeTests",
+            dependencies: ["DNSFlowProbe", "DNSFlowCore", "CBPF", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "DNSFlowIPFIXTests", dependencies: ["DNSFlowIPFIX", "DNSFlowCore"]),
         .testTarget(
             name: "DNSFlowAgentTests",

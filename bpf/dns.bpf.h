@@ -9,7 +9,7 @@
 
 #define DNS_HEADER_LEN 12
 #define DNS_QR_RESPONSE 0x8000
-#define DNS_EVENT_HEADER_LEN __builtin_offsetof(struct dns_event, question)
+#define DNS_EVENT_HEADER_LEN __builtin_offsetof(struct dns_event, message)
 
 static __always_inline int is_dns_port(__u16 port)
 {
@@ -52,12 +52,22 @@ static __always_inline int same_dns_key(const struct dns_key *a, const struct dn
 	return 1;
 }
 
-static __always_inline __u32 question_len(__u32 dns_len)
+/* Bytes after the header to copy, at most `max`: those the message has and, at the tracepoints,
+ * those in the skb's linear data (past it the head buffer holds no more of the packet). */
+static __always_inline __u32 message_len(const struct packet *p, enum reader r, __u32 off,
+					 __u32 dns_len, __u32 max)
 {
 	__u32 len = dns_len - DNS_HEADER_LEN;
 
-	if (len > DNSFLOW_MAX_QUESTION)
-		len = DNSFLOW_MAX_QUESTION;
+	if (r == READ_KERNEL) {
+		__u32 start = off + DNS_HEADER_LEN;
+		__u32 linear = p->linear_len > start ? p->linear_len - start : 0;
+
+		if (len > linear)
+			len = linear;
+	}
+	if (len > max)
+		len = max;
 	barrier_var(len);
 	return len;
 }
@@ -74,6 +84,51 @@ static __always_inline __u32 question_len(__u32 dns_len)
 		read_ifname((s), (dst)->ifname);                           \
 	} while (0)
 
+/* Who sent the query, where it left a local socket: a send reaches net_dev_queue (and cgroup_skb
+ * egress) in the sender's context. A packet that waited (for ARP, for TCP's window) leaves from a
+ * softirq instead, in whichever task the CPU was running: the task is taken for the sender only
+ * if it is in the socket's cgroup (no per-CPU preempt count to read here: the kernel's kallsyms
+ * may not list data symbols). A forwarded query has no socket. */
+static __always_inline void read_requester(struct dns_requester *req, const struct sighting *s)
+{
+	__builtin_memset(req, 0, sizeof(*req));
+	if (!s->local_socket)
+		return;
+	__u64 cgroup = bpf_get_current_cgroup_id();
+
+	if (s->socket_cgroup && cgroup != s->socket_cgroup) {
+		count(DNSFLOW_CTR_DNS_REQUESTER_NOT_SENDER);
+		return;
+	}
+	req->pid = bpf_get_current_pid_tgid() >> 32;
+	req->cgroup_id = cgroup;
+	read_process_comm(req->comm, sizeof(req->comm));
+}
+
+/* A query seen again where it was first seen (interface and direction) is a retransmission;
+ * on another interface of the namespace it is the same packet crossing it. Not atomic: two
+ * retransmissions at once on two CPUs count once. */
+static __always_inline void note_seen_again(struct dns_query_detail *d, const struct sighting *s)
+{
+	count(DNSFLOW_CTR_DNS_QUERY_SEEN_AGAIN);
+	if (d->ifindex == s->ifindex && d->direction == s->direction)
+		d->retransmits++;
+}
+
+/* What a response's event reports of its query; nothing for an orphan (d NULL). */
+static __always_inline void take_query(struct dns_event *e, const struct dns_query_detail *d)
+{
+	if (d) {
+		e->query_ip_len = d->ip_len;
+		e->retransmits = d->retransmits;
+		e->requester = d->requester;
+	} else {
+		e->query_ip_len = 0;
+		e->retransmits = 0;
+		__builtin_memset(&e->requester, 0, sizeof(e->requester));
+	}
+}
+
 /* atomics: a compile-time constant, 0 in the programs for kernels before 5.12 (no BPF
  * compare-and-swap), where every query waits in the dns_queries hash map instead of a slot. */
 static __always_inline void track_dns(const struct packet *p, enum reader r,
@@ -81,6 +136,7 @@ static __always_inline void track_dns(const struct packet *p, enum reader r,
 {
 	__u32 off = p->payload_off;
 	__u32 dns_len = p->payload_len;
+	__u32 message_bytes; /* the whole message's, which over TCP may go on in later segments */
 	struct dns_header h;
 
 	if (p->key.proto == PROTO_TCP) {
@@ -99,6 +155,9 @@ static __always_inline void track_dns(const struct packet *p, enum reader r,
 		dns_len -= 2;
 		if (dns_len > msg_len)
 			dns_len = msg_len;
+		message_bytes = msg_len;
+	} else {
+		message_bytes = dns_len;
 	}
 	if (dns_len < DNS_HEADER_LEN)
 		goto short_message;
@@ -132,7 +191,6 @@ static __always_inline void track_dns(const struct packet *p, enum reader r,
 	key.proto = p->key.proto;
 
 	__u64 now = s->now;
-	__u32 qlen = question_len(dns_len);
 	__u32 hash = dns_key_hash(&key);
 	__u32 pending_index = hash & pending_slots_mask;
 	struct dns_pending *waiting = bpf_map_lookup_elem(&dns_pending, &pending_index);
@@ -165,7 +223,7 @@ static __always_inline void track_dns(const struct packet *p, enum reader r,
 		} else if (state > DNSFLOW_SLOT_ANSWERED && same_dns_key(&waiting->key, &key)) {
 			/* A retransmission, or the query crossing a second interface of this
 			 * namespace: the clock is not restarted. */
-			count(DNSFLOW_CTR_DNS_QUERY_SEEN_AGAIN);
+			note_seen_again(d, s);
 			return;
 		} else {
 			struct scratch *sc = scratch();
@@ -177,6 +235,11 @@ static __always_inline void track_dns(const struct packet *p, enum reader r,
 			d = &overflow->detail;
 		}
 		DESCRIBE_MESSAGE(d, s, flags, dns_len);
+		d->ip_len = p->ip_len;
+		d->retransmits = 0;
+		read_requester(&d->requester, s);
+		__u32 qlen = message_len(p, r, off, dns_len, DNSFLOW_MAX_QUESTION);
+
 		d->question_len = 0;
 		if (qlen > 0 && !load(p, r, off + DNS_HEADER_LEN, d->question, qlen))
 			d->question_len = qlen;
@@ -189,27 +252,45 @@ static __always_inline void track_dns(const struct packet *p, enum reader r,
 		/* NOEXIST keeps a retransmission from restarting its clock here too. */
 		long err = bpf_map_update_elem(&dns_queries, &key, overflow, BPF_NOEXIST);
 
-		if (err == -17 /* EEXIST */)
-			count(DNSFLOW_CTR_DNS_QUERY_SEEN_AGAIN);
-		else if (err)
+		if (err == -17 /* EEXIST */) {
+			struct dns_query *first = bpf_map_lookup_elem(&dns_queries, &key);
+
+			if (first)
+				note_seen_again(&first->detail, s);
+		} else if (err) {
 			count(DNSFLOW_CTR_DNS_QUERY_MAP_FULL);
+		}
 		return;
 	}
 
+	struct scratch *sc = scratch();
+
+	if (!sc)
+		return;
+	struct dns_event *e = &sc->event;
 	__u64 query_ns = 0;
 	__u32 answered_index = hash & (DNSFLOW_ANSWERED_SLOTS - 1);
 	struct dns_key *answered = bpf_map_lookup_elem(&dns_answered, &answered_index);
 	__u64 state = waiting->state;
 	int same_key = same_dns_key(&waiting->key, &key);
+	struct dns_query_detail *d = NULL;
 	struct dns_query *pending;
 
+	/* The query's detail is copied before the compare-and-swap: once that ends the wait, a new
+	 * query may take the slot and overwrite it. A detail read after `state` is the query's
+	 * whose timestamp `state` holds if the compare-and-swap then finds it unchanged. */
+	if (atomics && state > DNSFLOW_SLOT_ANSWERED && same_key)
+		d = bpf_map_lookup_elem(&dns_pending_detail, &pending_index);
+	if (d)
+		take_query(e, d);
 	/* The compare-and-swap ends the wait only if no one (user space expiring it, the same
 	 * response on another CPU) took the slot since it was read. */
-	if (atomics && state > DNSFLOW_SLOT_ANSWERED && same_key &&
+	if (atomics && d &&
 	    __sync_val_compare_and_swap(&waiting->state, state, DNSFLOW_SLOT_ANSWERED) == state) {
 		query_ns = state;
 	} else if ((pending = bpf_map_lookup_elem(&dns_queries, &key))) {
 		query_ns = pending->query_ns;
+		take_query(e, &pending->detail);
 		bpf_map_delete_elem(&dns_queries, &key);
 		if (answered)
 			*answered = key;
@@ -219,24 +300,25 @@ static __always_inline void track_dns(const struct packet *p, enum reader r,
 		return;
 	} else {
 		count(DNSFLOW_CTR_DNS_ORPHAN_RESPONSE);
+		take_query(e, NULL);
 	}
-
-	struct scratch *sc = scratch();
-
-	if (!sc)
-		return;
-	struct dns_event *e = &sc->event;
 
 	e->key = key;
 	e->query_ns = query_ns;
 	e->response_ns = now;
+	e->ip_len = p->ip_len;
+	e->ancount = bpf_ntohs(h.ancount);
 	DESCRIBE_MESSAGE(e, s, flags, dns_len);
+	__u32 len = message_len(p, r, off, dns_len,
+				dns_answers ? DNSFLOW_MAX_MESSAGE : DNSFLOW_MAX_QUESTION);
 	__u32 sent = 0;
 
-	if (qlen > 0 && !load(p, r, off + DNS_HEADER_LEN, e->question, qlen))
-		sent = qlen;
-	e->question_len = sent;
-	/* Only the question's bytes go out: most names are short, so the ring holds more of them. The
+	if (len > 0 && !load(p, r, off + DNS_HEADER_LEN, e->message, len))
+		sent = len;
+	e->message_len = sent;
+	if (dns_answers && sent < message_bytes - DNS_HEADER_LEN)
+		count(DNSFLOW_CTR_DNS_ANSWERS_CUT);
+	/* Only the bytes read go out: most messages are short, so the ring holds more of them. The
 	 * reader is never woken: it polls, since a wakeup costs the packet path an interrupt (an
 	 * APIC write, a VM exit on a virtual machine). */
 	if (bpf_ringbuf_output(&dns_events, e, DNS_EVENT_HEADER_LEN + sent, BPF_RB_NO_WAKEUP))

@@ -76,8 +76,24 @@ static __always_inline int handle_skb(struct sk_buff *skb, __u8 direction, int b
 	s.direction = direction;
 	account_flow(&p, &s);
 	/* TCP payloads are not linear here; cgroup_skb reads those. */
-	if (dns && p.key.proto == PROTO_UDP)
+	if (dns && p.key.proto == PROTO_UDP) {
+		/* The linear data from the IP header: from data, whose offset in head is the mac
+		 * header's at egress (__dev_queue_xmit resets it) and the IP header's at ingress.
+		 * Offsets, not pointers: the verifier refuses arithmetic on skb->data here. */
+		__u32 linear = KREAD(btf, skb, len) - KREAD(btf, skb, data_len);
+		struct sock *sk = KREAD(btf, skb, sk);
+
+		if (direction == DNSFLOW_EGRESS)
+			linear += KREAD(btf, skb, mac_header) - KREAD(btf, skb, network_header);
+		p.linear_len = linear;
+
+		/* A forwarded packet has no socket; a received one's is not the sender's. */
+		if (direction == DNSFLOW_EGRESS && sk) {
+			s.local_socket = 1;
+			s.socket_cgroup = sock_cgroup_id(sk);
+		}
 		track_dns(&p, READ_KERNEL, &s, atomics);
+	}
 	return 0;
 }
 
@@ -131,6 +147,10 @@ static __always_inline void handle_cgroup_skb(struct __sk_buff *skb, __u8 direct
 	s.now = bpf_ktime_get_ns();
 	s.ifindex = skb->ifindex;
 	s.direction = direction;
+	if (direction == DNSFLOW_EGRESS) {
+		s.local_socket = 1;
+		s.socket_cgroup = bpf_skb_cgroup_id(skb);
+	}
 	/* cgroup_skb has no device to name; the tracepoints saw this flow on it already (ingress
 	 * runs after netif_receive_skb; egress after the handshake's first packets). */
 	struct flow_stats *st = bpf_map_lookup_elem(&flows, &p.key);

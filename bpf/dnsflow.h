@@ -12,6 +12,10 @@
 /* Bytes of the DNS message after its 12-byte header that are kept: the question of any name
  * (255 bytes at most, RFC 1035 2.3.4) plus its type. */
 #define DNSFLOW_MAX_QUESTION 260
+/* Bytes after the header that a response's event carries with dns_answers on: the question and
+ * the answer section of a classic UDP message (RFC 1035 4.2.1); a longer one is cut. */
+#define DNSFLOW_MAX_MESSAGE 512
+#define DNSFLOW_COMM_LEN 16
 #define DNSFLOW_MAX_DNS_PORTS 8
 /* Fragmented DNS messages whose first fragment was seen, remembered so that their later
  * fragments (which carry no ports) can be counted. */
@@ -70,15 +74,27 @@ struct dns_key {
 	__u8 pad[3];
 };
 
-/* What a query that times out reports, beside its key and time. */
+/* Who sent a query: read in the sender's context, at the first egress sighting of a query that
+ * left a local socket. */
+struct dns_requester {
+	__u64 cgroup_id;	     /* cgroup v2 id */
+	__u32 pid;		     /* thread group id; 0: not sent by a local socket here */
+	char comm[DNSFLOW_COMM_LEN]; /* the process's: its thread group leader's */
+	__u8 pad[4];
+};
+
+/* What a query reports when it times out, and what its response's event copies from it. */
 struct dns_query_detail {
 	__u32 ifindex;
+	__u32 ip_len; /* IP bytes of the query's packet */
 	__u16 flags;
 	__u16 bytes; /* DNS message length */
 	__u16 question_len;
+	__u16 retransmits; /* seen again on the first sighting's interface and direction */
 	__u8 direction;
-	__u8 pad;
+	__u8 pad[7];
 	char ifname[DNSFLOW_IFNAMSIZ];
+	struct dns_requester requester;
 	__u8 question[DNSFLOW_MAX_QUESTION];
 };
 
@@ -109,13 +125,20 @@ struct dns_event {
 	__u64 query_ns; /* 0: no query seen (orphan response) */
 	__u64 response_ns;
 	__u32 ifindex;
-	__u16 flags; /* the response's: QR, opcode, AA, TC, RD, RA, AD, CD, rcode */
-	__u16 question_len;
-	__u16 bytes;
+	__u32 ip_len;	    /* IP bytes of the response's packet */
+	__u32 query_ip_len; /* and of its query's (0: orphan) */
+	__u16 flags;	    /* the response's: QR, opcode, AA, TC, RD, RA, AD, CD, rcode */
+	__u16 bytes;	    /* DNS message length */
+	__u16 message_len;  /* bytes of message[] sent */
+	__u16 ancount;	    /* the header's answer count */
+	__u16 retransmits;  /* the query's */
 	__u8 direction;
 	__u8 pad;
 	char ifname[DNSFLOW_IFNAMSIZ];
-	__u8 question[DNSFLOW_MAX_QUESTION];
+	struct dns_requester requester; /* the query's */
+	/* The message after its header: the question, and with dns_answers on the sections after
+	 * it, up to DNSFLOW_MAX_MESSAGE bytes (DNSFLOW_MAX_QUESTION with it off). */
+	__u8 message[DNSFLOW_MAX_MESSAGE];
 };
 
 /* Per-CPU counters, one slot each; every early return that loses data bumps one. */
@@ -132,6 +155,12 @@ enum dnsflow_counter {
 	DNSFLOW_CTR_DNS_RESPONSE_SEEN_AGAIN, /* a response seen again in the same namespace */
 	DNSFLOW_CTR_DNS_ORPHAN_RESPONSE,     /* a response with no query seen */
 	DNSFLOW_CTR_DNS_FRAGMENT, /* a non-first IP fragment on a DNS flow: no header to read */
+	/* a local socket's query sent while a task of another cgroup ran (from a softirq, as when
+	 * it waited for ARP): no requester, since that task is not the sender */
+	DNSFLOW_CTR_DNS_REQUESTER_NOT_SENDER,
+	/* a response's sections cut (dns_answers on): longer than DNSFLOW_MAX_MESSAGE, past the
+	 * skb's linear data at the tracepoints, or going on in a later TCP segment */
+	DNSFLOW_CTR_DNS_ANSWERS_CUT,
 	DNSFLOW_CTR_MAX,
 };
 

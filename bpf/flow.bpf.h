@@ -15,6 +15,8 @@ struct sighting {
 	__u32 ifindex;
 	__u8 direction;
 	__u8 btf;		/* dev is a BTF pointer (tp_btf): plain loads, no helper calls */
+	__u8 local_socket;	/* egress from a local socket of this namespace */
+	__u64 socket_cgroup;	/* its creator's cgroup v2 id; 0: unknown */
 	struct net_device *dev; /* for the name, read only when needed */
 	const char *name;	/* or the name itself, where there is no device (cgroup_skb) */
 };

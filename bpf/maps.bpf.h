@@ -12,6 +12,9 @@ const volatile __u32 sampling = 0; /* account 1 packet in N for non-DNS flows; 0
 const volatile __u32 pending_slots_mask =
 	0; /* slots of dns_pending minus 1 (a power of two minus 1) */
 const volatile __u8 dns_tracking = 0;
+/* 1: a response's event carries its answer section (DNSFLOW_MAX_MESSAGE bytes), not only its
+ * question. */
+const volatile __u8 dns_answers = 0;
 const volatile __u8 dns_port_count = 0;
 const volatile __u16 dns_ports[DNSFLOW_MAX_DNS_PORTS] = {};
 

@@ -43,6 +43,7 @@ struct packet {
 	__u32 payload_off;
 	__u32 payload_len;
 	__u32 ip_len;
+	__u32 linear_len; /* READ_KERNEL, DNS only: bytes from the IP header in the skb's linear data */
 	__u32 fragment_id; /* IPv4 id or IPv6 fragment header id */
 	__u16 tcp_flags;
 	__u8 fragment;	     /* a non-first fragment: no transport header */

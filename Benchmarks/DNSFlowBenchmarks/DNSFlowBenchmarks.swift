@@ -1,5 +1,5 @@
 // Micro-benchmarks of the agent's hot user-space paths, in the order a DNS transaction takes them:
-// ring record → view (question decoding inside), a window of views and flows → records, records →
+// ring record → view (question and answer decoding inside), a window of views and flows → records, records →
 // JSON or IPFIX. `make microbench` runs them; see bench/README.md.
 import Benchmark
 import DNSFlowCore
@@ -21,6 +21,7 @@ let benchmarks: @Sendable () -> Void = {
         return views
     }()
     precondition(views.allSatisfy { $0.question != nil }, "every event's question decodes")
+    precondition(views.allSatisfy { $0.answers?.addresses.count == 1 }, "every event's answer decodes")
 
     // `.kilo`: an iteration handles 1,000 items, so throughput and mallocs read per item.
     Benchmark("Ring event decode", configuration: .init(scalingFactor: .kilo)) { benchmark in

@@ -11,8 +11,8 @@ struct DNSWindow {
     static let server = IPAddress(ipv4: 10, 96, 0, 10)
     static let clientNetNs: UInt32 = 4_026_532_100
     static let serverNetNs: UInt32 = 4_026_532_200
-    /// Where `question` starts in `struct dns_event`: the kernel sends this much, then the question.
-    static let eventHeaderLength = MemoryLayout<dns_event>.offset(of: \dns_event.question)!
+    /// Where `message` starts in `struct dns_event`: the kernel sends this much, then the message.
+    static let eventHeaderLength = MemoryLayout<dns_event>.offset(of: \dns_event.message)!
 
     /// Ring records back to back, each at an 8-byte boundary as `bpf_ringbuf_output` places them.
     let ring: [UInt8]
@@ -82,7 +82,7 @@ struct DNSWindow {
         return body
     }
 
-    /// One ring record: a response's first sighting in a namespace, cut after `question_len`.
+    /// One ring record: a response's first sighting in a namespace, cut after `message_len`.
     private static func event(transaction: Int, inServer: Bool, sockets: Int) -> [UInt8] {
         var event = dns_event()
         withUnsafeMutableBytes(of: &event.key.client_addr) { $0.copyBytes(from: v4Mapped(client)) }
@@ -104,8 +104,9 @@ struct DNSWindow {
         withUnsafeMutableBytes(of: &event.ifname) { $0.copyBytes(from: "eth0".utf8) }
         let body = responseBody(transaction: transaction)
         event.bytes = UInt16(12 + body.count)
-        event.question_len = UInt16(body.count)
-        withUnsafeMutableBytes(of: &event.question) { $0.copyBytes(from: body) }
+        event.message_len = UInt16(body.count)
+        event.ancount = 1
+        withUnsafeMutableBytes(of: &event.message) { $0.copyBytes(from: body) }
         return withUnsafeBytes(of: &event) { Array($0.prefix(eventHeaderLength + body.count)) }
     }
 

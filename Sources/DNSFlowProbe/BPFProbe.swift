@@ -56,7 +56,8 @@ public final class BPFProbe: Service, Sendable {
             slotsFD: bpf_map__fd(maps.dns_pending), detailFD: bpf_map__fd(maps.dns_pending_detail),
             count: Int(settings.pendingSlots))
         let reader = try RingBufferReader(
-            mapFD: bpf_map__fd(maps.dns_events), decoder: DNSEventDecoder(interfaceNames: interfaceNames))
+            mapFD: bpf_map__fd(maps.dns_events),
+            decoder: DNSEventDecoder(interfaceNames: interfaceNames, answers: settings.answers))
         self.program = Mutex(
             LoadedProgram(
                 skeleton: skeleton,
@@ -120,6 +121,9 @@ public final class BPFProbe: Service, Sendable {
 
     /// DNS events dropped in user space because the evictor fell behind the reader.
     public var droppedEvents: Int { views.dropped }
+
+    /// Responses whose answer section did not decode (their views have no answers); cumulative.
+    public var badAnswerSections: Int { views.badAnswerSections }
 
     /// Drains what the ring holds now; at shutdown, so that the last responses make it into the
     /// final records.

@@ -27,6 +27,7 @@ final class BPFSkeleton {
         rodata.pointee.sampling = max(settings.sampling, 1)
         rodata.pointee.pending_slots_mask = settings.pendingSlots - 1
         rodata.pointee.dns_tracking = settings.dnsTracking ? 1 : 0
+        rodata.pointee.dns_answers = settings.answers ? 1 : 0
         let ports = settings.dnsPorts.prefix(Int(DNSFLOW_MAX_DNS_PORTS))
         rodata.pointee.dns_port_count = UInt8(ports.count)
         withUnsafeMutableBytes(of: &rodata.pointee.dns_ports) { raw in

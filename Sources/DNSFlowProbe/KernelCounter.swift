@@ -15,6 +15,8 @@ public enum KernelCounter: UInt32, CaseIterable, Sendable {
     case dnsResponseSeenAgain
     case dnsOrphanResponse
     case dnsFragment
+    case dnsRequesterNotSender
+    case dnsAnswersCut
 
     /// The metric label: what happened, in words a dashboard can show.
     public var reason: String {
@@ -31,6 +33,8 @@ public enum KernelCounter: UInt32, CaseIterable, Sendable {
         case .dnsResponseSeenAgain: "dns_response_seen_again"
         case .dnsOrphanResponse: "dns_orphan_response"
         case .dnsFragment: "dns_fragment"
+        case .dnsRequesterNotSender: "dns_requester_not_sender"
+        case .dnsAnswersCut: "dns_answers_cut"
         }
     }
 }

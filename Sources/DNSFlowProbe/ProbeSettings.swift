@@ -20,6 +20,9 @@ public struct ProbeSettings: Sendable, Hashable {
     /// Account one packet in `sampling` for non-DNS flows; 1 accounts every packet.
     public var sampling: UInt32
     public var dnsTracking: Bool
+    /// A response's event carries its answer section (up to 512 bytes after the header), decoded
+    /// into the view's answers; off, only its question.
+    public var answers: Bool
     /// DNS over TCP, read by `cgroup_skb` programs on every packet of every local socket.
     public var dnsOverTCP: Bool
     public var dnsPorts: [UInt16]
@@ -35,12 +38,14 @@ public struct ProbeSettings: Sendable, Hashable {
     public var cgroupRoot: String?
 
     public init(
-        sampling: UInt32 = 1, dnsTracking: Bool = true, dnsOverTCP: Bool = true, dnsPorts: [UInt16] = [53],
+        sampling: UInt32 = 1, dnsTracking: Bool = true, answers: Bool = true, dnsOverTCP: Bool = true,
+        dnsPorts: [UInt16] = [53],
         maxFlows: UInt32 = 100_000, maxPendingQueries: UInt32 = 16_384, ringBufferBytes: UInt32 = 1 << 21,
         tracepoints: Tracepoints = .auto, pendingTable: PendingTable = .auto, cgroupRoot: String? = nil
     ) {
         self.sampling = sampling
         self.dnsTracking = dnsTracking
+        self.answers = answers
         self.dnsOverTCP = dnsOverTCP
         self.dnsPorts = dnsPorts
         self.maxFlows = maxFlows

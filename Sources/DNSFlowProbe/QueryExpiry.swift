@@ -41,7 +41,7 @@ struct QueryExpiry {
     private func view(of query: WaitingQuery, timeoutNs: UInt64, clock: ClockOffset) -> DNSView {
         let key = query.key
         let detail = query.detail
-        return DNSView(
+        var view = DNSView(
             outcome: .timedOut,
             key: FlowKey(
                 srcAddr: IPAddress(tuple: key.client_addr, ethType: key.eth_type),
@@ -55,6 +55,10 @@ struct QueryExpiry {
             question: DNSQuestion(kernelBytes: detail.question, length: detail.question_len),
             startNs: clock.epochNs(query.queryNs),
             endNs: clock.epochNs(query.queryNs &+ timeoutNs))
+        view.queryBytes = detail.ip_len
+        view.retransmits = detail.retransmits
+        view.requester = Requester(kernel: detail.requester)
+        return view
     }
 
     /// The keys of the queries waiting in `dns_queries` (those whose slot was held, or every one

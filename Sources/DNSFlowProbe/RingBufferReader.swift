@@ -17,6 +17,7 @@ final class RingBufferReader {
         /// One clock reading per consume, not per event.
         var clock = ClockOffset()
         var views: [DNSView] = []
+        var badAnswerSections = 0
 
         init(decoder: DNSEventDecoder) {
             self.decoder = decoder
@@ -36,7 +37,9 @@ final class RingBufferReader {
                 guard let context, let data else { return 0 }
                 let batch = Unmanaged<Batch>.fromOpaque(context).takeUnretainedValue()
                 let bytes = UnsafeRawBufferPointer(start: data, count: size)
-                batch.views.append(batch.decoder.view(of: bytes, clock: batch.clock))
+                let decoded = batch.decoder.decode(bytes, clock: batch.clock)
+                batch.views.append(decoded.view)
+                if decoded.badAnswerSection { batch.badAnswerSections += 1 }
                 return 0
             }, Unmanaged.passUnretained(batch).toOpaque(), nil)
         guard let ringBuffer else { throw .openingRingBuffer(errno: errno) }
@@ -52,7 +55,8 @@ final class RingBufferReader {
     func drain(into views: DecodedViews) {
         batch.clock = ClockOffset()
         _ = ring_buffer__consume(ringBuffer)
-        views.publish(&batch.views)
+        views.publish(&batch.views, badAnswerSections: batch.badAnswerSections)
+        batch.badAnswerSections = 0
     }
 }
 
@@ -60,16 +64,17 @@ final class RingBufferReader {
 /// counted (the evictor is then far behind: it takes them once `FlowEvictor.maxViewsPerWindow` wait).
 final class DecodedViews: Sendable {
     private let capacity: Int
-    private let state = Mutex<(views: [DNSView], dropped: Int)>(([], 0))
+    private let state = Mutex<(views: [DNSView], dropped: Int, badAnswerSections: Int)>(([], 0, 0))
 
     init(capacity: Int = 1 << 16) {
         self.capacity = capacity
     }
 
     /// Moves `batch` in, dropping what does not fit; leaves `batch` empty with its capacity kept.
-    func publish(_ batch: inout [DNSView]) {
+    func publish(_ batch: inout [DNSView], badAnswerSections: Int = 0) {
         guard !batch.isEmpty else { return }
         state.withLock { state in
+            state.badAnswerSections += badAnswerSections
             let room = max(capacity - state.views.count, 0)
             state.views.append(contentsOf: batch.prefix(room))
             state.dropped += max(batch.count - room, 0)
@@ -87,6 +92,8 @@ final class DecodedViews: Sendable {
     }
 
     var dropped: Int { state.withLock { $0.dropped } }
+
+    var badAnswerSections: Int { state.withLock { $0.badAnswerSections } }
 
     var count: Int { state.withLock { $0.views.count } }
 }

@@ -50,6 +50,19 @@ struct AgentConfigTests {
         #expect(!parsed.interfaces.admits(["lo"]))
     }
 
+    @Test("dnsTracking.answers: on by default, written to the probe's settings")
+    func answers() throws {
+        #expect(try config("      features: [DNSTracking]").probeSettings.answers)
+        #expect(try !config("      dnsTracking: {answers: false}").probeSettings.answers)
+        #expect {
+            _ = try config("      dnsTracking: {answers: some}")
+        } throws: { error in
+            guard let error = error as? ConfigError else { return false }
+            return error.path == "spec.agent.ebpf.dnsTracking.answers"
+                && error.reason.contains("expected true or false")
+        }
+    }
+
     @Test(arguments: [
         ("      features: [DNSTracking, Bogus]", "spec.agent.ebpf.features[1]", "unknown feature 'Bogus'"),
         ("      cacheActiveTimeout: -5s", "spec.agent.ebpf.cacheActiveTimeout", "expected a duration"),

@@ -14,6 +14,8 @@ import Testing
             (.dnsQuerySeenAgain, DNSFLOW_CTR_DNS_QUERY_SEEN_AGAIN),
             (.dnsResponseSeenAgain, DNSFLOW_CTR_DNS_RESPONSE_SEEN_AGAIN),
             (.dnsOrphanResponse, DNSFLOW_CTR_DNS_ORPHAN_RESPONSE), (.dnsFragment, DNSFLOW_CTR_DNS_FRAGMENT),
+            (.dnsRequesterNotSender, DNSFLOW_CTR_DNS_REQUESTER_NOT_SENDER),
+            (.dnsAnswersCut, DNSFLOW_CTR_DNS_ANSWERS_CUT),
         ]
         for (counter, constant) in pairs { #expect(counter.rawValue == constant.rawValue, "\(counter)") }
         #expect(KernelCounter.allCases.count == Int(DNSFLOW_CTR_MAX.rawValue))

@@ -1,9 +1,10 @@
 #!/bin/sh
 # Fuzzes the user-space decoders that read bytes from the network with libFuzzer + ASan:
 #   dns_question  DNSQuestion.decode (Sources/DNSFlowCore)
+#   dns_answers   DNSAnswerSection.decode (Sources/DNSFlowCore)
 #   ipfix         IPFIXStreamFramer + IPFIXDecoder.decode (Sources/DNSFlowIPFIX)
 # SwiftPM has no fuzz product here, so each harness is compiled with the module sources by swiftc.
-#   bench/fuzz/run.sh            build both, run each for FUZZ_TIME seconds (default 30)
+#   bench/fuzz/run.sh            build them all, run each for FUZZ_TIME seconds (default 30)
 #   bench/fuzz/run.sh seeds      regenerate bench/fuzz/seeds/ipfix from the real encoder
 # A crash leaves its input in .build/fuzz/<name>-crash-*; exit status non-zero.
 set -eu
@@ -27,10 +28,12 @@ fi
 
 swiftc $flags -module-name FuzzDNSQuestion Sources/DNSFlowCore/*.swift bench/fuzz/dns_question.swift \
     -o "$out/dns_question"
+swiftc $flags -module-name FuzzDNSAnswers Sources/DNSFlowCore/*.swift bench/fuzz/dns_answers.swift \
+    -o "$out/dns_answers"
 swiftc $flags -module-name FuzzIPFIX -I "$out" -L "$out" -lDNSFlowCore \
     Sources/DNSFlowIPFIX/*.swift bench/fuzz/ipfix.swift -o "$out/ipfix"
 
-for name in dns_question ipfix; do
+for name in dns_question dns_answers ipfix; do
     mkdir -p "$out/corpus/$name"
     cp bench/fuzz/seeds/$name/* "$out/corpus/$name/"
     # FUZZ_SEED fixes the mutation sequence (CI sets it, so a run is repeatable); unset, each run explores anew.

@@ -21,6 +21,8 @@ public struct AgentConfig: Sendable {
     public var dnsPorts: [UInt16] = [53]
     public var dnsTimeout: Duration = .seconds(5)
     public var dnsOverTCP = true
+    /// `dnsTracking.answers`: decode the answer section of each response.
+    public var dnsAnswers = true
     public var dnsMaxPending: UInt32 = 16_384
     /// (client, answer address) pairs remembered for flows' `DstDnsName`: ~300 bytes each with its
     /// name, so ~5 MiB when full at the default.
@@ -34,7 +36,8 @@ public struct AgentConfig: Sendable {
 
     public var probeSettings: ProbeSettings {
         ProbeSettings(
-            sampling: sampling, dnsTracking: features.contains(.dnsTracking), dnsOverTCP: dnsOverTCP,
+            sampling: sampling, dnsTracking: features.contains(.dnsTracking), answers: dnsAnswers,
+            dnsOverTCP: dnsOverTCP,
             dnsPorts: dnsPorts,
             maxFlows: cacheMaxFlows, maxPendingQueries: dnsMaxPending, tracepoints: tracepoints,
             pendingTable: pendingTable)
@@ -96,6 +99,7 @@ public struct AgentConfig: Sendable {
             }
             if let t = dns.optional("timeout") { dnsTimeout = try t.duration() }
             if let t = dns.optional("tcp") { dnsOverTCP = try t.bool() }
+            if let a = dns.optional("answers") { dnsAnswers = try a.bool() }
             if let m = dns.optional("maxPending") { dnsMaxPending = try m.integer(16...10_000_000) }
             if let n = dns.optional("pendingTable") { pendingTable = try n.choice() }
             if let n = dns.optional("resolvedNames") { resolvedNames = try n.integer(1...16_777_216) }
