@@ -100,6 +100,9 @@ struct DNSWindow {
         event.response_ns = UInt64(queryNs + (inServer ? 150_000 : 200_000 + transaction % 100 * 1_000))
         event.ifindex = inServer ? 2 : 3
         event.flags = 0x8180  // a NoError response: QR, RD, RA
+        // The IP lengths the window's flows count per packet: the lookups take all their bytes.
+        event.query_ip_len = 64
+        event.ip_len = 80
         event.direction = inServer ? 1 : 0
         withUnsafeMutableBytes(of: &event.ifname) { $0.copyBytes(from: "eth0".utf8) }
         let body = responseBody(transaction: transaction)

@@ -14,6 +14,7 @@ final class FakeFlowSource: FlowSource {
         var counters: [KernelCounter: UInt64] = [:]
         var programs: [ProgramStats] = []
         var droppedEvents = 0
+        var badAnswerSections = 0
         var pendingQueries = 0
         var evictionFails = false
         /// Every call, in order: "expire", "evict", "take", "drain".
@@ -54,6 +55,7 @@ final class FakeFlowSource: FlowSource {
 
     func drainEvents() { state.withLock { $0.calls.append("drain") } }
     var droppedEvents: Int { state.withLock { $0.droppedEvents } }
+    var badAnswerSections: Int { state.withLock { $0.badAnswerSections } }
     func pendingQueryCount() -> Int { state.withLock { $0.pendingQueries } }
     func counters() -> [KernelCounter: UInt64] { state.withLock { $0.counters } }
     func programStats() -> [ProgramStats] { state.withLock { $0.programs } }

@@ -21,6 +21,7 @@ final class EvictorMetrics: Sendable {
     /// Counters the source keeps as running totals, with the totals last seen.
     private struct Cumulative {
         var eventsDropped: Growth
+        var badAnswerSections: Growth
         var kernel: [KernelCounter: Growth]
         /// By program name, each made when the program first shows runs.
         var programs: [String: (runs: Growth, time: Growth)] = [:]
@@ -88,7 +89,13 @@ final class EvictorMetrics: Sendable {
                     help: "Kernel-side packet events by reason; all but packets mean data skipped or dropped.")
                 return (kernelCounter, Growth(counter: metric))
             })
-        cumulative = NIOLockedValueBox(Cumulative(eventsDropped: Growth(counter: eventsDropped), kernel: kernel))
+        let badAnswerSections = counter(
+            "dnsflow_dns_bad_answer_sections_total",
+            help: "DNS responses whose answer section did not decode (bad record, pointer loop): no DnsAnswers.")
+        cumulative = NIOLockedValueBox(
+            Cumulative(
+                eventsDropped: Growth(counter: eventsDropped), badAnswerSections: Growth(counter: badAnswerSections),
+                kernel: kernel))
     }
 
     func record(views: [DNSView]) {
@@ -121,8 +128,10 @@ final class EvictorMetrics: Sendable {
         flowMapEntries.record(Int64(flows))
         pendingQueries.record(Int64(source.pendingQueryCount()))
         let (dropped, counters, programs) = (source.droppedEvents, source.counters(), source.programStats())
+        let badAnswerSections = source.badAnswerSections
         cumulative.withLockedValue { cumulative in
             cumulative.eventsDropped.advance(to: UInt64(dropped))
+            cumulative.badAnswerSections.advance(to: UInt64(badAnswerSections))
             for (counter, total) in counters { cumulative.kernel[counter]?.advance(to: total) }
             for program in programs where program.runCount > 0 || cumulative.programs[program.name] != nil {
                 cumulative.programs[program.name, default: programCounters(program.name)].runs

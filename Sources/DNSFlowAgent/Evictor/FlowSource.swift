@@ -18,6 +18,8 @@ public protocol FlowSource: Sendable {
 
     /// DNS events dropped in user space because the evictor fell behind.
     var droppedEvents: Int { get }
+    /// Responses whose answer section did not decode, since the start.
+    var badAnswerSections: Int { get }
     /// Queries waiting for their response now.
     func pendingQueryCount() -> Int
     /// The kernel side's cumulative counters.
