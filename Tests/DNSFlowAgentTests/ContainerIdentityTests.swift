@@ -29,6 +29,8 @@ struct ContainerIdentityTests {
             ("/kubepods.slice/kubepods-pod\(uidUnderscores).slice/cri-containerd-\(id).scope", id, uid),
             // Kubernetes with the cgroupfs driver
             ("/kubepods/burstable/pod\(uid)/\(id)", id, uid),
+            // podman under kubelet's cgroupfs layout (--cgroup-parent), as the container test runs it.
+            ("/kubepods/burstable/pod\(uid)/libpod-\(id)", id, uid),
             ("/kubepods/pod\(uid)/\(id)", id, uid),
             ("/kubepods/besteffort/pod\(uid)", nil, uid),
             // docker, systemd and cgroupfs drivers

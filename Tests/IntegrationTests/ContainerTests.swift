@@ -22,24 +22,35 @@ struct ContainerTests {
             set -e
             mkdir -p \(rootfs)/bin \(rootfs)/etc
             cp \"$(command -v busybox)\" \(rootfs)/bin/busybox
-            ln -sf busybox \(rootfs)/bin/sh; ln -sf busybox \(rootfs)/bin/nslookup
+            for tool in sh nslookup sleep; do ln -sf busybox \(rootfs)/bin/$tool; done
             """)
         let podUID = UUID().uuidString.lowercased()
+        let podman = "podman --runtime runc --cgroup-manager cgroupfs"
         let agent = try await AgentProcess()
-        let output = try sh(
+        // The container lives on after its lookup, as a pod does: its cgroup, named by the id the
+        // kernel reports, is read while it exists.
+        try sh(
             """
-            podman --runtime runc --cgroup-manager cgroupfs run --rm --cidfile \(cidFile) \
+            \(podman) run -d --cidfile \(cidFile) \
             --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network ns:/run/netns/\(lab.client) \
             --dns \(lab.serverAddr) --cgroup-parent /kubepods/burstable/pod\(podUID) --rootfs \(rootfs) \
-            /bin/nslookup a.example.test \(lab.serverAddr)
+            /bin/sh -c 'nslookup a.example.test \(lab.serverAddr); sleep 60'
             """)
-        #expect(output.contains("10.9.9.1"), "nslookup: \(output)")
         let containerID = try String(contentsOfFile: cidFile, encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
+        defer { _ = try? sh("\(podman) rm -f -t 0 \(containerID)") }
+        var output = ""
+        for _ in 0..<100 where !output.contains("10.9.9.1") {
+            try await Task.sleep(for: .milliseconds(100))
+            output = (try? sh("\(podman) logs \(containerID)")) ?? ""
+        }
+        #expect(output.contains("10.9.9.1"), "nslookup: \(output)")
         try await Task.sleep(for: .milliseconds(300))
         let records = try await agent.stop()
-        let lookups = records.filter { $0.isTransaction && $0.dnsName == "a.example.test" }
-        try #require(!lookups.isEmpty, "no lookup of a.example.test")
+        let lookups = records.filter {
+            $0.isTransaction && $0.dnsName == "a.example.test" && $0.srcAddr.text == lab.clientAddr
+        }
+        try #require(!lookups.isEmpty, "no lookup of a.example.test from the container")
         for lookup in lookups {
             #expect(lookup.requester?.comm == "nslookup")
             #expect(lookup.requester?.containerId == containerID)

@@ -38,9 +38,10 @@ public struct ContainerIdentity: Hashable, Sendable {
     private static let enginePrefixes = ["libpod-", "cri-containerd-", "crio-", "docker-"]
 
     private static func containerId(_ component: Substring, parent: Substring?) -> String? {
-        if let parent, parent == "docker" || parent.hasPrefix("pod") {
-            // cgroupfs layouts: the bare id under docker/ or under kubelet's pod<uid>/.
-            return isContainerId(component) ? String(component) : nil
+        if let parent, parent == "docker" || parent.hasPrefix("pod"), isContainerId(component) {
+            // cgroupfs layouts: the bare id under docker/ or under kubelet's pod<uid>/ (an engine
+            // that names its cgroups, podman's libpod-<id>, is read below).
+            return String(component)
         }
         var name = component
         if name.hasSuffix(".scope") { name = name.dropLast(".scope".count) }
