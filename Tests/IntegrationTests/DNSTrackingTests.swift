@@ -10,9 +10,15 @@ struct DNSTrackingTests {
         try #require(getuid() == 0, "integration tests load BPF programs and make network namespaces: run as root")
     }
 
-    /// The one transaction record of `id` (over `proto`).
-    private func transaction(_ records: [FlowRecord], _ id: UInt16, proto: UInt8 = 17) throws -> FlowRecord {
-        let found = records.filter { $0.isTransaction && $0.dnsId == id && $0.proto == proto }
+    /// The one transaction record of `id` (over `proto`) from the lab's client: suites run in
+    /// parallel, and the agent sees every lab's lookups.
+    private func transaction(
+        _ records: [FlowRecord], _ id: UInt16, proto: UInt8 = 17, in lab: Lab
+    ) throws -> FlowRecord {
+        let found = records.filter {
+            $0.isTransaction && $0.dnsId == id && $0.proto == proto
+                && [lab.clientAddr, lab.clientAddr6].contains($0.srcAddr.text)
+        }
         try #require(found.count == 1, "id \(id): \(found.count) transaction records: \(found)")
         return found[0]
     }
@@ -35,8 +41,10 @@ struct DNSTrackingTests {
         {
             let dig = try #require(digHeader(output), "dig printed no header: \(output)")
             #expect(dig.status.lowercased() == rcode.lowercased())
-            #expect(records.filter { $0.dnsId == dig.id }.count == 1, "one record per lookup")
-            let lookup = try transaction(records, dig.id)
+            #expect(
+                records.filter { $0.dnsId == dig.id && $0.srcAddr.text == lab.clientAddr }.count == 1,
+                "one record per lookup")
+            let lookup = try transaction(records, dig.id, in: lab)
             #expect(lookup.dnsFlagsResponseCode?.name == rcode)
             #expect(lookup.dnsName == name && lookup.dnsQType == "A" && lookup.dnsErrno == 0)
             #expect(lookup.srcAddr.text == lab.clientAddr && lookup.dstAddr.text == lab.serverAddr)
@@ -56,7 +64,11 @@ struct DNSTrackingTests {
             #expect(abs(latency - tshark * 1000) < 0.5, "agent \(latency) ms, tshark \(tshark * 1000) ms")
         }
         // No flow record for the lookups' 5-tuples: their packets are the transactions'.
-        #expect(!records.contains { $0.recordType == .flow && ($0.dstPort == 53 || $0.srcPort == 53) })
+        #expect(
+            !records.contains {
+                $0.recordType == .flow && ($0.dstPort == 53 || $0.srcPort == 53)
+                    && [$0.srcAddr.text, $0.dstAddr.text].contains(lab.clientAddr)
+            })
     }
 
     @Test("a lookup of a Service address that a router translates: one record, four stages, the translated server")
@@ -76,7 +88,7 @@ struct DNSTrackingTests {
         for (output, proto) in [(udp, UInt8(17)), (tcp, UInt8(6))] {
             let dig = try #require(digHeader(output), "dig printed no header: \(output)")
             #expect(dig.status == "NOERROR")
-            let lookup = try transaction(records, dig.id, proto: proto)
+            let lookup = try transaction(records, dig.id, proto: proto, in: lab)
             #expect(lookup.dstAddr.text == lab.serviceAddr, "the server as the client addressed it")
             #expect(lookup.xlatDstAddr?.text == lab.serverAddr && lookup.xlatDstPort == 53)
             // UDP is read on every interface: the router pairs it before and after translating.
@@ -106,7 +118,7 @@ struct DNSTrackingTests {
         try await Task.sleep(for: .milliseconds(300))
         let records = try await agent.stop()
         func lookup(_ output: String) throws -> FlowRecord {
-            try transaction(records, try #require(digHeader(output), "no header: \(output)").id)
+            try transaction(records, try #require(digHeader(output), "no header: \(output)").id, in: lab)
         }
         let v4 = try lookup(a)
         #expect(v4.dnsAnswers?.addresses.map(\.text) == ["10.9.9.1"])
@@ -130,13 +142,13 @@ struct DNSTrackingTests {
         try await Task.sleep(for: .milliseconds(300))
         let records = try await agent.stop()
         _ = try await capture.responses()
-        let dig = try transaction(records, try #require(digHeader(output)).id)
+        let dig = try transaction(records, try #require(digHeader(output)).id, in: lab)
         #expect(dig.requester?.comm == "dig" && (dig.requester?.pid ?? 0) > 0)
         #expect((dig.requester?.cgroupId ?? 0) > 0)
         // glibc asks A and AAAA: two records, both getent's.
         let ids = Set(try capture.queryIDs()).subtracting([dig.dnsId!])
         #expect(ids.count == 2, "getent sent \(ids)")
-        let lookups = try ids.map { try transaction(records, $0) }
+        let lookups = try ids.map { try transaction(records, $0, in: lab) }
         #expect(Set(lookups.compactMap(\.dnsQType)) == ["A", "AAAA"])
         #expect(lookups.allSatisfy { $0.requester?.comm == "getent" }, "\(lookups.map(\.requester))")
     }
@@ -177,7 +189,7 @@ struct DNSTrackingTests {
         let records = try await agent.stop()
         for (output, proto) in [(udp, UInt8(17)), (tcp, UInt8(6))] {
             let dig = try #require(digHeader(output), "dig printed no header: \(output)")
-            let lookup = try transaction(records, dig.id, proto: proto)
+            let lookup = try transaction(records, dig.id, proto: proto, in: lab)
             #expect(lookup.srcAddr.text == lab.clientAddr6 && lookup.dstAddr.text == lab.serverAddr6)
             #expect(lookup.etype == 0x86DD && lookup.dnsLatencyMs != nil)
             #expect(
@@ -195,7 +207,7 @@ struct DNSTrackingTests {
         let output = try lab.run(lab.client, "dig +tries=1 +time=2 @\(lab.serverAddr) slow.example.test A")
         try await Task.sleep(for: .milliseconds(300))
         let records = try await agent.stop()
-        let lookup = try transaction(records, try #require(digHeader(output)).id)
+        let lookup = try transaction(records, try #require(digHeader(output)).id, in: lab)
         let latency = try #require(lookup.dnsLatencyMs)
         #expect((40...45).contains(latency), "latency \(latency) ms")
         #expect(lookup.dnsFlagsResponseCode == "NXDomain")
@@ -210,7 +222,7 @@ struct DNSTrackingTests {
         let output = try lab.run(lab.client, "dig +tcp +tries=1 +time=2 @\(lab.serverAddr) b.example.test A")
         try await Task.sleep(for: .milliseconds(300))
         let records = try await agent.stop()
-        let lookup = try transaction(records, try #require(digHeader(output)).id, proto: 6)
+        let lookup = try transaction(records, try #require(digHeader(output)).id, proto: 6, in: lab)
         #expect(lookup.dnsFlagsResponseCode == "NoError" && lookup.dnsName == "b.example.test")
         #expect(lookup.dstPort == 53 && lookup.srcAddr.text == lab.clientAddr)
         // TCP is read at the sockets: the client's and the server's namespaces, not the router's.
@@ -255,6 +267,6 @@ struct DNSTrackingTests {
         #expect(lookups.filter { $0.dnsFlagsResponseCode == "NXDomain" }.count == 200)
         // Each packet counted once: in its transaction, none left to the socket's flows.
         #expect(lookups.reduce(0) { $0 + $1.packets } == 2000)
-        #expect(!records.contains { $0.recordType == .flow && $0.dstPort == 53 })
+        #expect(!records.contains { $0.recordType == .flow && $0.dstPort == 53 && $0.srcAddr.text == lab.clientAddr })
     }
 }
