@@ -39,7 +39,8 @@ let benchmarks: @Sendable () -> Void = {
     // lookup is one record; its packets are all its flows had, so no flow record is left.
     let assembler = FlowAssembler(nodeName: "worker-3.cluster.example")
     var joiner = StageJoiner()
-    precondition(assembler.records(flows: window.flows, transactions: joiner.join(views, nowNs: nil)).count == views.count / 2)
+    precondition(
+        assembler.records(flows: window.flows, transactions: joiner.join(views, nowNs: nil)).count == views.count / 2)
     Benchmark("StageJoiner + FlowAssembler window (16,384 views, 100 flows)") { _ in
         var joiner = StageJoiner()
         blackHole(assembler.records(flows: window.flows, transactions: joiner.join(views, nowNs: nil)))

@@ -114,7 +114,8 @@ public struct StageJoiner: Sendable {
                 let first = views[cluster[0]]
                 guard (first.outcome == .orphan) == orphan else { return false }
                 let waiting =
-                    orphan ? view.startNs - views[cluster[cluster.count - 1]].endNs <= graceNs : view.startNs <= first.endNs
+                    orphan
+                    ? view.startNs - views[cluster[cluster.count - 1]].endNs <= graceNs : view.startNs <= first.endNs
                 return waiting && !cluster.contains { Pairing(views[$0]) == pairing }
             }) {
                 clusters[open].append(index)

@@ -105,7 +105,9 @@ struct FlowAssemblerTests {
     }
 
     @Test func everyTransactionOnOneSocketIsItsOwnRecord() {
-        let views = (0..<3).map { Self.view(UInt16($0), .answered(latencyNs: 100_000), start: 1_000_000_000 + Int64($0)) }
+        let views = (0..<3).map {
+            Self.view(UInt16($0), .answered(latencyNs: 100_000), start: 1_000_000_000 + Int64($0))
+        }
         let records = assembler.records(
             flows: [flow(Self.query(), bytes: 210, packets: 3), flow(Self.query().reversed, bytes: 258, packets: 3)],
             transactions: join(views))

@@ -96,7 +96,8 @@ struct DNSTrackingTests {
             let stages = proto == 17 ? [client, router, router, server] : [client, server]
             let servers =
                 proto == 17
-                ? [lab.serviceAddr, lab.serviceAddr, lab.serverAddr, lab.serverAddr] : [lab.serviceAddr, lab.serverAddr]
+                ? [lab.serviceAddr, lab.serviceAddr, lab.serverAddr, lab.serverAddr]
+                : [lab.serviceAddr, lab.serverAddr]
             #expect(lookup.dnsStages.map(\.netNs) == stages)
             #expect(lookup.dnsStages.map(\.serverAddr.text) == servers)
             let latencies = lookup.dnsStages.compactMap(\.latencyNs)
@@ -247,7 +248,10 @@ struct DNSTrackingTests {
         let timedOut = lost[0]
         #expect(timedOut.isTransaction && timedOut.dnsErrno == DNSErrno.timedOut && timedOut.dnsLatencyMs == nil)
         #expect(timedOut.srcAddr.text == lab.clientAddr && timedOut.dstPort == 5353)
-        #expect(timedOut.dnsStages.map(\.netNs) == [try lab.inode(lab.client), try lab.inode(lab.router), try lab.inode(lab.server)])
+        #expect(
+            timedOut.dnsStages.map(\.netNs) == [
+                try lab.inode(lab.client), try lab.inode(lab.router), try lab.inode(lab.server),
+            ])
         #expect(timedOut.dnsStages.allSatisfy { $0.latencyNs == nil })
     }
 

@@ -42,7 +42,7 @@ public final class CgroupPaths<C: Clock>: CgroupPathResolving where C.Duration =
 
     /// - Parameter hierarchy: where the v2 hierarchy is mounted; nil (no cgroup v2) resolves nothing.
     public init(
-        hierarchy: CgroupHierarchy?, bounds: Bounds = Bounds(), rescanInterval: Duration = .seconds(2), clock: C,
+        hierarchy: CgroupHierarchy?, bounds: Bounds = Bounds(), rescanInterval: Duration = .milliseconds(500), clock: C,
         logger: Logger
     ) {
         self.hierarchy = hierarchy

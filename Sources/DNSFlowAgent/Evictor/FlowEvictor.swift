@@ -104,7 +104,9 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
         metrics.record(views: views)
         metrics.record(flows: flows.count, source: source)
         logger.debug("Evicted", metadata: ["dnsflow.flows": "\(flows.count)", "dnsflow.dns_views": "\(views.count)"])
-        export(assembler.records(flows: flows, transactions: joiner.join(views, nowNs: holdingRecent ? WallClock.nowNs() : nil)))
+        export(
+            assembler.records(
+                flows: flows, transactions: joiner.join(views, nowNs: holdingRecent ? WallClock.nowNs() : nil)))
     }
 
     private func export(_ records: [FlowRecord]) {
