@@ -37,9 +37,10 @@ func withLiveCollector(
     }
 }
 
-/// Waits until the writer has stored `count` records, or fails after a few seconds.
+/// Waits until the writer has stored `count` records, or fails after 30 s: the full unit run
+/// loads BPF programs and labs beside it, which can stall it for seconds.
 func waitUntilWritten(_ collector: Collector, _ count: Int) async throws {
-    for _ in 0..<500 where collector.dependencies.writer.snapshot.written < count {
+    for _ in 0..<3_000 where collector.dependencies.writer.snapshot.written < count {
         try await Task.sleep(for: .milliseconds(10))
     }
     guard collector.dependencies.writer.snapshot.written >= count else {
