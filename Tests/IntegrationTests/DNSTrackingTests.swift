@@ -56,6 +56,9 @@ struct DNSTrackingTests {
             // The client's, the router's and the server's namespaces each paired it, in that order,
             // each wait inside the one before.
             #expect(lookup.dnsStages.map(\.netNs) == namespaces)
+            // Namespaces by their `ip netns` names.
+            #expect(lookup.netNsName == lab.client)
+            #expect(lookup.dnsStages.map(\.netNsName) == [lab.client, lab.router, lab.server])
             let latencies = lookup.dnsStages.compactMap(\.latencyNs)
             #expect(latencies.count == 3 && latencies == latencies.sorted(by: >), "\(latencies)")
             #expect(lookup.dnsLatencyNs == latencies.first)
