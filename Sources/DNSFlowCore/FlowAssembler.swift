@@ -21,14 +21,16 @@ public struct FlowAssembler: Sendable {
         var records: [FlowRecord] = []
         records.reserveCapacity(flows.count + transactions.count)
         var sightings = Sightings()
-        for transaction in transactions {
-            var record = self.record(transaction, &sightings, flows: flows, flowIndex: flowIndex)
-            let sent = Counts(queriesOf: transaction.client)
-            let answered = Counts(responseOf: transaction.client)
+        // Transactions and their views read in place: a view copied is a retain and a release of
+        // each of its strings and arrays.
+        for t in transactions.indices {
+            var record = self.record(transactions[t], &sightings, flows: flows, flowIndex: flowIndex)
+            let sent = Counts(queriesOf: transactions[t].stages[0])
+            let answered = Counts(responseOf: transactions[t].stages[0])
             // Once per 5-tuple: a namespace that routes without translating pairs on the client's.
             var taken: [FlowKey] = []
-            for stage in transaction.stages where !taken.contains(stage.queryKey) {
-                let query = stage.queryKey
+            for s in transactions[t].stages.indices where !taken.contains(transactions[t].stages[s].queryKey) {
+                let query = transactions[t].stages[s].queryKey
                 taken.append(query)
                 if let index = flowIndex[query] { left[index].take(sent) }
                 if let index = flowIndex[query.reversed] { left[index].take(answered) }
@@ -64,12 +66,12 @@ public struct FlowAssembler: Sendable {
             self.packets = packets
         }
 
-        init(queriesOf client: DNSView) {
+        init(queriesOf client: borrowing DNSView) {
             packets = client.outcome == .orphan ? 0 : 1 + UInt64(client.retransmits)
             bytes = packets * UInt64(client.queryBytes)
         }
 
-        init(responseOf client: DNSView) {
+        init(responseOf client: borrowing DNSView) {
             packets = client.outcome == .timedOut ? 0 : 1
             bytes = packets * UInt64(client.responseBytes)
         }
@@ -93,13 +95,13 @@ public struct FlowAssembler: Sendable {
         var tcpFlags: UInt16 = 0
         // Every interface the query crossed, as its flows list them; a stage's own where its
         // flows are not in this window.
-        for stage in transaction.stages {
+        for s in transaction.stages.indices {
             let observations: [Observation]
-            if let index = flowIndex[stage.queryKey] {
+            if let index = flowIndex[transaction.stages[s].queryKey] {
                 observations = flows[index].observations
                 tcpFlags |= flows[index].tcpFlags
             } else {
-                observations = [stage.observation]
+                observations = [transaction.stages[s].observation]
             }
             for observation in observations where !seen.contains(observation) {
                 seen.append(observation)

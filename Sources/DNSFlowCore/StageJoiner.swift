@@ -30,13 +30,14 @@ public struct StageJoiner: Sendable {
         var proto: UInt8
         var etype: UInt16
 
-        init(_ view: DNSView) {
-            let query = view.queryKey
-            client = query.srcAddr
-            clientPort = query.srcPort
-            id = view.id
-            proto = query.proto
-            etype = query.etype
+        init(_ view: UnsafePointer<DNSView>) {
+            let key = view.pointee.key
+            let isQuery = view.pointee.outcome == .timedOut
+            client = isQuery ? key.srcAddr : key.dstAddr
+            clientPort = isQuery ? key.srcPort : key.dstPort
+            id = view.pointee.id
+            proto = key.proto
+            etype = key.etype
         }
     }
 
@@ -46,11 +47,12 @@ public struct StageJoiner: Sendable {
         var server: IPAddress
         var serverPort: UInt16
 
-        init(_ view: DNSView) {
-            let query = view.queryKey
-            netNs = view.observation.netNs
-            server = query.dstAddr
-            serverPort = query.dstPort
+        init(_ view: UnsafePointer<DNSView>) {
+            let key = view.pointee.key
+            let isQuery = view.pointee.outcome == .timedOut
+            netNs = view.pointee.observation.netNs
+            server = isQuery ? key.dstAddr : key.srcAddr
+            serverPort = isQuery ? key.dstPort : key.srcPort
         }
     }
 
@@ -68,55 +70,80 @@ public struct StageJoiner: Sendable {
 
     /// The transactions of `views` and of the views held from the last window, at `nowNs` (epoch
     /// nanoseconds). With `nowNs` nil (the last window, at shutdown), nothing waits.
-    public mutating func join(_ views: [DNSView], nowNs: Int64?) -> [DNSTransaction] {
-        let heldBefore = held.count
-        var all = held
-        all.append(contentsOf: views)
+    ///
+    /// Views are read in place, through a pointer, and grouped by index: a view copied is a
+    /// retain and a release of each of its strings and arrays, which cost more than the joining.
+    public mutating func join(_ views: consuming [DNSView], nowNs: Int64?) -> [DNSTransaction] {
+        var all = views
+        let fresh = all.count
+        all.append(contentsOf: held)  // indices from `fresh` on waited a window already
         held.removeAll(keepingCapacity: true)
         guard !all.isEmpty else { return [] }
-
-        var groups: [Key: [Int]] = [:]
-        groups.reserveCapacity(all.count)
-        for index in all.indices { groups[Key(all[index]), default: []].append(index) }
         let settledBefore = nowNs.map { $0 - graceNs } ?? .max
 
         var transactions: [DNSTransaction] = []
         transactions.reserveCapacity(all.count / 2 + 1)
-        for indices in groups.values {
-            for cluster in clusters(indices, of: all) {
-                // Held once already, or settled: out now.
-                let wasHeld = cluster.contains { $0 < heldBefore }
-                if !wasHeld && cluster.contains(where: { all[$0].endNs > settledBefore }) {
-                    for index in cluster { held.append(all[index]) }
-                    continue
+        var starts: [Int64] = []
+        all.withUnsafeBufferPointer { all in
+            let base = all.baseAddress!
+            // Each view's group, then the views ordered by group: no array per group.
+            var groupOf: [Key: Int] = [:]
+            groupOf.reserveCapacity(all.count)
+            var group = [Int](repeating: 0, count: all.count)
+            for index in all.indices {
+                let count = groupOf.count
+                group[index] = groupOf[Key(base + index), default: count]
+                if group[index] == count { groupOf[Key(base + index)] = count }
+            }
+            var ordered = Array(all.indices)
+            ordered.sort { group[$0] != group[$1] ? group[$0] < group[$1] : Self.order(base + $0, before: base + $1) }
+            var first = 0
+            var clusters: [[Int]] = []
+            while first < ordered.count {
+                var last = first + 1
+                while last < ordered.count && group[ordered[last]] == group[ordered[first]] { last += 1 }
+                clusters.removeAll(keepingCapacity: true)
+                cluster(ordered[first..<last], of: base, into: &clusters)
+                for cluster in clusters {
+                    // Held once already, or settled: out now.
+                    let wasHeld = cluster.contains { $0 >= fresh }
+                    if !wasHeld && cluster.contains(where: { base[$0].endNs > settledBefore }) {
+                        for index in cluster { held.append(base[index]) }
+                        continue
+                    }
+                    starts.append(base[cluster[0]].startNs)
+                    transactions.append(DNSTransaction(stages: cluster.map { base[$0] }))
                 }
-                transactions.append(DNSTransaction(stages: cluster.map { all[$0] }))
+                first = last
             }
         }
-        transactions.sort { $0.client.startNs < $1.client.startNs }
-        return transactions
+        // By the client's query time: the indices sorted, then the transactions moved once.
+        let byStart = transactions.indices.sorted { starts[$0] < starts[$1] }
+        return byStart.map { transactions[$0] }
     }
 
-    /// Splits one key's views into transactions: by query time, a view joins the first open
-    /// transaction whose client was still waiting when this view's query came, and that has no
-    /// view of the same pairing yet. Responses with no query (orphans) have no wait: they join
-    /// orphans of their key seen within `orphanSpreadNs`, ordered the way a response travels,
-    /// from the server outward, so the client's namespace still comes first.
-    private func clusters(_ indices: [Int], of views: [DNSView]) -> [[Int]] {
-        if indices.count == 1 { return [indices] }
-        let ordered = indices.sorted { Self.order(views[$0], before: views[$1]) }
-        var clusters: [[Int]] = []
+    /// Splits one key's views, in query-time order, into transactions: a view joins the first
+    /// open transaction whose client was still waiting when this view's query came, and that has
+    /// no view of the same pairing yet. Responses with no query (orphans) have no wait: they join
+    /// orphans of their key seen within `grace`, ordered the way a response travels, from the
+    /// server outward, so the client's namespace still comes first.
+    private func cluster(_ ordered: ArraySlice<Int>, of views: UnsafePointer<DNSView>, into clusters: inout [[Int]]) {
+        if ordered.count == 1 {
+            clusters.append([ordered.first!])
+            return
+        }
         for index in ordered {
-            let view = views[index]
+            let view = views + index
             let pairing = Pairing(view)
-            let orphan = view.outcome == .orphan
+            let orphan = view.pointee.outcome == .orphan
             if let open = clusters.firstIndex(where: { cluster in
-                let first = views[cluster[0]]
-                guard (first.outcome == .orphan) == orphan else { return false }
+                let first = views + cluster[0]
+                guard (first.pointee.outcome == .orphan) == orphan else { return false }
                 let waiting =
                     orphan
-                    ? view.startNs - views[cluster[cluster.count - 1]].endNs <= graceNs : view.startNs <= first.endNs
-                return waiting && !cluster.contains { Pairing(views[$0]) == pairing }
+                    ? view.pointee.startNs - views[cluster[cluster.count - 1]].endNs <= graceNs
+                    : view.pointee.startNs <= first.pointee.endNs
+                return waiting && !cluster.contains { Pairing(views + $0) == pairing }
             }) {
                 clusters[open].append(index)
             } else {
@@ -126,12 +153,11 @@ public struct StageJoiner: Sendable {
         for index in clusters.indices where views[clusters[index][0]].outcome == .orphan {
             clusters[index].reverse()
         }
-        return clusters
     }
 
     /// The client's view first: its query was seen first; at the same instant, it waited longest.
-    private static func order(_ a: DNSView, before b: DNSView) -> Bool {
-        if a.startNs != b.startNs { return a.startNs < b.startNs }
-        return a.endNs > b.endNs
+    private static func order(_ a: UnsafePointer<DNSView>, before b: UnsafePointer<DNSView>) -> Bool {
+        if a.pointee.startNs != b.pointee.startNs { return a.pointee.startNs < b.pointee.startNs }
+        return a.pointee.endNs > b.pointee.endNs
     }
 }
