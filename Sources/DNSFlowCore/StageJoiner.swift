@@ -128,8 +128,8 @@ public struct StageJoiner: Sendable {
     /// orphans of their key seen within `grace`, ordered the way a response travels, from the
     /// server outward, so the client's namespace still comes first.
     private func cluster(_ ordered: ArraySlice<Int>, of views: UnsafePointer<DNSView>, into clusters: inout [[Int]]) {
-        if ordered.count == 1 {
-            clusters.append([ordered.first!])
+        if Self.isOneLookup(ordered, of: views) {
+            clusters.append(Array(ordered))
             return
         }
         for index in ordered {
@@ -153,6 +153,20 @@ public struct StageJoiner: Sendable {
         for index in clusters.indices where views[clusters[index][0]].outcome == .orphan {
             clusters[index].reverse()
         }
+    }
+
+    /// The common case, told without building clusters: answered or timed-out views, each
+    /// pairing once, every query seen while the first view's client waited.
+    private static func isOneLookup(_ ordered: ArraySlice<Int>, of views: UnsafePointer<DNSView>) -> Bool {
+        let first = views + ordered[ordered.startIndex]
+        guard first.pointee.outcome != .orphan else { return ordered.count == 1 }
+        for (offset, index) in ordered.enumerated() where offset > 0 {
+            let view = views + index
+            guard view.pointee.outcome != .orphan, view.pointee.startNs <= first.pointee.endNs else { return false }
+            let pairing = Pairing(view)
+            for earlier in ordered.prefix(offset) where Pairing(views + earlier) == pairing { return false }
+        }
+        return true
     }
 
     /// The client's view first: its query was seen first; at the same instant, it waited longest.

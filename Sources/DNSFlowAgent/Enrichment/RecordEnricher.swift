@@ -26,7 +26,12 @@ public final class RecordEnricher: RecordEnriching {
     public func enrich(_ records: inout [FlowRecord]) {
         resolvedNames.withLock { resolvedNames in
             var evicted = 0
-            for record in records where record.isTransaction { evicted += resolvedNames.learn(record) }
+            // Read in place: a record copied is a retain and a release of each of its arrays.
+            records.withUnsafeBufferPointer { records in
+                for index in records.indices where records[index].isTransaction {
+                    evicted += resolvedNames.learn(records[index])
+                }
+            }
             if evicted > 0 { metrics.resolvedNamesEvicted.increment(by: Int64(evicted)) }
             // A window's transactions mostly come from a few processes: one cgroup parse each.
             var identities: [UInt64: ContainerIdentity] = [:]

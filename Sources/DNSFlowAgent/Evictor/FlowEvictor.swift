@@ -74,7 +74,7 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
             guard source.viewCount + expired.count >= Self.maxViewsPerWindow else { return }
             let views = window(with: &expired)
             metrics.record(views: views)
-            export(assembler.records(transactions: joiner.join(views, nowNs: WallClock.nowNs())))
+            export(assembler.records(transactions: joiner.join(consume views, nowNs: WallClock.nowNs())))
         case .releaseStartupPages:
             ProcessMemory.releaseStartupPages()
         case .trimHeap:
@@ -93,7 +93,7 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
     }
 
     /// `holdingRecent` false: the last window, where no transaction waits for another.
-    private func evict(_ views: [DNSView], joiner: inout StageJoiner, holdingRecent: Bool = true) {
+    private func evict(_ views: consuming [DNSView], joiner: inout StageJoiner, holdingRecent: Bool = true) {
         let flows: [FlowSample]
         do {
             flows = try source.evictFlows()
@@ -106,7 +106,7 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
         logger.debug("Evicted", metadata: ["dnsflow.flows": "\(flows.count)", "dnsflow.dns_views": "\(views.count)"])
         export(
             assembler.records(
-                flows: flows, transactions: joiner.join(views, nowNs: holdingRecent ? WallClock.nowNs() : nil)))
+                flows: flows, transactions: joiner.join(consume views, nowNs: holdingRecent ? WallClock.nowNs() : nil)))
     }
 
     private func export(_ records: [FlowRecord]) {
