@@ -38,9 +38,10 @@ private final class CountingDecoder: IPFIXDecoding {
         ) { collector, _ in
             let target = try SocketAddress(ipAddress: "127.0.0.1", port: port)
             // The IPFIX listeners start beside the HTTP server: wait until TCP accepts, and by then
-            // UDP is bound too.
+            // UDP is bound too. Up to 30 s: the unit run loads BPF programs beside this test, which
+            // can stall the collector's start for seconds on two cores.
             let tcp: any Channel = try await {
-                for _ in 0..<100 {
+                for _ in 0..<1_500 {
                     if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                         .connect(to: target).get()
                     {
