@@ -31,13 +31,12 @@ public struct StageJoiner: Sendable {
         var etype: UInt16
 
         init(_ view: UnsafePointer<DNSView>) {
-            let key = view.pointee.key
-            let isQuery = view.pointee.outcome == .timedOut
-            client = isQuery ? key.srcAddr : key.dstAddr
-            clientPort = isQuery ? key.srcPort : key.dstPort
+            let query = view.pointee.queryKey
+            client = query.srcAddr
+            clientPort = query.srcPort
             id = view.pointee.id
-            proto = key.proto
-            etype = key.etype
+            proto = query.proto
+            etype = query.etype
         }
     }
 
@@ -48,11 +47,10 @@ public struct StageJoiner: Sendable {
         var serverPort: UInt16
 
         init(_ view: UnsafePointer<DNSView>) {
-            let key = view.pointee.key
-            let isQuery = view.pointee.outcome == .timedOut
+            let query = view.pointee.queryKey
             netNs = view.pointee.observation.netNs
-            server = isQuery ? key.dstAddr : key.srcAddr
-            serverPort = isQuery ? key.dstPort : key.srcPort
+            server = query.dstAddr
+            serverPort = query.dstPort
         }
     }
 
