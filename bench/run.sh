@@ -15,7 +15,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "bench: must run as root (network namespaces, eBPF, bpf_stats)" >&2
 	exit 1
 fi
-for tool in ip dnsperf dnsmasq dumpcap tshark bpftool python3 sysctl; do
+for tool in ip dnsperf dnsmasq dumpcap tshark bpftool python3 sysctl iperf3; do
 	command -v "$tool" >/dev/null || { echo "bench: $tool not found (make deps)" >&2; exit 1; }
 done
 if [ ! -x "${BENCH_BIN:-.build/release/dnsflow}" ]; then
