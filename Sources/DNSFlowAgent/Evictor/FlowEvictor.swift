@@ -109,8 +109,8 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
                 flows: flows, transactions: joiner.join(consume views, nowNs: holdingRecent ? WallClock.nowNs() : nil)))
     }
 
-    private func export(_ records: [FlowRecord]) {
-        var records = records
+    /// Consumed: the window's only reference, so enriching it in place copies nothing.
+    private func export(_ records: consuming [FlowRecord]) {
         enricher?.enrich(&records)
         if !config.interfaces.isEmpty {
             var verdicts: [String: Bool] = [:]
