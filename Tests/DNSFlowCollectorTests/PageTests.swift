@@ -35,8 +35,10 @@ import Testing
             #expect(PageDOM.lookupRows(dom, "data-dns-id") == ["4242"], "only the id in the URL")
             #expect(dom.contains("aria-label=\"lookups per second by response code\""), "the rate chart")
             #expect(dom.contains("aria-label=\"latency percentiles\""), "the latency chart")
-            #expect(dom.contains("data-filter=\"dnsName\" data-value=\"db.internal.test\""), "the top panels")
-            #expect(dom.contains(">checkout<"), "the client's name over its address")
+            // Lookup 7 (id 4242) asked cdn.example.test from the namespace "cart": the panels follow the filters too.
+            #expect(dom.contains("data-filter=\"dnsName\" data-value=\"cdn.example.test\""), "the top panels")
+            #expect(!dom.contains("data-value=\"db.internal.test\""), "only the filtered lookup's name")
+            #expect(dom.contains(">cart<"), "the client's name over its address")
 
             let errors = try await HeadlessChromium.dom("http://127.0.0.1:\(port)/#harness=click:[data-quick=errors]")
             let outcomes = Set(PageDOM.lookupRows(errors, "data-rcode"))
