@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Page benchmark: what the page's default view and a day's time series cost on a large store.
 
-Fills a store with `--rows` DNS lookups spread over the last 24 hours through the collector's own ingest (so the
-store, its posting lists and its rollup are in their real layout), then times the requests the page makes for its
+Fills a store with `--rows` DNS lookups spread over the last 24 hours, then times the requests the page makes for its
 default view (last hour: two over-time charts, four top panels, the first page of lookups), sent at once as the page
 sends them, and the 24-hour time series. Loopback only; the collector is stopped at the end.
+
+The first two hours go in through the collector's own ingest (its tables, posting lists and rollup in their real
+layout); with `--replicate` (the default) the other hours are copied from the second one in SQLite, ids, posting
+lists and rollup shifted by whole hours, as ingesting 10 M records through HTTP takes hours on a loaded machine.
   swift build -c release --product dnsflow && python3 bench/page_bench.py [--rows 10000000] [--db /tmp/page.sqlite]
 """
-import argparse, json, os, random, statistics, sys, tempfile, threading, time, urllib.parse, urllib.request
+import argparse, json, os, random, sqlite3, statistics, sys, tempfile, threading, time, urllib.parse
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import collector_bench as cb  # noqa: E402
@@ -46,22 +50,61 @@ def lookup(i, end_ms, rng):
     return r
 
 
-def fill(rows, batch, threads):
-    """`rows` lookups evenly over the 24 hours before now, oldest first."""
-    now = int(time.time() * 1000)
+HOUR_MS = 3_600_000
+
+
+def fill(rows, batch, threads, now, upto=None):
+    """`rows` lookups evenly over the 24 hours before `now`, oldest first; only those before `upto` when given."""
     gap = DAY_MS / rows
+    if upto is not None:
+        rows_sent = min(rows, int((upto - (now - DAY_MS)) / gap) + 1)
+    else:
+        rows_sent = rows
 
     def make_body(first):
         def body():
             rng = random.Random(first)
             return json.dumps([lookup(i, now - DAY_MS + int(i * gap), rng)
-                               for i in range(first, min(first + batch, rows))]).encode()
+                               for i in range(first, min(first + batch, rows_sent))]).encode()
         return body
 
     t0 = time.perf_counter()
-    statuses = cb.post_all([make_body(first) for first in reversed(range(0, rows, batch))], threads)
-    return {"rows": rows, "load_s": round(time.perf_counter() - t0, 1),
+    statuses = cb.post_all([make_body(first) for first in reversed(range(0, rows_sent, batch))], threads)
+    return {"ingested": rows_sent, "ingest_s": round(time.perf_counter() - t0, 1),
             "non_2xx": sum(1 for s in statuses if not 200 <= s < 300)}
+
+
+def replicate(db, source_hour, now):
+    """Copies hour `source_hour` to every later hour up to `now` (rows ending after `now` left out): its rows, posting
+    lists (row ids inside shifted too) and rollup minutes, and counts them in flow_partitions."""
+    t0 = time.perf_counter()
+    con = sqlite3.connect(db)
+    cols = [r[1] for r in con.execute(f"PRAGMA table_info(flows_{source_hour})")]
+    rest = ", ".join(cols[1:])
+    copied = 0
+    for hour in range(source_hour + 1, now // HOUR_MS + 1):
+        shift_ms = (hour - source_hour) * HOUR_MS
+        shift, limit = shift_ms << 20, (now - shift_ms) << 20
+        for kind, key in (("", None), ("_dns_id", "dns_id"), ("_dns_name", "name_hash")):
+            sql = con.execute("SELECT sql FROM sqlite_master WHERE name = ?", (f"flows_{source_hour}{kind}",)).fetchone()[0]
+            con.execute(sql.replace(f"flows_{source_hour}{kind}", f"flows_{hour}{kind}"))
+            if key is None:
+                con.execute(f"INSERT INTO flows_{hour} (id, {rest}) SELECT id + ?, {rest} FROM flows_{source_hour} "
+                            "WHERE id < ?", (shift, limit))
+            else:
+                con.execute(f"""INSERT INTO flows_{hour}{kind} (run, {key}, first, ids)
+                    SELECT run, {key}, first + ?1, (SELECT json_group_array(value + ?1) FROM json_each(ids)
+                                                    WHERE value < ?2) FROM flows_{source_hour}{kind}
+                    WHERE first < ?2""", (shift, limit))
+        rows = con.execute(f"SELECT COUNT(*) FROM flows_{hour}").fetchone()[0]
+        con.execute("INSERT INTO flow_partitions (hour, rows) VALUES (?, ?)", (hour, rows))
+        con.execute("""INSERT INTO dns_minutes (minute, outcome, bucket, lookups)
+            SELECT minute + ?, outcome, bucket, lookups FROM dns_minutes WHERE minute >= ? AND minute < ? AND minute < ?""",
+                    ((hour - source_hour) * 60, source_hour * 60, source_hour * 60 + 60, now // 60000 - (hour - source_hour) * 60))
+        con.commit()
+        copied += rows
+    con.close()
+    return {"replicated_rows": copied, "replicate_s": round(time.perf_counter() - t0, 1)}
 
 
 def get(path, params):
@@ -102,6 +145,7 @@ def main():
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--db", help="keep the store here; an existing one is reused instead of filled again")
+    parser.add_argument("--no-replicate", action="store_true", help="ingest every row through HTTP")
     parser.add_argument("--binary", default=cb.BINARY)
     args = parser.parse_args()
     cb.BINARY = args.binary
@@ -109,9 +153,15 @@ def main():
         db = args.db or os.path.join(tmp, "page.sqlite")
         result = {}
         if not os.path.exists(db):
+            now = int(time.time() * 1000)
+            # The hour after the first (partial) one is the copies' source.
+            source = (now - DAY_MS) // HOUR_MS + 1
             proc = cb.start(db)
-            result["fill"] = fill(args.rows, args.batch, args.threads)
+            result["fill"] = fill(args.rows, args.batch, args.threads, now,
+                                  None if args.no_replicate else (source + 1) * HOUR_MS - 1)
             cb.stop(proc)
+            if not args.no_replicate:
+                result["fill"].update(replicate(db, source, now))
         proc = cb.start(db)
         try:
             result["stored"] = int(cb.metric("dnsflow_collector_store_rows"))

@@ -252,16 +252,14 @@ public struct FlowStore: Sendable {
                 let rows = try Row.fetchCursor(
                     db.cachedStatement(
                         sql: """
-                            SELECT ((id >> \(FlowRowID.sequenceBits)) - ?) / ? AS step, \(DNSOutcome.sql),
-                              dns_latency_bucket(dns_latency_ns), COUNT(*)
-                            FROM \(partition.table) \(filter) GROUP BY 1, 2, 3
+                            SELECT ((id >> \(FlowRowID.sequenceBits)) - ?) / ?, \(counts.keySQL), COUNT(*)
+                            FROM \(partition.table) \(filter) GROUP BY 1, 2
                             """),
                     arguments: [query.since, query.stepMs] + arguments
                 )
                 while let row = try rows.next() {
                     let step: Int64 = row[0]
-                    counts.add(
-                        timeMs: query.since + step * query.stepMs, outcome: row[1], bucket: row[2], count: row[3])
+                    counts.add(timeMs: query.since + step * query.stepMs, key: row[1], count: row[2])
                 }
             }
             return counts.series

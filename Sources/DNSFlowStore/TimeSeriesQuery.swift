@@ -97,12 +97,17 @@ struct TimeSeriesCounts {
 
     init(_ query: TimeSeriesQuery) { self.query = query }
 
-    /// `count` lookups ending at `timeMs` with `outcome` (`DNSOutcome`) and latency `bucket`.
-    mutating func add(timeMs: Int64, outcome: Int64, bucket: Int64, count: Int) {
+    /// `count` lookups ending at `timeMs` with `key`: their outcome (`DNSOutcome`) for a rate, their latency
+    /// bucket for a latency.
+    mutating func add(timeMs: Int64, key: Int64, count: Int) {
         let step = Int((timeMs - query.since) / query.stepMs)
         guard step >= 0, step < query.count else { return }
-        let key = query.metric == .rate ? outcome : bucket
         counts[step, default: [:]][key, default: 0] += count
+    }
+
+    /// The SQL of the key `add` takes, over a partition's rows.
+    var keySQL: String {
+        query.metric == .rate ? DNSOutcome.sql : "dns_latency_bucket(dns_latency_ns)"
     }
 
     var series: TimeSeries {
