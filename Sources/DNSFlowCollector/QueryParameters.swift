@@ -7,7 +7,9 @@ struct QueryParameters {
     let parameters: Parameters
     let nowMs: Int64
 
-    func flowQuery(limit defaultLimit: Int = FlowQuery.defaultLimit, max: Int = FlowQuery.maxLimit) throws(APIError)
+    func flowQuery(
+        limit defaultLimit: Int = FlowQuery.defaultLimit, max: Int = FlowQuery.maxLimit
+    ) throws(APIError)
         -> FlowQuery
     {
         var query = FlowQuery(limit: try limit(default: defaultLimit, max: max))

@@ -62,7 +62,8 @@ public func buildRouter(
         let query = try QueryParameters(parameters: request.uri.queryParameters, nowMs: FlowStore.nowMs()).topQuery()
         let entries = try await metrics.timed(metrics.topQueryDuration) { try await store.top(query) }
         return try JSONBody.response(
-            TopResponse(by: query.by.rawValue, stat: query.stat.rawValue, order: query.order.rawValue, entries: entries))
+            TopResponse(by: query.by.rawValue, stat: query.stat.rawValue, order: query.order.rawValue, entries: entries)
+        )
     }
 
     api.get("/api/v1/dns/timeseries") { request, _ in

@@ -174,7 +174,8 @@ struct FollowedRecords {
     mutating func accept(_ page: [FlowRecord]) -> [FlowRecord] {
         let fresh = page.filter { record in
             guard let newestMs else { return true }
-            return record.timeFlowEndMs > newestMs || (record.timeFlowEndMs == newestMs && !seenAtNewest.contains(record))
+            return record.timeFlowEndMs > newestMs
+                || (record.timeFlowEndMs == newestMs && !seenAtNewest.contains(record))
         }.sorted { $0.timeFlowEndMs < $1.timeFlowEndMs }
         guard let last = fresh.last?.timeFlowEndMs else { return [] }
         if last != newestMs { seenAtNewest = [] }

@@ -11,7 +11,9 @@ import Testing
 @Suite(.serialized) struct PageTests {
     /// 120 lookups over the last three minutes: five names, a sixth of them NXDomain and a sixth ServFail.
     static func sampleLookups(now: Int64) -> [FlowRecord] {
-        let names = ["api.example.test", "www.example.test", "cdn.example.test", "db.internal.test", "mail.example.test"]
+        let names = [
+            "api.example.test", "www.example.test", "cdn.example.test", "db.internal.test", "mail.example.test",
+        ]
         let rcodes: [DNSResponseCode] = ["NoError", "NoError", "NoError", "NXDomain", "ServFail", "Refused"]
         return (0..<120).map { (i: Int) -> FlowRecord in
             var r = dnsRecord(

@@ -68,7 +68,8 @@ import Testing
         defer { t.remove() }
         // Minute 0: 3 NoError, 1 NXDomain; minute 1: 1 timeout; minute 2: nothing.
         try await t.store.insert([
-            Self.lookup(id: 1, at: Self.hour + 1_000, latency: 1), Self.lookup(id: 2, at: Self.hour + 2_000, latency: 1),
+            Self.lookup(id: 1, at: Self.hour + 1_000, latency: 1),
+            Self.lookup(id: 2, at: Self.hour + 2_000, latency: 1),
             Self.lookup(id: 3, at: Self.hour + 59_999, latency: 1),
             Self.lookup(id: 4, at: Self.hour + 30_000, latency: 2, rcode: "NXDomain"),
             Self.lookup(id: 5, at: Self.hour + 61_000, latency: nil, rcode: nil, errno: 110),
@@ -135,7 +136,8 @@ import Testing
             Self.lookup(id: 1, at: Self.hour + 1, latency: 1, name: "ok.test", client: "checkout", comm: "curl"),
             Self.lookup(id: 2, at: Self.hour + 2, latency: 3, rcode: "NXDomain", name: "gone.test", client: "checkout"),
             Self.lookup(id: 3, at: Self.hour + 3, latency: 2, rcode: "NXDomain", name: "gone.test"),
-            Self.lookup(id: 4, at: Self.hour + 4, latency: 9, rcode: "ServFail", name: "bad.test", server: "10.96.0.10"),
+            Self.lookup(
+                id: 4, at: Self.hour + 4, latency: 9, rcode: "ServFail", name: "bad.test", server: "10.96.0.10"),
             Self.lookup(id: 5, at: Self.hour + 5, latency: 1, name: "ok.test", client: "checkout"),
         ])
         let clients = try await t.store.top(TopQuery(by: .client, order: .count))

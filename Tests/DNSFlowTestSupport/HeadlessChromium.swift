@@ -18,7 +18,9 @@ public enum HeadlessChromium {
     /// Where tests keep what they saw: `.build/artifacts` under the package, never committed.
     public static func artifacts(_ name: String, file: String = #filePath) throws -> URL {
         var root = URL(fileURLWithPath: file)
-        while root.path != "/", !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) {
+        while root.path != "/",
+            !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path)
+        {
             root.deleteLastPathComponent()
         }
         let folder = root.appendingPathComponent(".build/artifacts")

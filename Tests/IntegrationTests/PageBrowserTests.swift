@@ -100,7 +100,8 @@ struct PageBrowserTests {
         let brushed = try await HeadlessChromium.dom(
             "\(page)?\(mine)&since=2m#harness=brush:rateChart:\(from):\(until)")
         #expect(brushed.contains("data-harness=\"done\""), "\(brushed.suffix(300))")
-        #expect(Set(PageDOM.lookupRows(brushed, "data-dns-id")) == Set(early.map { "\($0.id)" }), "only the early burst")
+        #expect(
+            Set(PageDOM.lookupRows(brushed, "data-dns-id")) == Set(early.map { "\($0.id)" }), "only the early burst")
         #expect(brushed.contains("data-custom=\"1\""), "the range shows as the selected one")
 
         // The errors quick filter: NXDOMAIN only.

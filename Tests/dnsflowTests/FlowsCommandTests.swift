@@ -31,7 +31,8 @@ struct FlowsCommandTests {
     @Test func anUnknownTypeIsRefusedWithTheChoices() {
         let error = #expect(throws: (any Error).self) { try FlowsCommand.parse(["--type", "dns"]) }
         #expect(
-            error.map { FlowsCommand.message(for: $0) }?.contains("--type must be flow or dnsTransaction or all") == true,
+            error.map { FlowsCommand.message(for: $0) }?.contains("--type must be flow or dnsTransaction or all")
+                == true,
             "\(String(describing: error))")
     }
 }
