@@ -92,7 +92,8 @@ struct PageBrowserTests {
         #expect(waterfall.components(separatedBy: "<g class=\"stage\"").count - 1 == record.dnsStages.count)
         #expect(waterfall.contains("10.9.9.1") && waterfall.contains("\(Lab.answerTTL) s"), "answer and TTL")
         #expect(waterfall.contains("<b>dig</b>"), "who asked")
-        try await HeadlessChromium.screenshot(waterfallURL, to: try HeadlessChromium.artifacts("lab-waterfall.png"))
+        try await HeadlessChromium.screenshot(
+            waterfallURL, to: try HeadlessChromium.artifacts("lab-waterfall.png"), window: "1280,1250")
 
         // Brushing the early burst on the rate chart narrows the table to it.
         let from = early.first!.atMs - 1500
