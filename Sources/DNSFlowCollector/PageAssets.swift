@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 
-/// The Network Traffic page, read once from the bundle's `Page` folder and served from memory.
+/// The page (and the OpenAPI file), read once from the bundle's `Page` folder and served from memory.
 struct PageAssets: Sendable {
     private let files: [String: (contentType: String, body: ByteBuffer)]
 
