@@ -104,7 +104,7 @@ let package = Package(
             ]
         ),
 
-        // Records the unit tests of several modules share.
+        // Records and tools (headless Chromium) the tests of several modules share.
         .target(name: "DNSFlowTestSupport", dependencies: ["DNSFlowCore"], path: "Tests/DNSFlowTestSupport"),
         .testTarget(name: "DNSFlowCoreTests", dependencies: ["DNSFlowCore", "DNSFlowTestSupport"]),
         .testTarget(name: "DNSFlowConfigTests", dependencies: ["DNSFlowConfig"]),
@@ -154,7 +154,7 @@ let package = Package(
             ]
         ),
         // Loads the real BPF program as root and drives real DNS servers in network namespaces.
-        .testTarget(name: "IntegrationTests", dependencies: ["DNSFlowCore", "dnsflow"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["DNSFlowCore", "dnsflow", "DNSFlowTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

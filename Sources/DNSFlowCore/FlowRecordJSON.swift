@@ -96,6 +96,8 @@ public enum FlowRecordJSON {
 
     static let pageRecordsKey = "flows"
     static let pageTotalKey = "total"
+    /// The records' key in `GET /api/v1/lookups`.
+    static let lookupsKey = "lookups"
 }
 
 /// Writes JSON through a pointer into memory sized beforehand (`FlowRecordJSON.maxLength`): no

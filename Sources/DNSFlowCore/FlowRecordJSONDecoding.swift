@@ -51,7 +51,7 @@ extension FlowRecordJSON {
                         let key = try reader.string()
                         try reader.expect(UInt8(ascii: ":"))
                         switch key {
-                        case pageRecordsKey: page.records = try reader.records()
+                        case pageRecordsKey, lookupsKey: page.records = try reader.records()
                         case pageTotalKey: page.total = try reader.integer()
                         default: try reader.skipValue(depth: 0)
                         }

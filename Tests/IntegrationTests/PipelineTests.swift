@@ -30,10 +30,10 @@ final class CollectorProcess: @unchecked Sendable {
 
     var url: String { "http://127.0.0.1:\(httpPort)" }
 
-    /// `dnsflow flows --dns-id <id> --json`, decoded.
+    /// `dnsflow flows --dns-id <id> --output json`, decoded.
     func flows(dnsId: UInt16) throws -> [FlowRecord] {
         let auth = token.map { " --token \($0)" } ?? ""
-        let json = try sh("\(AgentProcess.binary) flows --dns-id \(dnsId) --json --collector \(url)\(auth)")
+        let json = try sh("\(AgentProcess.binary) flows --dns-id \(dnsId) --output json --collector \(url)\(auth)")
         return try FlowRecordJSON.decodePage(Array(json.utf8)).records
     }
 
