@@ -51,6 +51,10 @@ public enum HeadlessChromium {
             [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
                 "--virtual-time-budget=10000", "--timeout=60000",
+                // Chromium's own lookups (updates, safe browsing) would leave the machine and show
+                // up among the agent's records: it resolves nothing, and pages use addresses.
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--no-pings",
             ] + arguments
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString).out")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
