@@ -49,6 +49,8 @@ public struct Agent: Sendable {
         let endpoint = metrics.map { registry in
             MetricsEndpoint(port: Int(config.metricsPort), registry: registry, logger: logger) { probe.isAttached }
         }
-        services = [netNsNames] + (kubernetes.map { [$0] } ?? []) + exporters + [probe, evictor] + (endpoint.map { [$0] } ?? [])
+        services =
+            [netNsNames] + (kubernetes.map { [$0] } ?? []) + exporters + [probe, evictor]
+            + (endpoint.map { [$0] } ?? [])
     }
 }

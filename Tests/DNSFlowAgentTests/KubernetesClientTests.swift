@@ -103,7 +103,10 @@ struct KubernetesClientTests {
             #expect(cache.object(address: "10.244.1.77")?.name == "report-28745160-7xk2p")
             #expect(try await eventually { cache.pod(uid: uid) == nil })
             #expect(cache.object(address: "10.244.1.77") == nil)
-            #expect(try await eventually { server.requests.filter { $0.contains("watch=1") && $0.hasPrefix("/api/v1/pods") }.count >= 2 })
+            #expect(
+                try await eventually {
+                    server.requests.filter { $0.contains("watch=1") && $0.hasPrefix("/api/v1/pods") }.count >= 2
+                })
         }
         let watches = server.requests.filter { $0.hasPrefix("/api/v1/pods?") && $0.contains("watch=1") }
         #expect(watches.count >= 2)
@@ -116,7 +119,8 @@ struct KubernetesClientTests {
         let server = try makeServer()
         answers.answerLists(on: server)
         server.answer("/api/v1/pods", .json(answers.text("pods-relisted.json")))
-        server.answer("/api/v1/pods", watch: true, .events(answers.events("watch-gone.jsonl", spacing: .milliseconds(200))))
+        server.answer(
+            "/api/v1/pods", watch: true, .events(answers.events("watch-gone.jsonl", spacing: .milliseconds(200))))
         server.answer("/api/v1/pods", watch: true, .events([], hold: true))
         let registry = PrometheusCollectorRegistry()
         try await withWatcher(server, registry: registry) { cache, _ in

@@ -24,13 +24,16 @@ struct KubernetesTests {
         let agent = try await AgentProcess(
             config: AgentProcess.config(extra: "    kubernetes: {enable: true, kubeconfig: \(kubeconfig)}"))
         // Names are there once the pods are listed and watched.
-        for _ in 0..<100 where !server.requests.contains(where: { $0.hasPrefix("/api/v1/pods?") && $0.contains("watch=1") }) {
+        for _ in 0..<100
+        where !server.requests.contains(where: { $0.hasPrefix("/api/v1/pods?") && $0.contains("watch=1") }) {
             try await Task.sleep(for: .milliseconds(50))
         }
         return (server, agent, kubeconfig)
     }
 
-    @Test("a lookup from a pod's container through a Service carries the pod, its Deployment, the Service and the server pod")
+    @Test(
+        "a lookup from a pod's container through a Service carries the pod, its Deployment, the Service and the server pod"
+    )
     func podLookupThroughService() async throws {
         let lab = try Lab()
         defer { try? lab.teardown() }
@@ -111,7 +114,11 @@ struct KubernetesTests {
         let pod = "\(root)/kubepods/besteffort/pod\(podUID)"
         let cgroup = "\(pod)/\(containerID)"
         try sh("mkdir -p \(cgroup)")
-        defer { _ = try? sh("rmdir \(cgroup) \(pod) 2>/dev/null; rmdir \(root)/kubepods/besteffort \(root)/kubepods 2>/dev/null", check: false) }
+        defer {
+            _ = try? sh(
+                "rmdir \(cgroup) \(pod) 2>/dev/null; rmdir \(root)/kubepods/besteffort \(root)/kubepods 2>/dev/null",
+                check: false)
+        }
         // A resolver on a loopback address of the test's own, in the host namespace.
         let resolver = "127.18.\(getpid() % 200).53"
         let dnsmasq = try BackgroundProcess(
@@ -127,7 +134,8 @@ struct KubernetesTests {
             try? FileManager.default.removeItem(atPath: kubeconfig)
             server.certificate.remove()
         }
-        let dig = try sh("sh -c 'echo $$ > \(cgroup)/cgroup.procs && exec dig @\(resolver) a.example.test +tries=1 +time=2'")
+        let dig = try sh(
+            "sh -c 'echo $$ > \(cgroup)/cgroup.procs && exec dig @\(resolver) a.example.test +tries=1 +time=2'")
         let header = try #require(digHeader(dig), "dig: \(dig)")
         try await Task.sleep(for: .milliseconds(300))
         let records = try await agent.stop()

@@ -86,7 +86,8 @@ public final class KubernetesAPIClient: Sendable {
 
     private static func check(_ response: HTTPClientResponse, _ path: String) throws {
         guard response.status == .ok else {
-            throw KubernetesAPIError(status: Int(response.status.code), path: path, reason: response.status.reasonPhrase)
+            throw KubernetesAPIError(
+                status: Int(response.status.code), path: path, reason: response.status.reasonPhrase)
         }
     }
 }
@@ -108,4 +109,3 @@ extension Duration {
     /// Whole seconds, rounded up, at least 1.
     var seconds: Int64 { max(1, components.seconds + (components.attoseconds > 0 ? 1 : 0)) }
 }
-

@@ -78,7 +78,9 @@ public final class KubernetesCache: KubernetesNaming {
             delete: { service in self.state.withLock { $0.delete(service) } })
     }
 
-    func ownerSink(_ owners: WritableKeyPath<State, [OwnerKey: ObjectMeta.OwnerReference]> & Sendable)
+    func ownerSink(
+        _ owners: WritableKeyPath<State, [OwnerKey: ObjectMeta.OwnerReference]> & Sendable
+    )
         -> Reflector<OwnedObject>.Sink
     {
         .init(

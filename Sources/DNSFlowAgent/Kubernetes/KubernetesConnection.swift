@@ -117,7 +117,9 @@ private struct KubeconfigReader {
     }
 
     /// The `field` mapping of the list item whose `name` is `name`.
-    private func entry(named name: String, in list: ConfigNode, field: String) throws(ConfigError)
+    private func entry(
+        named name: String, in list: ConfigNode, field: String
+    ) throws(ConfigError)
         -> ConfigNode.Mapping
     {
         for item in try list.sequence() {
@@ -128,7 +130,9 @@ private struct KubeconfigReader {
     }
 
     /// Base64 data inline, or the file a path names.
-    private func bytes(_ mapping: inout ConfigNode.Mapping, data: String, file: String) throws(ConfigError)
+    private func bytes(
+        _ mapping: inout ConfigNode.Mapping, data: String, file: String
+    ) throws(ConfigError)
         -> [UInt8]?
     {
         if let node = mapping.optional(data) {

@@ -24,7 +24,9 @@ public struct KubernetesSettings: Sendable, Equatable {
         if let n = mapping.optional("enable") {
             // YAML's true/false arrive as the scalars "true"/"false".
             let text = try n.string().lowercased()
-            guard let enable = Enable(rawValue: text) else { throw n.fail("expected true, false or auto, got '\(text)'") }
+            guard let enable = Enable(rawValue: text) else {
+                throw n.fail("expected true, false or auto, got '\(text)'")
+            }
             self.enable = enable
         }
         if let n = mapping.optional("kubeconfig") {

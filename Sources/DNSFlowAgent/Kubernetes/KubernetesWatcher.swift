@@ -1,6 +1,6 @@
 import Foundation
-import Prometheus
 import Logging
+import Prometheus
 import ServiceLifecycle
 
 /// The Service that keeps the `KubernetesCache` filled: a reflector each for this node's pods,
