@@ -1,10 +1,12 @@
-import DNSFlowAgent
+
 import DNSFlowCore
 import Foundation
 import KubernetesReplay
 import Logging
 import Prometheus
 import Testing
+
+@testable import DNSFlowAgent
 
 /// The API client and its cache against the replay server (recorded answers over real HTTPS,
 /// kube-apiserver being impossible to run here).
@@ -49,6 +51,14 @@ struct KubernetesClientTests {
         return condition()
     }
 
+    func expectEventually(
+        _ seconds: Double = 10, _ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        if try await !eventually(seconds, condition) {
+            Issue.record("the condition never held in \(seconds) s", sourceLocation: sourceLocation)
+        }
+    }
+
     func makeServer() throws -> KubernetesReplayServer {
         try KubernetesReplayServer(certificate: TestCertificate())
     }
@@ -59,7 +69,7 @@ struct KubernetesClientTests {
         answers.answerLists(on: server)
         server.answer("/api/v1/pods", watch: true, .events([], hold: true))
         try await withWatcher(server) { cache, _ in
-            #expect(try await eventually { cache.pod(uid: Self.clientPodUID) != nil && cache.counts.owners == 3 })
+            try await expectEventually { cache.pod(uid: Self.clientPodUID) != nil && cache.counts.owners == 3 }
             let web = try #require(cache.pod(uid: Self.clientPodUID))
             #expect(web.name == "web-7c9f8d6b5-x2x8q")
             #expect(web.namespace == "shop")
@@ -96,12 +106,12 @@ struct KubernetesClientTests {
         server.answer("/api/v1/pods", watch: true, .events([], hold: true))
         let uid = "a1b2c3d4-e5f6-4789-8abc-def012345678"
         try await withWatcher(server) { cache, _ in
-            #expect(try await eventually { cache.pod(uid: uid) != nil })
+            try await expectEventually { cache.pod(uid: uid) != nil }
             let report = try #require(cache.pod(uid: uid))
             #expect(report.name == "report-28745160-7xk2p" && report.namespace == "billing")
             #expect(report.ownerType == "CronJob" && report.ownerName == "report")
             #expect(cache.object(address: "10.244.1.77")?.name == "report-28745160-7xk2p")
-            #expect(try await eventually { cache.pod(uid: uid) == nil })
+            try await expectEventually { cache.pod(uid: uid) == nil }
             #expect(cache.object(address: "10.244.1.77") == nil)
             #expect(
                 try await eventually {
@@ -124,7 +134,7 @@ struct KubernetesClientTests {
         server.answer("/api/v1/pods", watch: true, .events([], hold: true))
         let registry = PrometheusCollectorRegistry()
         try await withWatcher(server, registry: registry) { cache, _ in
-            #expect(try await eventually { cache.pod(uid: "d2c4e6f8-0a1b-4c3d-9e5f-7a8b9c0d1e2f") != nil })
+            try await expectEventually { cache.pod(uid: "d2c4e6f8-0a1b-4c3d-9e5f-7a8b9c0d1e2f") != nil }
             #expect(cache.pod(uid: Self.clientPodUID) == nil, "the first list's pod is gone with it")
             #expect(cache.object(address: "10.244.1.12")?.name == "web-7c9f8d6b5-p4n7m")
         }
@@ -140,7 +150,7 @@ struct KubernetesClientTests {
         server.answer("/api/v1/pods", watch: true, .events([], hold: true))
         let registry = PrometheusCollectorRegistry()
         try await withWatcher(server, registry: registry) { cache, port in
-            #expect(try await eventually { cache.pod(uid: Self.clientPodUID) != nil })
+            try await expectEventually { cache.pod(uid: Self.clientPodUID) != nil }
             await server.stop()
             try await Task.sleep(for: .seconds(2))
             #expect(cache.pod(uid: Self.clientPodUID)?.name == "web-7c9f8d6b5-x2x8q", "kept while the API is away")
@@ -149,7 +159,7 @@ struct KubernetesClientTests {
             // Back, with the added pod in the resumed watch.
             server.answer("/api/v1/pods", watch: true, .events([answers.events("pods-watch.jsonl")[0]], hold: true))
             try await server.start(port: port)
-            #expect(try await eventually(20) { cache.pod(uid: "a1b2c3d4-e5f6-4789-8abc-def012345678") != nil })
+            try await expectEventually(20) { cache.pod(uid: "a1b2c3d4-e5f6-4789-8abc-def012345678") != nil }
         }
         let watches = server.requests.filter { $0.hasPrefix("/api/v1/pods?") && $0.contains("watch=1") }
         #expect(watches.last?.contains("resourceVersion=48213") == true, "resumed from the last version seen")

@@ -68,6 +68,7 @@ struct KubernetesConnectionTests {
 
     @Test("a client certificate without its key names the user")
     func certificateWithoutKey() throws {
+        _ = try write("ca.crt", "CA PEM")
         let path = try kubeconfig(user: "        client-certificate-data: \(Data("C".utf8).base64EncodedString())")
         #expect {
             try KubernetesConnection.kubeconfig(path: path)

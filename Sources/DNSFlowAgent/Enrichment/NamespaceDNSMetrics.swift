@@ -1,18 +1,14 @@
 import DNSFlowCore
 import Prometheus
 
-/// `dnsflow_dns_lookups_total{namespace, rcode}` and `dnsflow_dns_latency_seconds{namespace}`:
-/// lookups by the Kubernetes namespace of the pod that asked. Never by pod or name (cardinality):
+/// `dnsflow_dns_lookups_total{namespace, rcode}` and `dnsflow_dns_lookup_latency_seconds{namespace}`:
+/// lookups (one per transaction, where `dnsflow_dns_latency_seconds` counts every namespace's
+/// view of it) by the Kubernetes namespace of the pod that asked. Never by pod or name (cardinality):
 /// the first `maxNamespaces` namespaces get their own series, later ones share `~other`; a
 /// lookup from no known pod counts as `~none`.
 final class NamespaceDNSMetrics {
     static let other = "~other"
     static let none = "~none"
-    static let buckets: [Duration] = [
-        .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
-        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
-        .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
-    ]
 
     private struct Key: Hashable {
         var namespace: String
@@ -50,9 +46,9 @@ final class NamespaceDNSMetrics {
             latencies[namespace]
             ?? registry.makeDurationHistogram(
                 descriptor: .named(
-                    "dnsflow_dns_latency_seconds",
+                    "dnsflow_dns_lookup_latency_seconds",
                     help: "DNS lookup latency, query to response, by the Kubernetes namespace of the pod that asked."),
-                labels: [("namespace", namespace)], buckets: Self.buckets)
+                labels: [("namespace", namespace)], buckets: EvictorMetrics.latencyBuckets)
         latencies[namespace] = histogram
         histogram.record(.nanoseconds(Int64(clamping: latency)))
     }

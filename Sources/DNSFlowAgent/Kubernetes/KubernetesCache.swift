@@ -58,14 +58,14 @@ public final class KubernetesCache: KubernetesNaming {
 
     // MARK: What the reflectors call
 
-    var podSink: Reflector<Pod>.Sink {
+    var podSink: Reflector<PodResource>.Sink {
         .init(
             replace: { pods in self.state.withLock { $0.replacePods(pods) } },
             upsert: { pod in self.state.withLock { $0.upsert(pod) } },
             delete: { pod in self.state.withLock { $0.delete(pod) } })
     }
 
-    var serviceSink: Reflector<Service>.Sink {
+    var serviceSink: Reflector<ServiceResource>.Sink {
         .init(
             replace: { services in
                 self.state.withLock { state in
@@ -109,14 +109,14 @@ extension KubernetesCache.State {
         return object
     }
 
-    mutating func replacePods(_ pods: [Pod]) {
+    mutating func replacePods(_ pods: [PodResource]) {
         self.pods = [:]
         podsByAddress = [:]
         nodesByAddress = [:]
         for pod in pods { upsert(pod) }
     }
 
-    mutating func upsert(_ pod: Pod) {
+    mutating func upsert(_ pod: PodResource) {
         guard let uid = pod.metadata.uid else { return }
         delete(pod)
         let node = pod.spec?.nodeName
@@ -131,13 +131,13 @@ extension KubernetesCache.State {
         }
     }
 
-    mutating func delete(_ pod: Pod) {
+    mutating func delete(_ pod: PodResource) {
         guard let uid = pod.metadata.uid, let old = pods.removeValue(forKey: uid) else { return }
         // A new pod may have taken the address already: only this pod's own entries go.
         for address in old.addresses where podsByAddress[address] == uid { podsByAddress[address] = nil }
     }
 
-    mutating func upsert(_ service: Service) {
+    mutating func upsert(_ service: ServiceResource) {
         delete(service)
         let key = service.key
         let addresses = service.addresses.compactMap(IPAddress.init)
@@ -146,7 +146,7 @@ extension KubernetesCache.State {
         for address in addresses { servicesByAddress[address] = object }
     }
 
-    mutating func delete(_ service: Service) {
+    mutating func delete(_ service: ServiceResource) {
         guard let old = services.removeValue(forKey: service.key) else { return }
         for address in old { servicesByAddress[address] = nil }
     }

@@ -22,7 +22,7 @@ protocol KubernetesResource: Decodable, Sendable {
     var metadata: ObjectMeta { get }
 }
 
-struct Pod: KubernetesResource {
+struct PodResource: KubernetesResource {
     struct Spec: Decodable, Sendable {
         var nodeName: String?
         var hostNetwork: Bool?
@@ -46,7 +46,7 @@ struct Pod: KubernetesResource {
     }
 }
 
-struct Service: KubernetesResource {
+struct ServiceResource: KubernetesResource {
     struct Spec: Decodable, Sendable {
         var clusterIP: String?
         var clusterIPs: [String]?

@@ -22,10 +22,10 @@ public final class KubernetesWatcher: Service {
         self.logger = logger
         let node = nodeName.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(["-", "."])) ?? nodeName
         let sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
-        let pods = Reflector<Pod>(
+        let pods = Reflector<PodResource>(
             resource: "pods", path: "/api/v1/pods", selector: "fieldSelector=spec.nodeName%3D\(node)",
             sink: cache.podSink)
-        let services = Reflector<Service>(
+        let services = Reflector<ServiceResource>(
             resource: "services", path: "/api/v1/services", selector: nil, sink: cache.serviceSink)
         let replicaSets = Reflector<OwnedObject>(
             resource: "replicasets", path: "/apis/apps/v1/replicasets", selector: nil,

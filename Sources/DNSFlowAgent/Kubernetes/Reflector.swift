@@ -47,7 +47,6 @@ struct Reflector<Resource: KubernetesResource>: Sendable {
                     + "watch=1&allowWatchBookmarks=true&timeoutSeconds=\(watchTimeout.seconds)&resourceVersion="
                     + (resourceVersion ?? "")
                 try await client.stream("\(path)?\(query)", deadline: watchTimeout + .seconds(30)) { line in
-                    backoff.succeeded()
                     let data = Data(line.readableBytesView)
                     let header = try decoder.decode(WatchEventHeader.self, from: data)
                     switch header.type {
@@ -56,8 +55,10 @@ struct Reflector<Resource: KubernetesResource>: Sendable {
                         if header.type == "DELETED" { sink.delete(event.object) } else { sink.upsert(event.object) }
                         resourceVersion = event.object.metadata.resourceVersion ?? resourceVersion
                         metrics.watchEvent(resource)
+                        backoff.succeeded()
                     case "BOOKMARK":
                         resourceVersion = header.object.metadata?.resourceVersion ?? resourceVersion
+                        backoff.succeeded()
                     case "ERROR":
                         throw KubernetesAPIError(
                             status: header.object.code ?? 0, path: path,
@@ -72,6 +73,11 @@ struct Reflector<Resource: KubernetesResource>: Sendable {
                 resourceVersion = nil
                 metrics.gone(resource)
                 logger.info("Resource version expired: listing again", metadata: ["dnsflow.error": "\(error)"])
+                // Listed at once the first time; a server that expires every watch at once is not hammered.
+                let delay = backoff.delayAfterFailure()
+                if backoff.failures > 1 {
+                    do { try await sleep(delay) } catch { return }
+                }
             } catch {
                 if Task.isCancelled { return }
                 metrics.failed(resource)
