@@ -251,13 +251,15 @@ extension FlowField {
         // The name column makes each object; the others fill it.
         case .srcK8SName: r.srcK8S = (row[i] as String?).map { KubernetesObject(kind: .pod, name: $0, namespace: "") }
         case .srcK8SNamespace: if let namespace: String = row[i] { r.srcK8S?.namespace = namespace }
-        case .srcK8SType: if let kind = (row[i] as UInt8?).flatMap(KubernetesObject.Kind.init(rawValue:)) { r.srcK8S?.kind = kind }
+        case .srcK8SType:
+            if let kind = (row[i] as UInt8?).flatMap(KubernetesObject.Kind.init(rawValue:)) { r.srcK8S?.kind = kind }
         case .srcK8SOwnerName: r.srcK8S?.ownerName = row[i]
         case .srcK8SOwnerType: r.srcK8S?.ownerType = row[i]
         case .srcK8SHostName: r.srcK8S?.hostName = row[i]
         case .dstK8SName: r.dstK8S = (row[i] as String?).map { KubernetesObject(kind: .pod, name: $0, namespace: "") }
         case .dstK8SNamespace: if let namespace: String = row[i] { r.dstK8S?.namespace = namespace }
-        case .dstK8SType: if let kind = (row[i] as UInt8?).flatMap(KubernetesObject.Kind.init(rawValue:)) { r.dstK8S?.kind = kind }
+        case .dstK8SType:
+            if let kind = (row[i] as UInt8?).flatMap(KubernetesObject.Kind.init(rawValue:)) { r.dstK8S?.kind = kind }
         case .dstK8SOwnerName: r.dstK8S?.ownerName = row[i]
         case .dstK8SOwnerType: r.dstK8S?.ownerType = row[i]
         case .dstK8SHostName: r.dstK8S?.hostName = row[i]

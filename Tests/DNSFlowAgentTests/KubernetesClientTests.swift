@@ -1,4 +1,3 @@
-
 import DNSFlowCore
 import Foundation
 import KubernetesReplay

@@ -69,7 +69,8 @@ struct KubernetesEnrichmentTests {
         }
         let decoded = try #require(try FlowRecordJSON.decodeArray(Array(json.utf8)).first)
         #expect(decoded.srcK8S == Self.web && decoded.dstK8S == Self.kubeDNS, "the K8S fields read back")
-        #expect(decoded.xlatDstK8S?.name == "coredns-5d78c9869d-kq4zr" && decoded.xlatDstK8S?.namespace == "kube-system")
+        #expect(
+            decoded.xlatDstK8S?.name == "coredns-5d78c9869d-kq4zr" && decoded.xlatDstK8S?.namespace == "kube-system")
     }
 
     @Test("a pod UID the cache does not know leaves the names empty and is counted")
