@@ -63,23 +63,25 @@ microbench: deps ## micro-benchmarks of the agent's hot paths (Benchmarks/, rele
 	set -o pipefail; swift package --package-path Benchmarks benchmark --no-progress \
 		| tee bench/results/microbench-$$(date -u +%Y%m%dT%H%M%SZ).txt
 
-# The image: Debian 12 by debootstrap (kept under .build/image-base, so only the first run takes minutes), the
+# The image: Debian 12 by debootstrap (kept in podman and under .build/image-base: only the first run takes minutes), the
 # host-built binary on it. IMAGE_BUILD=debug takes the debug binary with the toolchain's libraries it links.
 IMAGE := localhost/dnsflow:dev
-IMAGE_BASE := localhost/dnsflow-base:bookworm
 IMAGE_BUILD ?= release
 IMAGE_BASE_PACKAGES := libbpf1,libelf1,zlib1g,libsqlite3-0,ca-certificates
+# Tagged by its package list: a changed list makes a new base.
+IMAGE_BASE := localhost/dnsflow-base:bookworm-$(shell echo $(IMAGE_BASE_PACKAGES) | cksum | cut -c1-8)
 PODMAN := podman --runtime runc --cgroup-manager cgroupfs
 
-image-base: deps ## Debian 12 (minbase) made by debootstrap, imported into podman
-	@if [ ! -f .build/image-base/rootfs/etc/debian_version ]; then \
+image-base: deps ## Debian 12 (minbase) made by debootstrap, imported into podman (once per package list)
+	@$(PODMAN) image exists $(IMAGE_BASE) && exit 0; \
+	if [ ! -f .build/image-base/rootfs/etc/debian_version ]; then \
 		rm -rf .build/image-base/rootfs.tmp && mkdir -p .build/image-base && \
 		debootstrap --variant=minbase --include=$(IMAGE_BASE_PACKAGES) bookworm .build/image-base/rootfs.tmp \
 			http://deb.debian.org/debian > .build/image-base/debootstrap.log 2>&1 || { tail -20 .build/image-base/debootstrap.log; exit 1; }; \
 		rm -rf .build/image-base/rootfs.tmp/var/cache/apt/archives/*.deb .build/image-base/rootfs.tmp/var/lib/apt/lists/*; \
 		mv .build/image-base/rootfs.tmp .build/image-base/rootfs; \
-	fi
-	@$(PODMAN) image exists $(IMAGE_BASE) || tar -C .build/image-base/rootfs -c . | $(PODMAN) import - $(IMAGE_BASE) >/dev/null
+	fi; \
+	tar -C .build/image-base/rootfs -c . | $(PODMAN) import - $(IMAGE_BASE) >/dev/null
 
 image: image-base ## the Containerfile built with podman, tagged localhost/dnsflow:dev
 	@if [ "$(IMAGE_BUILD)" = release ]; then $(MAKE) release; else swift build --product dnsflow; fi
@@ -88,7 +90,7 @@ image: image-base ## the Containerfile built with podman, tagged localhost/dnsfl
 	@# A debug binary links the Swift runtime dynamically: its libraries from the toolchain go along.
 	ldd .build/image-context/dnsflow | awk '$$3 ~ /swift|Foundation|dispatch|BlocksRuntime|icu/ {print $$3}' \
 		| xargs -r cp -t .build/image-context/lib
-	$(PODMAN) build --pull=never --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 -q -t $(IMAGE) -f Containerfile .build/image-context >/dev/null
+	$(PODMAN) build --pull=never --build-arg BASE=$(IMAGE_BASE) --runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 -q -t $(IMAGE) -f Containerfile .build/image-context >/dev/null
 	@$(PODMAN) image inspect $(IMAGE) --format 'image $(IMAGE): {{.Size}} bytes'
 
 clean:
