@@ -34,9 +34,11 @@ public struct Agent: Sendable {
         ProcessMemory.trim()
         ProcessMemory.releaseStartupPages()
         let netNsNames = NetNsNames(logger: logger)
+        let kubernetes = try KubernetesWatcher.make(
+            settings: config.kubernetes, nodeName: nodeName, registry: registry, logger: logger)
         let enricher = RecordEnricher(
             netNsNames: netNsNames, cgroupPaths: CgroupPaths(logger: logger), resolvedNames: config.resolvedNames,
-            registry: registry)
+            kubernetes: kubernetes?.cache, registry: registry)
         let evictor = FlowEvictor(
             source: probe, config: config, nodeName: nodeName, exporters: exporters, enricher: enricher,
             registry: registry, logger: logger)
@@ -47,6 +49,8 @@ public struct Agent: Sendable {
         let endpoint = metrics.map { registry in
             MetricsEndpoint(port: Int(config.metricsPort), registry: registry, logger: logger) { probe.isAttached }
         }
-        services = [netNsNames] + exporters + [probe, evictor] + (endpoint.map { [$0] } ?? [])
+        services =
+            [netNsNames] + (kubernetes.map { [$0] } ?? []) + exporters + [probe, evictor]
+            + (endpoint.map { [$0] } ?? [])
     }
 }

@@ -10,6 +10,10 @@ public enum FlowField: Int, CaseIterable, Sendable {
     /// The requester's, flat at the top level as flowlogs-pipeline writes its enrichment.
     case pid, comm, cgroupId, containerId, podUid
     case dstDnsName
+    /// flowlogs-pipeline's Kubernetes enrichment, each end's object flat at the top level.
+    case srcK8SName, srcK8SNamespace, srcK8SType, srcK8SOwnerName, srcK8SOwnerType, srcK8SHostName
+    case dstK8SName, dstK8SNamespace, dstK8SType, dstK8SOwnerName, dstK8SOwnerType, dstK8SHostName
+    case xlatDstK8SName, xlatDstK8SNamespace
 
     /// The JSON key, as NetObserv spells it.
     public var key: String {
@@ -58,6 +62,20 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .containerId: #""ContainerId":"#
         case .podUid: #""PodUid":"#
         case .dstDnsName: #""DstDnsName":"#
+        case .srcK8SName: #""SrcK8S_Name":"#
+        case .srcK8SNamespace: #""SrcK8S_Namespace":"#
+        case .srcK8SType: #""SrcK8S_Type":"#
+        case .srcK8SOwnerName: #""SrcK8S_OwnerName":"#
+        case .srcK8SOwnerType: #""SrcK8S_OwnerType":"#
+        case .srcK8SHostName: #""SrcK8S_HostName":"#
+        case .dstK8SName: #""DstK8S_Name":"#
+        case .dstK8SNamespace: #""DstK8S_Namespace":"#
+        case .dstK8SType: #""DstK8S_Type":"#
+        case .dstK8SOwnerName: #""DstK8S_OwnerName":"#
+        case .dstK8SOwnerType: #""DstK8S_OwnerType":"#
+        case .dstK8SHostName: #""DstK8S_HostName":"#
+        case .xlatDstK8SName: #""XlatDstK8S_Name":"#
+        case .xlatDstK8SNamespace: #""XlatDstK8S_Namespace":"#
         }
     }
 
@@ -116,6 +134,20 @@ public enum FlowField: Int, CaseIterable, Sendable {
         w.field(.containerId, r.pointee.requester?.containerId)
         w.field(.podUid, r.pointee.requester?.podUid)
         w.field(.dstDnsName, r.pointee.dstDnsName)
+        w.field(.srcK8SName, r.pointee.srcK8S?.name)
+        w.field(.srcK8SNamespace, r.pointee.srcK8S?.namespace)
+        w.field(.srcK8SType, r.pointee.srcK8S?.kind.name)
+        w.field(.srcK8SOwnerName, r.pointee.srcK8S?.ownerName)
+        w.field(.srcK8SOwnerType, r.pointee.srcK8S?.ownerType)
+        w.field(.srcK8SHostName, r.pointee.srcK8S?.hostName)
+        w.field(.dstK8SName, r.pointee.dstK8S?.name)
+        w.field(.dstK8SNamespace, r.pointee.dstK8S?.namespace)
+        w.field(.dstK8SType, r.pointee.dstK8S?.kind.name)
+        w.field(.dstK8SOwnerName, r.pointee.dstK8S?.ownerName)
+        w.field(.dstK8SOwnerType, r.pointee.dstK8S?.ownerType)
+        w.field(.dstK8SHostName, r.pointee.dstK8S?.hostName)
+        w.field(.xlatDstK8SName, r.pointee.xlatDstK8S?.name)
+        w.field(.xlatDstK8SNamespace, r.pointee.xlatDstK8S?.namespace)
     }
 
     /// Reads the field's value, the reader past its key, into `r`.
@@ -177,6 +209,12 @@ public enum FlowField: Int, CaseIterable, Sendable {
             let podUid = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
             if let podUid { r.readRequester.podUid = podUid }
         case .dstDnsName: r.dstDnsName = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
+        // Each object comes in several keys, in any order: the first one read makes it.
+        case .srcK8SName, .srcK8SNamespace, .srcK8SType, .srcK8SOwnerName, .srcK8SOwnerType, .srcK8SHostName:
+            try j.kubernetesField(self, into: &r.srcK8S)
+        case .dstK8SName, .dstK8SNamespace, .dstK8SType, .dstK8SOwnerName, .dstK8SOwnerType, .dstK8SHostName:
+            try j.kubernetesField(self, into: &r.dstK8S)
+        case .xlatDstK8SName, .xlatDstK8SNamespace: try j.kubernetesField(self, into: &r.xlatDstK8S)
         }
     }
 
@@ -187,8 +225,11 @@ public enum FlowField: Int, CaseIterable, Sendable {
         switch self {
         case .srcAddr, .dstAddr, .xlatDstAddr: IPAddress.maxTextLength + 2
         case .interfaces, .ifDirections, .netNsName, .nodeName, .dnsName, .dnsStages, .dnsAnswers, .dnsCnames, .comm,
-            .containerId, .podUid, .dstDnsName:
+            .containerId, .podUid, .dstDnsName, .srcK8SName, .srcK8SNamespace, .srcK8SOwnerName, .srcK8SOwnerType,
+            .srcK8SHostName, .dstK8SName, .dstK8SNamespace, .dstK8SOwnerName, .dstK8SOwnerType, .dstK8SHostName,
+            .xlatDstK8SName, .xlatDstK8SNamespace:
             2
+        case .srcK8SType, .dstK8SType: 16
         case .recordType, .dnsFlagsResponseCode, .dnsQType: 16
         case .dnsLatencyMs: 27
         case .srcPort, .dstPort, .xlatDstPort, .proto, .etype, .bytes, .packets, .timeFlowStartMs, .timeFlowEndMs,
@@ -208,7 +249,9 @@ public enum FlowField: Int, CaseIterable, Sendable {
         length += (r.pointee.dnsAnswers?.addresses.count ?? 0) * (IPAddress.maxTextLength + 3)
         length += r.pointee.dnsAnswers?.cnames.reduce(0) { $0 + escapedLength($1) + 3 } ?? 0
         length += escapedLength(r.pointee.requester?.comm) + escapedLength(r.pointee.requester?.containerId)
-        return length + escapedLength(r.pointee.requester?.podUid)
+        length += escapedLength(r.pointee.requester?.podUid)
+        return length + KubernetesObject.escapedLength(r.pointee.srcK8S)
+            + KubernetesObject.escapedLength(r.pointee.dstK8S) + KubernetesObject.escapedLength(r.pointee.xlatDstK8S)
     }
 }
 

@@ -55,6 +55,11 @@ public struct FlowRecord: Sendable, Hashable {
     public var requester: Requester?
     /// On a flow: the name its client resolved its destination from, within the answer's TTL.
     public var dstDnsName: String?
+    /// The Kubernetes objects of the source, the destination (a Service for a ClusterIP) and a
+    /// transaction's server after translation; filled by the agent's enrichment.
+    public var srcK8S: KubernetesObject?
+    public var dstK8S: KubernetesObject?
+    public var xlatDstK8S: KubernetesObject?
 
     public init(
         recordType: RecordType = .flow,

@@ -135,6 +135,20 @@ extension FlowField {
         case .containerId: ("container_id", "TEXT")
         case .podUid: ("pod_uid", "TEXT")
         case .dstDnsName: ("dst_dns_name", "TEXT COLLATE NOCASE")
+        case .srcK8SName: ("src_k8s_name", "TEXT")
+        case .srcK8SNamespace: ("src_k8s_namespace", "TEXT")
+        case .srcK8SType: ("src_k8s_type", "INTEGER")
+        case .srcK8SOwnerName: ("src_k8s_owner_name", "TEXT")
+        case .srcK8SOwnerType: ("src_k8s_owner_type", "TEXT")
+        case .srcK8SHostName: ("src_k8s_host_name", "TEXT")
+        case .dstK8SName: ("dst_k8s_name", "TEXT")
+        case .dstK8SNamespace: ("dst_k8s_namespace", "TEXT")
+        case .dstK8SType: ("dst_k8s_type", "INTEGER")
+        case .dstK8SOwnerName: ("dst_k8s_owner_name", "TEXT")
+        case .dstK8SOwnerType: ("dst_k8s_owner_type", "TEXT")
+        case .dstK8SHostName: ("dst_k8s_host_name", "TEXT")
+        case .xlatDstK8SName: ("xlat_dst_k8s_name", "TEXT")
+        case .xlatDstK8SNamespace: ("xlat_dst_k8s_namespace", "TEXT")
         }
     }
 
@@ -177,6 +191,20 @@ extension FlowField {
         case .containerId: row.text(r.requester?.containerId)
         case .podUid: row.text(r.requester?.podUid)
         case .dstDnsName: row.text(r.dstDnsName)
+        case .srcK8SName: row.text(r.srcK8S?.name)
+        case .srcK8SNamespace: row.text(r.srcK8S?.namespace)
+        case .srcK8SType: row.integer(r.srcK8S?.kind.rawValue)
+        case .srcK8SOwnerName: row.text(r.srcK8S?.ownerName)
+        case .srcK8SOwnerType: row.text(r.srcK8S?.ownerType)
+        case .srcK8SHostName: row.text(r.srcK8S?.hostName)
+        case .dstK8SName: row.text(r.dstK8S?.name)
+        case .dstK8SNamespace: row.text(r.dstK8S?.namespace)
+        case .dstK8SType: row.integer(r.dstK8S?.kind.rawValue)
+        case .dstK8SOwnerName: row.text(r.dstK8S?.ownerName)
+        case .dstK8SOwnerType: row.text(r.dstK8S?.ownerType)
+        case .dstK8SHostName: row.text(r.dstK8S?.hostName)
+        case .xlatDstK8SName: row.text(r.xlatDstK8S?.name)
+        case .xlatDstK8SNamespace: row.text(r.xlatDstK8S?.namespace)
         }
     }
 
@@ -220,6 +248,24 @@ extension FlowField {
         case .containerId: r.requester?.containerId = row[i]
         case .podUid: r.requester?.podUid = row[i]
         case .dstDnsName: r.dstDnsName = row[i]
+        // The name column makes each object; the others fill it.
+        case .srcK8SName: r.srcK8S = (row[i] as String?).map { KubernetesObject(kind: .pod, name: $0, namespace: "") }
+        case .srcK8SNamespace: if let namespace: String = row[i] { r.srcK8S?.namespace = namespace }
+        case .srcK8SType:
+            if let kind = (row[i] as UInt8?).flatMap(KubernetesObject.Kind.init(rawValue:)) { r.srcK8S?.kind = kind }
+        case .srcK8SOwnerName: r.srcK8S?.ownerName = row[i]
+        case .srcK8SOwnerType: r.srcK8S?.ownerType = row[i]
+        case .srcK8SHostName: r.srcK8S?.hostName = row[i]
+        case .dstK8SName: r.dstK8S = (row[i] as String?).map { KubernetesObject(kind: .pod, name: $0, namespace: "") }
+        case .dstK8SNamespace: if let namespace: String = row[i] { r.dstK8S?.namespace = namespace }
+        case .dstK8SType:
+            if let kind = (row[i] as UInt8?).flatMap(KubernetesObject.Kind.init(rawValue:)) { r.dstK8S?.kind = kind }
+        case .dstK8SOwnerName: r.dstK8S?.ownerName = row[i]
+        case .dstK8SOwnerType: r.dstK8S?.ownerType = row[i]
+        case .dstK8SHostName: r.dstK8S?.hostName = row[i]
+        case .xlatDstK8SName:
+            r.xlatDstK8S = (row[i] as String?).map { KubernetesObject(kind: .pod, name: $0, namespace: "") }
+        case .xlatDstK8SNamespace: if let namespace: String = row[i] { r.xlatDstK8S?.namespace = namespace }
         }
     }
 }

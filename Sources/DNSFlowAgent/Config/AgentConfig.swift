@@ -31,6 +31,7 @@ public struct AgentConfig: Sendable {
     public var pendingTable: ProbeSettings.PendingTable = .auto
     public var metricsPort: UInt16 = 9401
     public var exporters: [Exporter] = []
+    public var kubernetes = KubernetesSettings()
 
     public init() {}
 
@@ -65,6 +66,7 @@ public struct AgentConfig: Sendable {
                 if let port = metrics.optional("port") { metricsPort = try port.integer(1...65535) }
                 try metrics.finish()
             }
+            if let n = agent.optional("kubernetes") { kubernetes = try KubernetesSettings(n) }
             try agent.finish()
         }
         if let list = spec.optional("exporters") {
