@@ -39,7 +39,9 @@ public struct Agent: Sendable {
             registry: registry)
         let evictor = FlowEvictor(
             source: probe, config: config, nodeName: nodeName, exporters: exporters, enricher: enricher,
-            registry: registry, logger: logger)
+            registry: registry, logger: logger,
+            health: config.features.contains(.dnsHealth)
+                ? DNSHealthPass(namespaces: NamespaceProcesses(), registry: registry) : nil)
         // A group shuts down in reverse order: the metrics endpoint, then the evictor flushes,
         // then the probe detaches, then the exporters deliver what the evictor flushed, and the
         // namespace names the flush used stop refreshing last.

@@ -10,6 +10,9 @@ public enum FlowField: Int, CaseIterable, Sendable {
     /// The requester's, flat at the top level as flowlogs-pipeline writes its enrichment.
     case pid, comm, cgroupId, containerId, podUid
     case dstDnsName
+    /// DNS health's.
+    case dnsBaseName, dnsTries, dnsWastedQueries, dnsWastedMs, dnsSearchFix, dnsTimeouts, dnsRetryOf, dnsRetryGapMs
+    case dnsDropReason, dnsAlertReason
 
     /// The JSON key, as NetObserv spells it.
     public var key: String {
@@ -58,6 +61,16 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .containerId: #""ContainerId":"#
         case .podUid: #""PodUid":"#
         case .dstDnsName: #""DstDnsName":"#
+        case .dnsBaseName: #""DnsBaseName":"#
+        case .dnsTries: #""DnsTries":"#
+        case .dnsWastedQueries: #""DnsWastedQueries":"#
+        case .dnsWastedMs: #""DnsWastedMs":"#
+        case .dnsSearchFix: #""DnsSearchFix":"#
+        case .dnsTimeouts: #""DnsTimeouts":"#
+        case .dnsRetryOf: #""DnsRetryOf":"#
+        case .dnsRetryGapMs: #""DnsRetryGapMs":"#
+        case .dnsDropReason: #""DnsDropReason":"#
+        case .dnsAlertReason: #""DnsAlertReason":"#
         }
     }
 
@@ -116,6 +129,16 @@ public enum FlowField: Int, CaseIterable, Sendable {
         w.field(.containerId, r.pointee.requester?.containerId)
         w.field(.podUid, r.pointee.requester?.podUid)
         w.field(.dstDnsName, r.pointee.dstDnsName)
+        w.field(.dnsBaseName, r.pointee.dnsBaseName)
+        w.field(.dnsTries, r.pointee.dnsTries)
+        w.field(.dnsWastedQueries, r.pointee.dnsWastedQueries)
+        w.milliseconds(.dnsWastedMs, nanoseconds: r.pointee.dnsWastedNs)
+        w.field(.dnsSearchFix, r.pointee.dnsSearchFix?.line)
+        w.field(.dnsTimeouts, r.pointee.dnsTimeouts)
+        w.field(.dnsRetryOf, r.pointee.dnsRetryOf)
+        w.milliseconds(.dnsRetryGapMs, nanoseconds: r.pointee.dnsRetryGapNs)
+        w.field(.dnsDropReason, r.pointee.dnsDropReason)
+        w.field(.dnsAlertReason, r.pointee.dnsAlertReason)
     }
 
     /// Reads the field's value, the reader past its key, into `r`.
@@ -177,6 +200,16 @@ public enum FlowField: Int, CaseIterable, Sendable {
             let podUid = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
             if let podUid { r.readRequester.podUid = podUid }
         case .dstDnsName: r.dstDnsName = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
+        case .dnsBaseName: r.dnsBaseName = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
+        case .dnsTries: r.dnsTries = try j.nullOr { (j) throws(FlowJSONError) in try j.tries() } ?? []
+        case .dnsWastedQueries: r.dnsWastedQueries = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
+        case .dnsWastedMs: r.dnsWastedNs = try j.nullOr { (j) throws(FlowJSONError) in try j.nanoseconds() }
+        case .dnsSearchFix: r.dnsSearchFix = try j.nullOr { (j) throws(FlowJSONError) in try j.searchFix() }
+        case .dnsTimeouts: r.dnsTimeouts = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
+        case .dnsRetryOf: r.dnsRetryOf = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
+        case .dnsRetryGapMs: r.dnsRetryGapNs = try j.nullOr { (j) throws(FlowJSONError) in try j.nanoseconds() }
+        case .dnsDropReason: r.dnsDropReason = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
+        case .dnsAlertReason: r.dnsAlertReason = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
         }
     }
 
@@ -194,6 +227,9 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .srcPort, .dstPort, .xlatDstPort, .proto, .etype, .bytes, .packets, .timeFlowStartMs, .timeFlowEndMs,
             .flags, .netNs, .dnsId, .dnsFlags, .dnsErrno, .dnsRetransmits, .dnsTtl, .pid, .cgroupId:
             21
+        case .dnsBaseName, .dnsTries, .dnsSearchFix, .dnsDropReason, .dnsAlertReason: 2
+        case .dnsWastedMs, .dnsRetryGapMs: 27
+        case .dnsWastedQueries, .dnsTimeouts, .dnsRetryOf: 21
         }
     }
 
@@ -208,7 +244,8 @@ public enum FlowField: Int, CaseIterable, Sendable {
         length += (r.pointee.dnsAnswers?.addresses.count ?? 0) * (IPAddress.maxTextLength + 3)
         length += r.pointee.dnsAnswers?.cnames.reduce(0) { $0 + escapedLength($1) + 3 } ?? 0
         length += escapedLength(r.pointee.requester?.comm) + escapedLength(r.pointee.requester?.containerId)
-        return length + escapedLength(r.pointee.requester?.podUid)
+        length += escapedLength(r.pointee.requester?.podUid)
+        return length + FlowField.healthValueLength(r)
     }
 }
 

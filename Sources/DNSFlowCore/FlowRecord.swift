@@ -56,6 +56,27 @@ public struct FlowRecord: Sendable, Hashable {
     /// On a flow: the name its client resolved its destination from, within the answer's TTL.
     public var dstDnsName: String?
 
+    // DNS health (`SearchExpansionGrouper`, `RetryLinker`, drops, `TunnelDetector`).
+    /// A resolution's name as the process asked for it, before the search list.
+    public var dnsBaseName: String?
+    /// A resolution's transactions, first sent first.
+    public var dnsTries: [DNSTry] = []
+    /// A resolution's tries of names other than the answered one (every try when none answered).
+    public var dnsWastedQueries: UInt16?
+    /// From a resolution's first try to the first try of the answered name.
+    public var dnsWastedNs: UInt64?
+    public var dnsSearchFix: SearchPathFix?
+    /// A resolution's tries that timed out or were asked again.
+    public var dnsTimeouts: UInt16?
+    /// The id of the unanswered (or dropped) query this one asked again.
+    public var dnsRetryOf: UInt16?
+    /// From that query to this one.
+    public var dnsRetryGapNs: UInt64?
+    /// Why the kernel freed one of the transaction's packets (`enum skb_drop_reason`, e.g. NETFILTER_DROP).
+    public var dnsDropReason: String?
+    /// On a `dnsAlert`: what the client did (`TunnelSuspicion`'s reasons).
+    public var dnsAlertReason: String?
+
     public init(
         recordType: RecordType = .flow,
         srcAddr: IPAddress, dstAddr: IPAddress, srcPort: UInt16, dstPort: UInt16, proto: UInt8, etype: UInt16,

@@ -84,6 +84,12 @@ enum FlowRow {
         return text.withUTF8 { (try? FlowRecordJSON.decodeAddresses(UnsafeRawBufferPointer($0))) ?? [] }
     }
 
+    /// `FlowRecordJSON.encode(tries:)`'s text, as the binding writes it.
+    static func tries(fromJSON text: String) -> [DNSTry] {
+        var text = text
+        return text.withUTF8 { (try? FlowRecordJSON.decodeTries(UnsafeRawBufferPointer($0))) ?? [] }
+    }
+
     private static func decoded<T: Decodable>(_ text: String) -> T? {
         try? JSONDecoder().decode(T.self, from: Data(text.utf8))
     }
@@ -135,6 +141,16 @@ extension FlowField {
         case .containerId: ("container_id", "TEXT")
         case .podUid: ("pod_uid", "TEXT")
         case .dstDnsName: ("dst_dns_name", "TEXT COLLATE NOCASE")
+        case .dnsBaseName: ("dns_base_name", "TEXT COLLATE NOCASE")
+        case .dnsTries: ("dns_tries", "TEXT")
+        case .dnsWastedQueries: ("dns_wasted_queries", "INTEGER")
+        case .dnsWastedMs: ("dns_wasted_ns", "INTEGER")
+        case .dnsSearchFix: ("dns_search_fix", "INTEGER")
+        case .dnsTimeouts: ("dns_timeouts", "INTEGER")
+        case .dnsRetryOf: ("dns_retry_of", "INTEGER")
+        case .dnsRetryGapMs: ("dns_retry_gap_ns", "INTEGER")
+        case .dnsDropReason: ("dns_drop_reason", "TEXT")
+        case .dnsAlertReason: ("dns_alert_reason", "TEXT")
         }
     }
 
@@ -177,6 +193,16 @@ extension FlowField {
         case .containerId: row.text(r.requester?.containerId)
         case .podUid: row.text(r.requester?.podUid)
         case .dstDnsName: row.text(r.dstDnsName)
+        case .dnsBaseName: row.text(r.dnsBaseName)
+        case .dnsTries: row.json(tries: r.dnsTries)
+        case .dnsWastedQueries: row.integer(r.dnsWastedQueries)
+        case .dnsWastedMs: row.integer(r.dnsWastedNs.map { Int64(clamping: $0) })
+        case .dnsSearchFix: row.integer(r.dnsSearchFix?.rawValue)
+        case .dnsTimeouts: row.integer(r.dnsTimeouts)
+        case .dnsRetryOf: row.integer(r.dnsRetryOf)
+        case .dnsRetryGapMs: row.integer(r.dnsRetryGapNs.map { Int64(clamping: $0) })
+        case .dnsDropReason: row.text(r.dnsDropReason)
+        case .dnsAlertReason: row.text(r.dnsAlertReason)
         }
     }
 
@@ -220,6 +246,16 @@ extension FlowField {
         case .containerId: r.requester?.containerId = row[i]
         case .podUid: r.requester?.podUid = row[i]
         case .dstDnsName: r.dstDnsName = row[i]
+        case .dnsBaseName: r.dnsBaseName = row[i]
+        case .dnsTries: r.dnsTries = (row[i] as String?).map(FlowRow.tries(fromJSON:)) ?? []
+        case .dnsWastedQueries: r.dnsWastedQueries = row[i]
+        case .dnsWastedMs: r.dnsWastedNs = (row[i] as Int64?).map { UInt64(clamping: $0) }
+        case .dnsSearchFix: r.dnsSearchFix = (row[i] as UInt8?).flatMap(SearchPathFix.init(rawValue:))
+        case .dnsTimeouts: r.dnsTimeouts = row[i]
+        case .dnsRetryOf: r.dnsRetryOf = row[i]
+        case .dnsRetryGapMs: r.dnsRetryGapNs = (row[i] as Int64?).map { UInt64(clamping: $0) }
+        case .dnsDropReason: r.dnsDropReason = row[i]
+        case .dnsAlertReason: r.dnsAlertReason = row[i]
         }
     }
 }

@@ -58,10 +58,13 @@ struct FlowRecordJSONEncodingTests {
             "NetNsName", "NodeName", "DnsId", "DnsFlags", "DnsFlagsResponseCode", "DnsLatencyMs", "DnsName",
             "DnsQType", "DnsErrno", "DnsStages", "DnsRetransmits", "DnsAnswers", "DnsCnames", "DnsTtl", "Pid", "Comm",
             "CgroupId", "ContainerId", "PodUid", "DstDnsName",
+            "DnsBaseName", "DnsTries", "DnsWastedQueries", "DnsWastedMs", "DnsSearchFix", "DnsTimeouts", "DnsRetryOf",
+            "DnsRetryGapMs", "DnsDropReason", "DnsAlertReason",
         ]
         #expect(FlowField.allCases.map { "\($0.key)" } == keys)
         var every = Self.transaction
         every.dstDnsName = "web.example.test"
+        every.setEveryHealthField()
         let text = Self.line(every)
         let positions = keys.map { text.range(of: "\"\($0)\":")?.lowerBound }
         #expect(!positions.contains(nil))

@@ -5,6 +5,8 @@ import DNSFlowProbe
 public struct AgentConfig: Sendable {
     public enum Feature: String, Sendable, CaseIterable {
         case dnsTracking = "DNSTracking"
+        /// Search-path resolutions, retries, socket health and tunnelling (DNS health).
+        case dnsHealth = "DNSHealth"
     }
 
     public enum Exporter: Sendable {
