@@ -37,11 +37,13 @@ public struct Agent: Sendable {
         let enricher = RecordEnricher(
             netNsNames: netNsNames, cgroupPaths: CgroupPaths(logger: logger), resolvedNames: config.resolvedNames,
             registry: registry)
+        let sockets =
+            config.features.contains(.dnsHealth)
+            ? SocketHealthMetrics(namespaces: NamespaceProcesses(), registry: registry, logger: logger) : nil
         let evictor = FlowEvictor(
             source: probe, config: config, nodeName: nodeName, exporters: exporters, enricher: enricher,
             registry: registry, logger: logger,
-            health: config.features.contains(.dnsHealth)
-                ? DNSHealthPass(namespaces: NamespaceProcesses(), registry: registry) : nil)
+            health: sockets.map { DNSHealthPass(sockets: $0, registry: registry) })
         // A group shuts down in reverse order: the metrics endpoint, then the evictor flushes,
         // then the probe detaches, then the exporters deliver what the evictor flushed, and the
         // namespace names the flush used stop refreshing last.
@@ -49,6 +51,8 @@ public struct Agent: Sendable {
         let endpoint = metrics.map { registry in
             MetricsEndpoint(port: Int(config.metricsPort), registry: registry, logger: logger) { probe.isAttached }
         }
-        services = [netNsNames] + exporters + [probe, evictor] + (endpoint.map { [$0] } ?? [])
+        services =
+            [netNsNames] + (sockets.map { [$0] } ?? []) + exporters + [probe, evictor]
+            + (endpoint.map { [$0] } ?? [])
     }
 }

@@ -147,3 +147,28 @@ func lookup(
         #expect(records[2].dnsRetryOf == 10 && records[3].dnsRetryOf == nil)
     }
 }
+
+@Suite struct SocketHealthTests {
+    @Test("sockstat's UDP line and snmp's Udp counters, as Linux 6.x writes them")
+    func parses() {
+        let sockstat = """
+            sockets: used 1240
+            TCP: inuse 12 orphan 0 tw 3 alloc 20 mem 2
+            UDP: inuse 4 mem 7
+            UDPLITE: inuse 0
+            """
+        let snmp = """
+            Ip: Forwarding DefaultTTL
+            Ip: 1 64
+            Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors
+            Udp: 6021 17 233 6000 230 0 3 0 0
+            UdpLite: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors
+            UdpLite: 0 0 0 0 0 0 0 0 0
+            """
+        #expect(
+            SocketHealth(sockstat: sockstat[...], snmp: snmp[...])
+                == SocketHealth(
+                    udpInUse: 4, udpMemoryPages: 7, inErrors: 233, rcvbufErrors: 230, noPorts: 17, inCsumErrors: 3))
+        #expect(SocketHealth(sockstat: "TCP: inuse 1", snmp: snmp[...]) == nil)
+    }
+}

@@ -6,8 +6,8 @@ import Testing
 @Suite("DNS health", .serialized)
 struct DNSHealthTests {
     /// The agent's test config with DNS health on.
-    static func config() -> String {
-        AgentProcess.config().replacingOccurrences(
+    static func config(extra: String = "") -> String {
+        AgentProcess.config(extra: extra).replacingOccurrences(
             of: "features: [DNSTracking]", with: "features: [DNSTracking, DNSHealth]")
     }
 
@@ -64,5 +64,56 @@ struct DNSHealthTests {
         #expect(wastedNs == UInt64(webStart - firstStart) * 1_000_000)
         #expect(resolution.dnsSearchFix == .trailingDot)
         #expect(resolution.netNs == (try lab.inode(lab.client)))
+    }
+
+    @Test("a DNS server that stops reading its socket: its namespace's RcvbufErrors rise in /metrics with timeouts")
+    func rcvbufErrors() async throws {
+        let lab = try Lab()
+        defer { try? lab.teardown() }
+        // Reads nothing, with a receive buffer of a few datagrams.
+        let path = "/tmp/\(lab.id)-deaf.py"
+        try """
+        import socket, time
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+        s.bind(('\(lab.serverAddr)', 53))
+        time.sleep(600)
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let server = try lab.start(lab.server, "python3 -u \(path)")
+        for _ in 0..<100 where !((try? lab.run(lab.server, "ss -uln")) ?? "").contains("\(lab.serverAddr):53 ") {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(server.isRunning)
+        let port = Int.random(in: 40_000...49_999)
+        let agent = try await AgentProcess(config: Self.config(extra: "    metrics: {port: \(port)}"))
+        func metric(_ name: String) throws -> Double? {
+            let text = try sh("curl -sf http://127.0.0.1:\(port)/metrics")
+            let line = text.split(separator: "\n").first {
+                $0.hasPrefix(name) && (!name.contains("netns") || $0.contains("namespace=\"\(lab.server)\""))
+            }
+            return line?.split(separator: " ").last.flatMap { Double($0) }
+        }
+        let timeoutsBefore = try metric("dnsflow_dns_timeouts_total") ?? 0
+        // 300 queries on one socket, as fast as it sends: a few fit the server's buffer, the rest are dropped.
+        let sender = "/tmp/\(lab.id)-blast.py"
+        try """
+        import socket, struct
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for i in range(300):
+            name = b''.join(bytes([len(l)]) + l for l in [b'q%d' % i, b'example', b'test']) + b'\\0'
+            s.sendto(struct.pack('>HHHHHH', i + 1, 0x0100, 1, 0, 0, 0) + name + struct.pack('>HH', 1, 1), ('\(lab.serverAddr)', 53))
+        """.write(toFile: sender, atomically: true, encoding: .utf8)
+        _ = try lab.run(lab.client, "python3 \(sender)")
+        // Timeouts expire after dnsTimeout (2 s); the sockets are read every 5 s.
+        var rcvbuf: Double? = nil
+        for _ in 0..<40 where (rcvbuf ?? 0) == 0 {
+            try await Task.sleep(for: .milliseconds(500))
+            rcvbuf = try metric("dnsflow_netns_udp_rcvbuf_errors")
+        }
+        let timeouts = try metric("dnsflow_dns_timeouts_total") ?? 0
+        _ = try await agent.stop()
+        let kernel = try lab.run(lab.server, "nstat -az UdpRcvbufErrors")
+        #expect((rcvbuf ?? 0) > 0, "the server's namespace shows RcvbufErrors (kernel: \(kernel))")
+        #expect(timeouts - timeoutsBefore > 0, "and the queries timed out")
     }
 }

@@ -5,6 +5,7 @@ import Synchronization
 /// DNS health's passes over a window's records, after enrichment: retries linked to the queries they
 /// asked again (`RetryLinker`), then the resolutions a search list expanded (`SearchExpansionGrouper`),
 /// added as records of their own and counted in `dnsflow_dns_search_expansions_total{namespace, outcome}`.
+/// The namespaces seen go to `SocketHealthMetrics`.
 public final class DNSHealthPass: Sendable {
     private struct State {
         var retries = RetryLinker()
@@ -12,17 +13,19 @@ public final class DNSHealthPass: Sendable {
     }
 
     private let state = Mutex(State())
-    private let namespaces: NamespaceProcesses
     private let metrics: DNSHealthMetrics
+    private let sockets: SocketHealthMetrics
 
-    public init(namespaces: NamespaceProcesses, registry: PrometheusCollectorRegistry) {
-        self.namespaces = namespaces
+    /// `sockets` is told the namespaces DNS is seen in; its processes give the namespaces' resolv.conf.
+    public init(sockets: SocketHealthMetrics, registry: PrometheusCollectorRegistry) {
+        self.sockets = sockets
         self.metrics = DNSHealthMetrics(registry: registry)
     }
 
     /// `nowMs` nil: the last window, where every resolution goes out.
     public func process(_ records: inout [FlowRecord], nowMs: Int64?) {
-        let namespaces = namespaces
+        sockets.note(records)
+        let namespaces = sockets.namespaces
         let resolutions = state.withLock { state in
             state.retries.link(&records)
             return state.expansions.resolutions(of: records, nowMs: nowMs) { namespaces.searchList(netNs: $0) }
