@@ -46,8 +46,9 @@ fmt-check: deps ## what `make fmt` would change, as errors
 	swift format lint --strict -r $(SWIFT_SOURCES)
 	clang-format --dry-run --Werror $(C_SOURCES)
 
-chart-test: ## the Helm chart: lint, render, validate against Kubernetes 1.29 and 1.33 (no cluster needed)
+chart-test: ## the Helm chart: lint, render, validate against Kubernetes 1.29 and 1.33 (no cluster needed); promtool on its PrometheusRule
 	bash deploy/helm/test.sh
+	bash deploy/helm/test_rules.sh
 
 bench: release
 	bench/run.sh
