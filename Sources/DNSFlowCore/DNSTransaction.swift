@@ -4,8 +4,6 @@ public enum RecordType: UInt8, Sendable, Hashable, CaseIterable {
     case dnsTransaction = 1
     /// One resolution the search list expanded into several transactions (`SearchExpansionGrouper`).
     case dnsResolution = 2
-    /// A client flagged by DNS health (tunnelling).
-    case dnsAlert = 3
 
     /// The JSON value of `RecordType`.
     public var name: String {
@@ -13,7 +11,6 @@ public enum RecordType: UInt8, Sendable, Hashable, CaseIterable {
         case .flow: "flow"
         case .dnsTransaction: "dnsTransaction"
         case .dnsResolution: "dnsResolution"
-        case .dnsAlert: "dnsAlert"
         }
     }
 

@@ -12,7 +12,6 @@ public enum FlowField: Int, CaseIterable, Sendable {
     case dstDnsName
     /// DNS health's.
     case dnsBaseName, dnsTries, dnsWastedQueries, dnsWastedMs, dnsSearchFix, dnsTimeouts, dnsRetryOf, dnsRetryGapMs
-    case dnsDropReason, dnsAlertReason
 
     /// The JSON key, as NetObserv spells it.
     public var key: String {
@@ -69,8 +68,6 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .dnsTimeouts: #""DnsTimeouts":"#
         case .dnsRetryOf: #""DnsRetryOf":"#
         case .dnsRetryGapMs: #""DnsRetryGapMs":"#
-        case .dnsDropReason: #""DnsDropReason":"#
-        case .dnsAlertReason: #""DnsAlertReason":"#
         }
     }
 
@@ -137,8 +134,6 @@ public enum FlowField: Int, CaseIterable, Sendable {
         w.field(.dnsTimeouts, r.pointee.dnsTimeouts)
         w.field(.dnsRetryOf, r.pointee.dnsRetryOf)
         w.milliseconds(.dnsRetryGapMs, nanoseconds: r.pointee.dnsRetryGapNs)
-        w.field(.dnsDropReason, r.pointee.dnsDropReason)
-        w.field(.dnsAlertReason, r.pointee.dnsAlertReason)
     }
 
     /// Reads the field's value, the reader past its key, into `r`.
@@ -208,8 +203,6 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .dnsTimeouts: r.dnsTimeouts = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
         case .dnsRetryOf: r.dnsRetryOf = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
         case .dnsRetryGapMs: r.dnsRetryGapNs = try j.nullOr { (j) throws(FlowJSONError) in try j.nanoseconds() }
-        case .dnsDropReason: r.dnsDropReason = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
-        case .dnsAlertReason: r.dnsAlertReason = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
         }
     }
 
@@ -227,7 +220,7 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .srcPort, .dstPort, .xlatDstPort, .proto, .etype, .bytes, .packets, .timeFlowStartMs, .timeFlowEndMs,
             .flags, .netNs, .dnsId, .dnsFlags, .dnsErrno, .dnsRetransmits, .dnsTtl, .pid, .cgroupId:
             21
-        case .dnsBaseName, .dnsTries, .dnsSearchFix, .dnsDropReason, .dnsAlertReason: 2
+        case .dnsBaseName, .dnsTries, .dnsSearchFix: 2
         case .dnsWastedMs, .dnsRetryGapMs: 27
         case .dnsWastedQueries, .dnsTimeouts, .dnsRetryOf: 21
         }

@@ -1,6 +1,6 @@
 /// Links a query asked again to the one that got no answer: the same client (address, process, namespace),
-/// name and type, after a query that timed out, lost a packet to a drop, or was asked again on the same
-/// socket and id once its response had been seen (the response never reached the socket). The later
+/// name and type, after a query that timed out, or on the same socket and id once its response had been
+/// seen (the response never reached the socket). The later
 /// transaction carries `DnsRetryOf` (the earlier id) and `DnsRetryGapMs` (start to start).
 public struct RetryLinker: Sendable {
     private struct Asker: Hashable {
@@ -15,7 +15,7 @@ public struct RetryLinker: Sendable {
         var id: UInt16
         var clientPort: UInt16
         var startMs: Int64
-        var lost: Bool
+        var timedOut: Bool
     }
 
     private let maxGapMs: Int64
@@ -38,14 +38,14 @@ public struct RetryLinker: Sendable {
                 netNs: record.netNs, client: record.srcAddr, pid: record.requester?.pid ?? 0,
                 name: record.dnsName!.lowercased(), qtype: record.dnsQType?.rawValue ?? 0)
             if let before = asked[asker], record.timeFlowStartMs - before.startMs <= maxGapMs,
-                before.lost || (before.id == record.dnsId && before.clientPort == record.srcPort)
+                before.timedOut || (before.id == record.dnsId && before.clientPort == record.srcPort)
             {
                 records[index].dnsRetryOf = before.id
                 records[index].dnsRetryGapNs = UInt64(max(record.timeFlowStartMs - before.startMs, 0)) * 1_000_000
             }
-            let lost = record.dnsErrno == DNSErrno.timedOut || record.dnsDropReason != nil
             asked[asker] = Asked(
-                id: record.dnsId ?? 0, clientPort: record.srcPort, startMs: record.timeFlowStartMs, lost: lost)
+                id: record.dnsId ?? 0, clientPort: record.srcPort, startMs: record.timeFlowStartMs,
+                timedOut: record.dnsErrno == DNSErrno.timedOut)
         }
         if asked.count > capacity, let newest = order.last.map({ records[$0].timeFlowStartMs }) {
             asked = asked.filter { newest - $0.value.startMs <= maxGapMs }

@@ -158,7 +158,6 @@ public struct SearchExpansionGrouper: Sendable {
         record.dnsTimeouts = timeouts > 0 ? UInt16(clamping: timeouts) : nil
         record.dnsRetryOf = nil
         record.dnsRetryGapNs = nil
-        record.dnsDropReason = nil
         return (record, answered == nil ? .failed : .answered)
     }
 }

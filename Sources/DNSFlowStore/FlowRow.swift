@@ -149,8 +149,6 @@ extension FlowField {
         case .dnsTimeouts: ("dns_timeouts", "INTEGER")
         case .dnsRetryOf: ("dns_retry_of", "INTEGER")
         case .dnsRetryGapMs: ("dns_retry_gap_ns", "INTEGER")
-        case .dnsDropReason: ("dns_drop_reason", "TEXT")
-        case .dnsAlertReason: ("dns_alert_reason", "TEXT")
         }
     }
 
@@ -201,8 +199,6 @@ extension FlowField {
         case .dnsTimeouts: row.integer(r.dnsTimeouts)
         case .dnsRetryOf: row.integer(r.dnsRetryOf)
         case .dnsRetryGapMs: row.integer(r.dnsRetryGapNs.map { Int64(clamping: $0) })
-        case .dnsDropReason: row.text(r.dnsDropReason)
-        case .dnsAlertReason: row.text(r.dnsAlertReason)
         }
     }
 
@@ -254,8 +250,6 @@ extension FlowField {
         case .dnsTimeouts: r.dnsTimeouts = row[i]
         case .dnsRetryOf: r.dnsRetryOf = row[i]
         case .dnsRetryGapMs: r.dnsRetryGapNs = (row[i] as Int64?).map { UInt64(clamping: $0) }
-        case .dnsDropReason: r.dnsDropReason = row[i]
-        case .dnsAlertReason: r.dnsAlertReason = row[i]
         }
     }
 }

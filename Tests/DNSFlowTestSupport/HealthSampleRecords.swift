@@ -1,7 +1,7 @@
 import DNSFlowCore
 
 extension FlowRecord {
-    /// Every DNS health field set, as a resolution that took a timeout and an alert would have them.
+    /// Every DNS health field set, as a resolution that took a timeout would have them.
     public mutating func setEveryHealthField() {
         dnsBaseName = "web"
         dnsTries = [
@@ -14,8 +14,6 @@ extension FlowRecord {
         dnsTimeouts = 1
         dnsRetryOf = 77
         dnsRetryGapNs = 5_000_000_000
-        dnsDropReason = "NETFILTER_DROP"
-        dnsAlertReason = "unique subdomains"
     }
 }
 
