@@ -43,7 +43,11 @@ public struct Agent: Sendable {
         let evictor = FlowEvictor(
             source: probe, config: config, nodeName: nodeName, exporters: exporters, enricher: enricher,
             registry: registry, logger: logger,
-            health: sockets.map { DNSHealthPass(sockets: $0, registry: registry) })
+            health: sockets.map {
+                DNSHealthPass(
+                    sockets: $0, suffixes: PublicSuffixList.installed(logger: logger),
+                    thresholds: config.tunnelThresholds, registry: registry)
+            })
         // A group shuts down in reverse order: the metrics endpoint, then the evictor flushes,
         // then the probe detaches, then the exporters deliver what the evictor flushed, and the
         // namespace names the flush used stop refreshing last.

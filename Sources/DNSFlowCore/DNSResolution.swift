@@ -90,3 +90,21 @@ public struct SearchList: Hashable, Sendable {
         (name.hasSuffix(".") ? name.dropLast() : name).lowercased()
     }
 }
+
+/// Who asked, as DNS health tells clients apart: the namespace, the address and the process.
+struct DNSClient: Hashable {
+    var netNs: UInt32
+    var address: IPAddress
+    var pid: UInt32
+
+    init(_ record: FlowRecord) {
+        netNs = record.netNs
+        address = record.srcAddr
+        pid = record.requester?.pid ?? 0
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, for windows in the records' epoch milliseconds.
+    var wholeMilliseconds: Int64 { components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000 }
+}

@@ -4,6 +4,8 @@ public enum RecordType: UInt8, Sendable, Hashable, CaseIterable {
     case dnsTransaction = 1
     /// One resolution the search list expanded into several transactions (`SearchExpansionGrouper`).
     case dnsResolution = 2
+    /// A client `TunnelDetector` flagged: the client, the registered domain and the reason.
+    case dnsAlert = 3
 
     /// The JSON value of `RecordType`.
     public var name: String {
@@ -11,6 +13,7 @@ public enum RecordType: UInt8, Sendable, Hashable, CaseIterable {
         case .flow: "flow"
         case .dnsTransaction: "dnsTransaction"
         case .dnsResolution: "dnsResolution"
+        case .dnsAlert: "dnsAlert"
         }
     }
 

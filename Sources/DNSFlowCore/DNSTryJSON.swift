@@ -59,6 +59,7 @@ extension FlowField {
     @inline(__always)
     static func healthValueLength(_ r: UnsafePointer<FlowRecord>) -> Int {
         var length = escapedLength(r.pointee.dnsBaseName) + escapedLength(r.pointee.dnsSearchFix?.line)
+        length += escapedLength(r.pointee.dnsAlertReason)
         if !r.pointee.dnsTries.isEmpty { length += DNSTryField.maxLength(of: r.pointee.dnsTries) }
         return length
     }

@@ -12,6 +12,7 @@ public enum FlowField: Int, CaseIterable, Sendable {
     case dstDnsName
     /// DNS health's.
     case dnsBaseName, dnsTries, dnsWastedQueries, dnsWastedMs, dnsSearchFix, dnsTimeouts, dnsRetryOf, dnsRetryGapMs
+    case dnsAlertReason
 
     /// The JSON key, as NetObserv spells it.
     public var key: String {
@@ -68,6 +69,7 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .dnsTimeouts: #""DnsTimeouts":"#
         case .dnsRetryOf: #""DnsRetryOf":"#
         case .dnsRetryGapMs: #""DnsRetryGapMs":"#
+        case .dnsAlertReason: #""DnsAlertReason":"#
         }
     }
 
@@ -134,6 +136,7 @@ public enum FlowField: Int, CaseIterable, Sendable {
         w.field(.dnsTimeouts, r.pointee.dnsTimeouts)
         w.field(.dnsRetryOf, r.pointee.dnsRetryOf)
         w.milliseconds(.dnsRetryGapMs, nanoseconds: r.pointee.dnsRetryGapNs)
+        w.field(.dnsAlertReason, r.pointee.dnsAlertReason)
     }
 
     /// Reads the field's value, the reader past its key, into `r`.
@@ -203,6 +206,7 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .dnsTimeouts: r.dnsTimeouts = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
         case .dnsRetryOf: r.dnsRetryOf = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
         case .dnsRetryGapMs: r.dnsRetryGapNs = try j.nullOr { (j) throws(FlowJSONError) in try j.nanoseconds() }
+        case .dnsAlertReason: r.dnsAlertReason = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
         }
     }
 
@@ -220,7 +224,7 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .srcPort, .dstPort, .xlatDstPort, .proto, .etype, .bytes, .packets, .timeFlowStartMs, .timeFlowEndMs,
             .flags, .netNs, .dnsId, .dnsFlags, .dnsErrno, .dnsRetransmits, .dnsTtl, .pid, .cgroupId:
             21
-        case .dnsBaseName, .dnsTries, .dnsSearchFix: 2
+        case .dnsBaseName, .dnsTries, .dnsSearchFix, .dnsAlertReason: 2
         case .dnsWastedMs, .dnsRetryGapMs: 27
         case .dnsWastedQueries, .dnsTimeouts, .dnsRetryOf: 21
         }

@@ -56,7 +56,7 @@ public struct FlowRecord: Sendable, Hashable {
     /// On a flow: the name its client resolved its destination from, within the answer's TTL.
     public var dstDnsName: String?
 
-    // DNS health (`SearchExpansionGrouper`, `RetryLinker`).
+    // DNS health (`SearchExpansionGrouper`, `RetryLinker`, `TunnelDetector`).
     /// A resolution's name as the process asked for it, before the search list.
     public var dnsBaseName: String?
     /// A resolution's transactions, first sent first.
@@ -72,6 +72,8 @@ public struct FlowRecord: Sendable, Hashable {
     public var dnsRetryOf: UInt16?
     /// From that query to this one.
     public var dnsRetryGapNs: UInt64?
+    /// On a `dnsAlert`: what the client did.
+    public var dnsAlertReason: String?
 
     public init(
         recordType: RecordType = .flow,

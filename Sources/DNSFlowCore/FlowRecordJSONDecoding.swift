@@ -292,7 +292,7 @@ struct JSONReader {
         let start = index
         guard let type = RecordType(name: try string()) else {
             throw FlowJSONError(
-                offset: start, reason: "expected a record type: flow, dnsTransaction or dnsResolution")
+                offset: start, reason: "expected a record type: flow, dnsTransaction, dnsResolution or dnsAlert")
         }
         return type
     }

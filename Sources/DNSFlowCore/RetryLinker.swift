@@ -4,9 +4,7 @@
 /// transaction carries `DnsRetryOf` (the earlier id) and `DnsRetryGapMs` (start to start).
 public struct RetryLinker: Sendable {
     private struct Asker: Hashable {
-        var netNs: UInt32
-        var client: IPAddress
-        var pid: UInt32
+        var client: DNSClient
         var name: String
         var qtype: UInt16
     }
@@ -24,7 +22,7 @@ public struct RetryLinker: Sendable {
 
     /// `maxGap`: the longest wait a retry follows its query by (glibc's default is 5 s per try).
     public init(maxGap: Duration = .seconds(12), capacity: Int = 16_384) {
-        maxGapMs = maxGap.components.seconds * 1_000 + maxGap.components.attoseconds / 1_000_000_000_000_000
+        maxGapMs = maxGap.wholeMilliseconds
         self.capacity = capacity
     }
 
@@ -35,8 +33,7 @@ public struct RetryLinker: Sendable {
         for index in order {
             let record = records[index]
             let asker = Asker(
-                netNs: record.netNs, client: record.srcAddr, pid: record.requester?.pid ?? 0,
-                name: record.dnsName!.lowercased(), qtype: record.dnsQType?.rawValue ?? 0)
+                client: DNSClient(record), name: record.dnsName!.lowercased(), qtype: record.dnsQType?.rawValue ?? 0)
             if let before = asked[asker], record.timeFlowStartMs - before.startMs <= maxGapMs,
                 before.timedOut || (before.id == record.dnsId && before.clientPort == record.srcPort)
             {

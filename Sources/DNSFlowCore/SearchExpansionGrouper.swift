@@ -12,12 +12,6 @@ public struct SearchExpansionGrouper: Sendable {
         case answered, failed
     }
 
-    private struct Process: Hashable {
-        var netNs: UInt32
-        var client: IPAddress
-        var pid: UInt32
-    }
-
     private struct Resolution {
         var bases: Set<String>
         var list: SearchList
@@ -30,15 +24,15 @@ public struct SearchExpansionGrouper: Sendable {
     private let settleMs: Int64
     private let maxGapMs: Int64
     private let maxOpen: Int
-    private var open: [Process: [Resolution]] = [:]
+    private var open: [DNSClient: [Resolution]] = [:]
     private var openCount = 0
     /// Transactions not grouped because `maxOpen` resolutions were open.
     public private(set) var dropped = 0
 
     /// `maxGap` bounds the wait between two tries (a timeout and its retry fit within it).
     public init(settle: Duration = .seconds(1), maxGap: Duration = .seconds(12), maxOpen: Int = 4_096) {
-        settleMs = settle.components.seconds * 1_000 + settle.components.attoseconds / 1_000_000_000_000_000
-        maxGapMs = maxGap.components.seconds * 1_000 + maxGap.components.attoseconds / 1_000_000_000_000_000
+        settleMs = settle.wholeMilliseconds
+        maxGapMs = maxGap.wholeMilliseconds
         self.maxOpen = maxOpen
     }
 
@@ -65,7 +59,7 @@ public struct SearchExpansionGrouper: Sendable {
     }
 
     private mutating func add(_ record: FlowRecord, name: String, list: SearchList) {
-        let process = Process(netNs: record.netNs, client: record.srcAddr, pid: record.requester?.pid ?? 0)
+        let process = DNSClient(record)
         let bases = list.bases(of: name)
         var resolutions = open[process] ?? []
         let joined = resolutions.firstIndex { resolution in

@@ -149,6 +149,7 @@ extension FlowField {
         case .dnsTimeouts: ("dns_timeouts", "INTEGER")
         case .dnsRetryOf: ("dns_retry_of", "INTEGER")
         case .dnsRetryGapMs: ("dns_retry_gap_ns", "INTEGER")
+        case .dnsAlertReason: ("dns_alert_reason", "TEXT")
         }
     }
 
@@ -199,6 +200,7 @@ extension FlowField {
         case .dnsTimeouts: row.integer(r.dnsTimeouts)
         case .dnsRetryOf: row.integer(r.dnsRetryOf)
         case .dnsRetryGapMs: row.integer(r.dnsRetryGapNs.map { Int64(clamping: $0) })
+        case .dnsAlertReason: row.text(r.dnsAlertReason)
         }
     }
 
@@ -250,6 +252,7 @@ extension FlowField {
         case .dnsTimeouts: r.dnsTimeouts = row[i]
         case .dnsRetryOf: r.dnsRetryOf = row[i]
         case .dnsRetryGapMs: r.dnsRetryGapNs = (row[i] as Int64?).map { UInt64(clamping: $0) }
+        case .dnsAlertReason: r.dnsAlertReason = row[i]
         }
     }
 }

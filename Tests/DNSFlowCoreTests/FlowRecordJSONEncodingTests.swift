@@ -59,7 +59,7 @@ struct FlowRecordJSONEncodingTests {
             "DnsQType", "DnsErrno", "DnsStages", "DnsRetransmits", "DnsAnswers", "DnsCnames", "DnsTtl", "Pid", "Comm",
             "CgroupId", "ContainerId", "PodUid", "DstDnsName",
             "DnsBaseName", "DnsTries", "DnsWastedQueries", "DnsWastedMs", "DnsSearchFix", "DnsTimeouts", "DnsRetryOf",
-            "DnsRetryGapMs",
+            "DnsRetryGapMs", "DnsAlertReason",
         ]
         #expect(FlowField.allCases.map { "\($0.key)" } == keys)
         var every = Self.transaction

@@ -14,6 +14,7 @@ extension FlowRecord {
         dnsTimeouts = 1
         dnsRetryOf = 77
         dnsRetryGapNs = 5_000_000_000
+        dnsAlertReason = "150 unique subdomains within a minute"
     }
 }
 

@@ -87,7 +87,9 @@ struct DNSHealthTests {
         let port = Int.random(in: 40_000...49_999)
         let agent = try await AgentProcess(config: Self.config(extra: "    metrics: {port: \(port)}"))
         func metric(_ name: String) throws -> Double? {
-            let text = try sh("curl -sf http://127.0.0.1:\(port)/metrics")
+            let text = try sh(
+                "curl -sf --retry 20 --retry-connrefused --retry-delay 0 --retry-max-time 10 http://127.0.0.1:\(port)/metrics"
+            )
             let line = text.split(separator: "\n").first {
                 $0.hasPrefix(name) && (!name.contains("netns") || $0.contains("namespace=\"\(lab.server)\""))
             }
@@ -115,5 +117,39 @@ struct DNSHealthTests {
         let kernel = try lab.run(lab.server, "nstat -az UdpRcvbufErrors")
         #expect((rcvbuf ?? 0) > 0, "the server's namespace shows RcvbufErrors (kernel: \(kernel))")
         #expect(timeouts - timeoutsBefore > 0, "and the queries timed out")
+    }
+
+    @Test("dig of 200 base32 labels under one domain flags that client; 200 ordinary lookups from another do not")
+    func tunnelling() async throws {
+        let lab = try Lab()
+        defer { try? lab.teardown() }
+        try await lab.startDNSServer()
+        let tunnel = "/tmp/\(lab.id)-tunnel.txt"
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567")
+        var generator = SystemRandomNumberGenerator()
+        try (0..<200).map { _ in
+            String((0..<52).map { _ in alphabet.randomElement(using: &generator)! }) + ".t.example.test A"
+        }.joined(separator: "\n").write(toFile: tunnel, atomically: true, encoding: .utf8)
+        let ordinary = "/tmp/\(lab.id)-ordinary.txt"
+        let hosts = ["www", "api", "cdn-eu-west-1", "static", "img-7f3a9c", "login", "auth", "mail"]
+        let domains = (1...25).map { "shop\($0).example.test" }
+        try (0..<200).map { "\(hosts[$0 % hosts.count]).\(domains[$0 % domains.count]) A" }
+            .joined(separator: "\n").write(toFile: ordinary, atomically: true, encoding: .utf8)
+        let agent = try await AgentProcess(config: Self.config())
+        let digs = "dig +tries=1 +time=1 +noall @\(lab.serverAddr) -f"
+        _ = try lab.run(lab.client, "\(digs) \(tunnel)")
+        _ = try lab.run(lab.client, "\(digs) \(ordinary)")
+        try await Task.sleep(for: .milliseconds(1_500))
+        let records = try await agent.stop()
+        let mine = records.filter { $0.srcAddr.text == lab.clientAddr }
+        let lookups = mine.filter { $0.recordType == .dnsTransaction && $0.requester?.comm == "dig" }
+        #expect(lookups.count == 400, "every lookup seen")
+        let alerts = mine.filter { $0.recordType == .dnsAlert }
+        #expect(alerts.count == 1, "\(alerts.map(\.dnsAlertReason))")
+        let alert = try #require(alerts.first)
+        #expect(alert.dnsName == "example.test" && alert.requester?.comm == "dig")
+        let tunnelPid = lookups.first { $0.dnsName?.hasSuffix(".t.example.test") == true }?.requester?.pid
+        #expect(alert.requester?.pid == tunnelPid, "the client that tunnelled, not the other")
+        #expect(alert.dnsAlertReason?.contains("unique subdomains within a minute") == true)
     }
 }

@@ -1,4 +1,5 @@
 import DNSFlowConfig
+import DNSFlowCore
 import DNSFlowProbe
 
 /// The agent's settings, read from FlowCollector-style YAML (see config/flowcollector.yaml).
@@ -33,6 +34,8 @@ public struct AgentConfig: Sendable {
     public var pendingTable: ProbeSettings.PendingTable = .auto
     public var metricsPort: UInt16 = 9401
     public var exporters: [Exporter] = []
+    /// `dnsHealth.tunnel`: when `DNSHealth` flags a client as tunnelling.
+    public var tunnelThresholds = TunnelDetector.Thresholds()
 
     public init() {}
 
@@ -108,6 +111,7 @@ public struct AgentConfig: Sendable {
             try dns.finish()
         }
         if let n = ebpf.optional("tracepoints") { tracepoints = try n.choice() }
+        if let n = ebpf.optional("dnsHealth") { tunnelThresholds = try Self.parseDNSHealth(n) }
         try ebpf.finish()
     }
 
