@@ -17,7 +17,8 @@ struct FlowsCommand: AsyncParsableCommand {
     @Option(help: "Bearer token (default: $DNSFLOW_TOKEN).")
     var token: String?
 
-    @Option(help: "Only records of this type: flow or dnsTransaction (one per DNS lookup).") var type: String?
+    @Option(help: "Only records of this type: flow, dnsTransaction (one per DNS lookup), dnsResolution or dnsAlert.")
+    var type: String?
     @Option(help: "DNS transaction id.") var dnsId: UInt16?
     @Option(help: "Query name, exact or with * globs ('*.example.test').") var name: String?
     @Option(help: "Response code name or number (NXDomain, 3).") var rcode: String?
