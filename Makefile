@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libsqlite3-dev iproute2 bpftool curl dnsmasq bind9-dnsutils \
 	tshark dnsperf python3 python3-pip chromium prometheus libcap2-bin clang-format nftables podman runc busybox-static \
-	debootstrap openssl iperf3
+	debootstrap openssl iperf3 publicsuffix
 PIP_PACKAGES := ipfix
 
 .PHONY: deps build release run test fmt fmt-check chart-test bench soak microbench clean image image-base
@@ -49,8 +49,9 @@ fmt-check: deps ## what `make fmt` would change, as errors
 	swift format lint --strict -r $(SWIFT_SOURCES)
 	clang-format --dry-run --Werror $(C_SOURCES)
 
-chart-test: ## the Helm chart: lint, render, validate against Kubernetes 1.29 and 1.33 (no cluster needed)
+chart-test: ## the Helm chart: lint, render, validate against Kubernetes 1.29 and 1.33 (no cluster needed); promtool on its PrometheusRule
 	bash deploy/helm/test.sh
+	bash deploy/helm/test_rules.sh
 
 bench: release
 	bench/run.sh

@@ -39,9 +39,17 @@ public struct Agent: Sendable {
         let enricher = RecordEnricher(
             netNsNames: netNsNames, cgroupPaths: CgroupPaths(logger: logger), resolvedNames: config.resolvedNames,
             kubernetes: kubernetes?.cache, registry: registry)
+        let sockets =
+            config.features.contains(.dnsHealth)
+            ? SocketHealthMetrics(namespaces: NamespaceProcesses(), registry: registry, logger: logger) : nil
         let evictor = FlowEvictor(
             source: probe, config: config, nodeName: nodeName, exporters: exporters, enricher: enricher,
-            registry: registry, logger: logger)
+            registry: registry, logger: logger,
+            health: sockets.map {
+                DNSHealthPass(
+                    sockets: $0, suffixes: PublicSuffixList.installed(logger: logger),
+                    thresholds: config.tunnelThresholds, registry: registry)
+            })
         // A group shuts down in reverse order: the metrics endpoint, then the evictor flushes,
         // then the probe detaches, then the exporters deliver what the evictor flushed, and the
         // namespace names the flush used stop refreshing last.
@@ -49,8 +57,12 @@ public struct Agent: Sendable {
         let endpoint = metrics.map { registry in
             MetricsEndpoint(port: Int(config.metricsPort), registry: registry, logger: logger) { probe.isAttached }
         }
-        services =
-            [netNsNames] + (kubernetes.map { [$0] } ?? []) + exporters + [probe, evictor]
-            + (endpoint.map { [$0] } ?? [])
+        var services: [any Service] = [netNsNames]
+        if let kubernetes { services.append(kubernetes) }
+        if let sockets { services.append(sockets) }
+        services += exporters as [any Service]
+        services += [probe, evictor] as [any Service]
+        if let endpoint { services.append(endpoint) }
+        self.services = services
     }
 }

@@ -14,6 +14,9 @@ public enum FlowField: Int, CaseIterable, Sendable {
     case srcK8SName, srcK8SNamespace, srcK8SType, srcK8SOwnerName, srcK8SOwnerType, srcK8SHostName
     case dstK8SName, dstK8SNamespace, dstK8SType, dstK8SOwnerName, dstK8SOwnerType, dstK8SHostName
     case xlatDstK8SName, xlatDstK8SNamespace
+    /// DNS health's.
+    case dnsBaseName, dnsTries, dnsWastedQueries, dnsWastedMs, dnsSearchFix, dnsTimeouts, dnsRetryOf, dnsRetryGapMs
+    case dnsAlertReason
 
     /// The JSON key, as NetObserv spells it.
     public var key: String {
@@ -76,6 +79,15 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .dstK8SHostName: #""DstK8S_HostName":"#
         case .xlatDstK8SName: #""XlatDstK8S_Name":"#
         case .xlatDstK8SNamespace: #""XlatDstK8S_Namespace":"#
+        case .dnsBaseName: #""DnsBaseName":"#
+        case .dnsTries: #""DnsTries":"#
+        case .dnsWastedQueries: #""DnsWastedQueries":"#
+        case .dnsWastedMs: #""DnsWastedMs":"#
+        case .dnsSearchFix: #""DnsSearchFix":"#
+        case .dnsTimeouts: #""DnsTimeouts":"#
+        case .dnsRetryOf: #""DnsRetryOf":"#
+        case .dnsRetryGapMs: #""DnsRetryGapMs":"#
+        case .dnsAlertReason: #""DnsAlertReason":"#
         }
     }
 
@@ -148,6 +160,15 @@ public enum FlowField: Int, CaseIterable, Sendable {
         w.field(.dstK8SHostName, r.pointee.dstK8S?.hostName)
         w.field(.xlatDstK8SName, r.pointee.xlatDstK8S?.name)
         w.field(.xlatDstK8SNamespace, r.pointee.xlatDstK8S?.namespace)
+        w.field(.dnsBaseName, r.pointee.dnsBaseName)
+        w.field(.dnsTries, r.pointee.dnsTries)
+        w.field(.dnsWastedQueries, r.pointee.dnsWastedQueries)
+        w.milliseconds(.dnsWastedMs, nanoseconds: r.pointee.dnsWastedNs)
+        w.field(.dnsSearchFix, r.pointee.dnsSearchFix?.line)
+        w.field(.dnsTimeouts, r.pointee.dnsTimeouts)
+        w.field(.dnsRetryOf, r.pointee.dnsRetryOf)
+        w.milliseconds(.dnsRetryGapMs, nanoseconds: r.pointee.dnsRetryGapNs)
+        w.field(.dnsAlertReason, r.pointee.dnsAlertReason)
     }
 
     /// Reads the field's value, the reader past its key, into `r`.
@@ -215,6 +236,15 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .dstK8SName, .dstK8SNamespace, .dstK8SType, .dstK8SOwnerName, .dstK8SOwnerType, .dstK8SHostName:
             try j.kubernetesField(self, into: &r.dstK8S)
         case .xlatDstK8SName, .xlatDstK8SNamespace: try j.kubernetesField(self, into: &r.xlatDstK8S)
+        case .dnsBaseName: r.dnsBaseName = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
+        case .dnsTries: r.dnsTries = try j.nullOr { (j) throws(FlowJSONError) in try j.tries() } ?? []
+        case .dnsWastedQueries: r.dnsWastedQueries = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
+        case .dnsWastedMs: r.dnsWastedNs = try j.nullOr { (j) throws(FlowJSONError) in try j.nanoseconds() }
+        case .dnsSearchFix: r.dnsSearchFix = try j.nullOr { (j) throws(FlowJSONError) in try j.searchFix() }
+        case .dnsTimeouts: r.dnsTimeouts = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
+        case .dnsRetryOf: r.dnsRetryOf = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
+        case .dnsRetryGapMs: r.dnsRetryGapNs = try j.nullOr { (j) throws(FlowJSONError) in try j.nanoseconds() }
+        case .dnsAlertReason: r.dnsAlertReason = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
         }
     }
 
@@ -235,6 +265,9 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .srcPort, .dstPort, .xlatDstPort, .proto, .etype, .bytes, .packets, .timeFlowStartMs, .timeFlowEndMs,
             .flags, .netNs, .dnsId, .dnsFlags, .dnsErrno, .dnsRetransmits, .dnsTtl, .pid, .cgroupId:
             21
+        case .dnsBaseName, .dnsTries, .dnsSearchFix, .dnsAlertReason: 2
+        case .dnsWastedMs, .dnsRetryGapMs: 27
+        case .dnsWastedQueries, .dnsTimeouts, .dnsRetryOf: 21
         }
     }
 
@@ -252,6 +285,7 @@ public enum FlowField: Int, CaseIterable, Sendable {
         length += escapedLength(r.pointee.requester?.podUid)
         return length + KubernetesObject.escapedLength(r.pointee.srcK8S)
             + KubernetesObject.escapedLength(r.pointee.dstK8S) + KubernetesObject.escapedLength(r.pointee.xlatDstK8S)
+            + FlowField.healthValueLength(r)
     }
 }
 

@@ -61,6 +61,25 @@ public struct FlowRecord: Sendable, Hashable {
     public var dstK8S: KubernetesObject?
     public var xlatDstK8S: KubernetesObject?
 
+    // DNS health (`SearchExpansionGrouper`, `RetryLinker`, `TunnelDetector`).
+    /// A resolution's name as the process asked for it, before the search list.
+    public var dnsBaseName: String?
+    /// A resolution's transactions, first sent first.
+    public var dnsTries: [DNSTry] = []
+    /// A resolution's tries of names other than the answered one (every try when none answered).
+    public var dnsWastedQueries: UInt16?
+    /// From a resolution's first try to the first try of the answered name.
+    public var dnsWastedNs: UInt64?
+    public var dnsSearchFix: SearchPathFix?
+    /// A resolution's tries that timed out or were asked again.
+    public var dnsTimeouts: UInt16?
+    /// The id of the unanswered (or dropped) query this one asked again.
+    public var dnsRetryOf: UInt16?
+    /// From that query to this one.
+    public var dnsRetryGapNs: UInt64?
+    /// On a `dnsAlert`: what the client did.
+    public var dnsAlertReason: String?
+
     public init(
         recordType: RecordType = .flow,
         srcAddr: IPAddress, dstAddr: IPAddress, srcPort: UInt16, dstPort: UInt16, proto: UInt8, etype: UInt16,

@@ -62,7 +62,7 @@ public enum FlowRecordJSON {
     }
 
     /// Appends what `write` writes, at most `bound` bytes, to `buffer`.
-    private static func append(bound: Int, to buffer: inout [UInt8], _ write: (inout JSONWriter) -> Void) {
+    static func append(bound: Int, to buffer: inout [UInt8], _ write: (inout JSONWriter) -> Void) {
         func written(_ destination: UnsafeMutableRawBufferPointer) -> Int {
             var writer = JSONWriter(destination.baseAddress!.assumingMemoryBound(to: UInt8.self))
             write(&writer)
@@ -206,7 +206,7 @@ struct JSONWriter {
         byte(UInt8(ascii: "}"))
     }
 
-    private mutating func key(_ field: FlowField) {
+    mutating func key(_ field: FlowField) {
         if hasField { byte(UInt8(ascii: ",")) }
         hasField = true
         literal(field.quotedKey)
@@ -334,7 +334,7 @@ struct JSONWriter {
         milliseconds(nanoseconds)
     }
 
-    private mutating func milliseconds(_ nanoseconds: UInt64) {
+    mutating func milliseconds(_ nanoseconds: UInt64) {
         let (whole, fraction) = nanoseconds.quotientAndRemainder(dividingBy: 1_000_000)
         decimal(whole)
         byte(UInt8(ascii: "."))

@@ -20,7 +20,7 @@ extension FlowRecordJSON {
     }
 
     /// One value that `read` reads, and nothing after it but whitespace.
-    private static func decodeWhole<T>(
+    static func decodeWhole<T>(
         _ bytes: UnsafeRawBufferPointer, _ read: (inout JSONReader) throws(FlowJSONError) -> T
     ) throws(FlowJSONError) -> T {
         var reader = JSONReader(bytes)
@@ -130,7 +130,7 @@ struct JSONReader {
     private let bytes: UnsafeRawBufferPointer
     /// Made on the first record: a reader of stages alone (the store's) never needs it.
     private lazy var fieldNames = FieldNames()
-    private var index = 0
+    private(set) var index = 0
 
     init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
@@ -209,7 +209,7 @@ struct JSONReader {
 
     /// An object: each key that `match` names (given the one named before, or -1), its value read by
     /// `read`; other keys' values skipped. Returns the keys seen, a bit per raw value.
-    private mutating func members<Key: RawRepresentable<Int>>(
+    mutating func members<Key: RawRepresentable<Int>>(
         named match: (UnsafeRawBufferPointer, _ previous: Int) -> Key?,
         _ read: (inout JSONReader, Key) throws(FlowJSONError) -> Void
     ) throws(FlowJSONError) -> UInt64 {
@@ -291,7 +291,8 @@ struct JSONReader {
     mutating func recordType() throws(FlowJSONError) -> RecordType {
         let start = index
         guard let type = RecordType(name: try string()) else {
-            throw FlowJSONError(offset: start, reason: "expected a record type, flow or dnsTransaction")
+            throw FlowJSONError(
+                offset: start, reason: "expected a record type: flow, dnsTransaction, dnsResolution or dnsAlert")
         }
         return type
     }

@@ -84,6 +84,12 @@ enum FlowRow {
         return text.withUTF8 { (try? FlowRecordJSON.decodeAddresses(UnsafeRawBufferPointer($0))) ?? [] }
     }
 
+    /// `FlowRecordJSON.encode(tries:)`'s text, as the binding writes it.
+    static func tries(fromJSON text: String) -> [DNSTry] {
+        var text = text
+        return text.withUTF8 { (try? FlowRecordJSON.decodeTries(UnsafeRawBufferPointer($0))) ?? [] }
+    }
+
     private static func decoded<T: Decodable>(_ text: String) -> T? {
         try? JSONDecoder().decode(T.self, from: Data(text.utf8))
     }
@@ -149,6 +155,15 @@ extension FlowField {
         case .dstK8SHostName: ("dst_k8s_host_name", "TEXT")
         case .xlatDstK8SName: ("xlat_dst_k8s_name", "TEXT")
         case .xlatDstK8SNamespace: ("xlat_dst_k8s_namespace", "TEXT")
+        case .dnsBaseName: ("dns_base_name", "TEXT COLLATE NOCASE")
+        case .dnsTries: ("dns_tries", "TEXT")
+        case .dnsWastedQueries: ("dns_wasted_queries", "INTEGER")
+        case .dnsWastedMs: ("dns_wasted_ns", "INTEGER")
+        case .dnsSearchFix: ("dns_search_fix", "INTEGER")
+        case .dnsTimeouts: ("dns_timeouts", "INTEGER")
+        case .dnsRetryOf: ("dns_retry_of", "INTEGER")
+        case .dnsRetryGapMs: ("dns_retry_gap_ns", "INTEGER")
+        case .dnsAlertReason: ("dns_alert_reason", "TEXT")
         }
     }
 
@@ -205,6 +220,15 @@ extension FlowField {
         case .dstK8SHostName: row.text(r.dstK8S?.hostName)
         case .xlatDstK8SName: row.text(r.xlatDstK8S?.name)
         case .xlatDstK8SNamespace: row.text(r.xlatDstK8S?.namespace)
+        case .dnsBaseName: row.text(r.dnsBaseName)
+        case .dnsTries: row.json(tries: r.dnsTries)
+        case .dnsWastedQueries: row.integer(r.dnsWastedQueries)
+        case .dnsWastedMs: row.integer(r.dnsWastedNs.map { Int64(clamping: $0) })
+        case .dnsSearchFix: row.integer(r.dnsSearchFix?.rawValue)
+        case .dnsTimeouts: row.integer(r.dnsTimeouts)
+        case .dnsRetryOf: row.integer(r.dnsRetryOf)
+        case .dnsRetryGapMs: row.integer(r.dnsRetryGapNs.map { Int64(clamping: $0) })
+        case .dnsAlertReason: row.text(r.dnsAlertReason)
         }
     }
 
@@ -266,6 +290,15 @@ extension FlowField {
         case .xlatDstK8SName:
             r.xlatDstK8S = (row[i] as String?).map { KubernetesObject(kind: .pod, name: $0, namespace: "") }
         case .xlatDstK8SNamespace: if let namespace: String = row[i] { r.xlatDstK8S?.namespace = namespace }
+        case .dnsBaseName: r.dnsBaseName = row[i]
+        case .dnsTries: r.dnsTries = (row[i] as String?).map(FlowRow.tries(fromJSON:)) ?? []
+        case .dnsWastedQueries: r.dnsWastedQueries = row[i]
+        case .dnsWastedMs: r.dnsWastedNs = (row[i] as Int64?).map { UInt64(clamping: $0) }
+        case .dnsSearchFix: r.dnsSearchFix = (row[i] as UInt8?).flatMap(SearchPathFix.init(rawValue:))
+        case .dnsTimeouts: r.dnsTimeouts = row[i]
+        case .dnsRetryOf: r.dnsRetryOf = row[i]
+        case .dnsRetryGapMs: r.dnsRetryGapNs = (row[i] as Int64?).map { UInt64(clamping: $0) }
+        case .dnsAlertReason: r.dnsAlertReason = row[i]
         }
     }
 }

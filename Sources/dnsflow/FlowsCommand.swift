@@ -24,7 +24,8 @@ struct FlowsCommand: AsyncParsableCommand {
     @Option(help: "Bearer token (default: $DNSFLOW_TOKEN).")
     var token: String?
 
-    @Option(help: "dnsTransaction (the default: one per DNS lookup), flow, or all.") var type: String?
+    @Option(help: "dnsTransaction (the default: one per DNS lookup), flow, dnsResolution, dnsAlert, or all.")
+    var type: String?
     @Option(help: "DNS transaction id: every node's record of it.") var dnsId: UInt16?
     @Option(help: "Query name, exact or with * globs ('*.example.test').") var name: String?
     @Option(help: "Response code name or number (NXDomain, 3).") var rcode: String?

@@ -61,6 +61,8 @@ struct FlowRecordJSONEncodingTests {
             "SrcK8S_Name", "SrcK8S_Namespace", "SrcK8S_Type", "SrcK8S_OwnerName", "SrcK8S_OwnerType", "SrcK8S_HostName",
             "DstK8S_Name", "DstK8S_Namespace", "DstK8S_Type", "DstK8S_OwnerName", "DstK8S_OwnerType", "DstK8S_HostName",
             "XlatDstK8S_Name", "XlatDstK8S_Namespace",
+            "DnsBaseName", "DnsTries", "DnsWastedQueries", "DnsWastedMs", "DnsSearchFix", "DnsTimeouts", "DnsRetryOf",
+            "DnsRetryGapMs", "DnsAlertReason",
         ]
         #expect(FlowField.allCases.map { "\($0.key)" } == keys)
         var every = Self.transaction
@@ -68,6 +70,7 @@ struct FlowRecordJSONEncodingTests {
         let pod = KubernetesObject(
             kind: .pod, name: "web-1", namespace: "shop", ownerName: "web", ownerType: "Deployment", hostName: "n1")
         (every.srcK8S, every.dstK8S, every.xlatDstK8S) = (pod, pod, pod)
+        every.setEveryHealthField()
         let text = Self.line(every)
         let positions = keys.map { text.range(of: "\"\($0)\":")?.lowerBound }
         #expect(!positions.contains(nil))

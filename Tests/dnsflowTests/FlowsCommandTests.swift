@@ -30,9 +30,9 @@ struct FlowsCommandTests {
 
     @Test func anUnknownTypeIsRefusedWithTheChoices() {
         let error = #expect(throws: (any Error).self) { try FlowsCommand.parse(["--type", "dns"]) }
+        let choices = "--type must be flow or dnsTransaction or dnsResolution or dnsAlert or all"
         #expect(
-            error.map { FlowsCommand.message(for: $0) }?.contains("--type must be flow or dnsTransaction or all")
-                == true,
+            error.map { FlowsCommand.message(for: $0) }?.contains(choices) == true,
             "\(String(describing: error))")
     }
 }

@@ -1,10 +1,13 @@
 import DNSFlowConfig
+import DNSFlowCore
 import DNSFlowProbe
 
 /// The agent's settings, read from FlowCollector-style YAML (see config/flowcollector.yaml).
 public struct AgentConfig: Sendable {
     public enum Feature: String, Sendable, CaseIterable {
         case dnsTracking = "DNSTracking"
+        /// Search-path resolutions, retries, socket health and tunnelling (DNS health).
+        case dnsHealth = "DNSHealth"
     }
 
     public enum Exporter: Sendable {
@@ -32,6 +35,8 @@ public struct AgentConfig: Sendable {
     public var metricsPort: UInt16 = 9401
     public var exporters: [Exporter] = []
     public var kubernetes = KubernetesSettings()
+    /// `dnsHealth.tunnel`: when `DNSHealth` flags a client as tunnelling.
+    public var tunnelThresholds = TunnelDetector.Thresholds()
 
     public init() {}
 
@@ -108,6 +113,7 @@ public struct AgentConfig: Sendable {
             try dns.finish()
         }
         if let n = ebpf.optional("tracepoints") { tracepoints = try n.choice() }
+        if let n = ebpf.optional("dnsHealth") { tunnelThresholds = try Self.parseDNSHealth(n) }
         try ebpf.finish()
     }
 

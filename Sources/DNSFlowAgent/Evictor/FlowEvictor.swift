@@ -19,6 +19,7 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
     private let assembler: FlowAssembler
     private let exporters: [any FlowExporter]
     private let enricher: (any RecordEnriching)?
+    private let health: DNSHealthPass?
     private let logger: Logger
     private let metrics: EvictorMetrics
     /// The source's views are counted this often, and the schedule ticked.
@@ -28,7 +29,8 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
 
     public init(
         source: Source, config: AgentConfig, nodeName: String, exporters: [any FlowExporter],
-        enricher: (any RecordEnriching)? = nil, clock: C, registry: PrometheusCollectorRegistry, logger: Logger
+        enricher: (any RecordEnriching)? = nil, clock: C, registry: PrometheusCollectorRegistry, logger: Logger,
+        health: DNSHealthPass? = nil
     ) {
         self.source = source
         self.clock = clock
@@ -36,6 +38,7 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
         self.assembler = FlowAssembler(nodeName: nodeName)
         self.exporters = exporters
         self.enricher = enricher
+        self.health = health
         self.metrics = EvictorMetrics(registry: registry)
         self.logger = logger
     }
@@ -106,12 +109,14 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
         logger.debug("Evicted", metadata: ["dnsflow.flows": "\(flows.count)", "dnsflow.dns_views": "\(views.count)"])
         export(
             assembler.records(
-                flows: flows, transactions: joiner.join(consume views, nowNs: holdingRecent ? WallClock.nowNs() : nil)))
+                flows: flows, transactions: joiner.join(consume views, nowNs: holdingRecent ? WallClock.nowNs() : nil)),
+            last: !holdingRecent)
     }
 
     /// Consumed: the window's only reference, so enriching it in place copies nothing.
-    private func export(_ records: consuming [FlowRecord]) {
+    private func export(_ records: consuming [FlowRecord], last: Bool = false) {
         enricher?.enrich(&records)
+        health?.process(&records, nowMs: last ? nil : WallClock.nowNs() / 1_000_000)
         if !config.interfaces.isEmpty {
             var verdicts: [String: Bool] = [:]
             records.removeAll { !config.interfaces.admits($0.interfaces, verdicts: &verdicts) }
@@ -123,10 +128,11 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
 extension FlowEvictor where C == ContinuousClock {
     public init(
         source: Source, config: AgentConfig, nodeName: String, exporters: [any FlowExporter],
-        enricher: (any RecordEnriching)? = nil, registry: PrometheusCollectorRegistry, logger: Logger
+        enricher: (any RecordEnriching)? = nil, registry: PrometheusCollectorRegistry, logger: Logger,
+        health: DNSHealthPass? = nil
     ) {
         self.init(
             source: source, config: config, nodeName: nodeName, exporters: exporters, enricher: enricher,
-            clock: ContinuousClock(), registry: registry, logger: logger)
+            clock: ContinuousClock(), registry: registry, logger: logger, health: health)
     }
 }
