@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         // Gzip and deflate request bodies inflated in place, with a size limit.
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        // dnstap's protobuf messages (code generated once from dnstap.proto: scripts/gen-dnstap-proto.sh).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // libbpf (Debian libbpf-dev, libelf-dev), the structs shared with bpf/dnsflow.h, the generated
@@ -65,6 +67,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         .target(

@@ -37,9 +37,10 @@ public struct Agent: Sendable {
         let enricher = RecordEnricher(
             netNsNames: netNsNames, cgroupPaths: CgroupPaths(logger: logger), resolvedNames: config.resolvedNames,
             registry: registry)
+        let dnstap = ServerSideServices(config: config, registry: registry, logger: logger)
         let evictor = FlowEvictor(
             source: probe, config: config, nodeName: nodeName, exporters: exporters, enricher: enricher,
-            registry: registry, logger: logger)
+            registry: registry, logger: logger, serverSide: dnstap.pass)
         // A group shuts down in reverse order: the metrics endpoint, then the evictor flushes,
         // then the probe detaches, then the exporters deliver what the evictor flushed, and the
         // namespace names the flush used stop refreshing last.
@@ -47,6 +48,6 @@ public struct Agent: Sendable {
         let endpoint = metrics.map { registry in
             MetricsEndpoint(port: Int(config.metricsPort), registry: registry, logger: logger) { probe.isAttached }
         }
-        services = [netNsNames] + exporters + [probe, evictor] + (endpoint.map { [$0] } ?? [])
+        services = [netNsNames] + exporters + [probe, evictor] + (endpoint.map { [$0] } ?? []) + dnstap.listeners
     }
 }

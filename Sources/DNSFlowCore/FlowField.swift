@@ -10,6 +10,7 @@ public enum FlowField: Int, CaseIterable, Sendable {
     /// The requester's, flat at the top level as flowlogs-pipeline writes its enrichment.
     case pid, comm, cgroupId, containerId, podUid
     case dstDnsName
+    case dnsCacheHit, dnsUpstream, dnsServes, dnsServerSource
 
     /// The JSON key, as NetObserv spells it.
     public var key: String {
@@ -58,6 +59,10 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .containerId: #""ContainerId":"#
         case .podUid: #""PodUid":"#
         case .dstDnsName: #""DstDnsName":"#
+        case .dnsCacheHit: #""DnsCacheHit":"#
+        case .dnsUpstream: #""DnsUpstream":"#
+        case .dnsServes: #""DnsServes":"#
+        case .dnsServerSource: #""DnsServerSource":"#
         }
     }
 
@@ -116,6 +121,10 @@ public enum FlowField: Int, CaseIterable, Sendable {
         w.field(.containerId, r.pointee.requester?.containerId)
         w.field(.podUid, r.pointee.requester?.podUid)
         w.field(.dstDnsName, r.pointee.dstDnsName)
+        w.field(.dnsCacheHit, r.pointee.dnsCacheHit)
+        w.field(.dnsUpstream, r.pointee.dnsUpstream)
+        w.field(.dnsServes, r.pointee.dnsServes)
+        w.field(.dnsServerSource, r.pointee.dnsServerSource?.name)
     }
 
     /// Reads the field's value, the reader past its key, into `r`.
@@ -177,6 +186,13 @@ public enum FlowField: Int, CaseIterable, Sendable {
             let podUid = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
             if let podUid { r.readRequester.podUid = podUid }
         case .dstDnsName: r.dstDnsName = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
+        case .dnsCacheHit: r.dnsCacheHit = try j.nullOr { (j) throws(FlowJSONError) in try j.boolean() }
+        case .dnsUpstream:
+            r.dnsUpstream = try j.nullOr { (j) throws(FlowJSONError) in try j.linkedLookups(.dnsUpstream) } ?? []
+        case .dnsServes:
+            r.dnsServes = try j.nullOr { (j) throws(FlowJSONError) in try j.linkedLookups(.dnsServes) } ?? []
+        case .dnsServerSource:
+            r.dnsServerSource = try j.nullOr { (j) throws(FlowJSONError) in try j.serverSource() }
         }
     }
 
@@ -189,7 +205,9 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .interfaces, .ifDirections, .netNsName, .nodeName, .dnsName, .dnsStages, .dnsAnswers, .dnsCnames, .comm,
             .containerId, .podUid, .dstDnsName:
             2
-        case .recordType, .dnsFlagsResponseCode, .dnsQType: 16
+        case .recordType, .dnsFlagsResponseCode, .dnsQType, .dnsServerSource: 16
+        case .dnsCacheHit: 5
+        case .dnsUpstream, .dnsServes: 2
         case .dnsLatencyMs: 27
         case .srcPort, .dstPort, .xlatDstPort, .proto, .etype, .bytes, .packets, .timeFlowStartMs, .timeFlowEndMs,
             .flags, .netNs, .dnsId, .dnsFlags, .dnsErrno, .dnsRetransmits, .dnsTtl, .pid, .cgroupId:
@@ -208,7 +226,9 @@ public enum FlowField: Int, CaseIterable, Sendable {
         length += (r.pointee.dnsAnswers?.addresses.count ?? 0) * (IPAddress.maxTextLength + 3)
         length += r.pointee.dnsAnswers?.cnames.reduce(0) { $0 + escapedLength($1) + 3 } ?? 0
         length += escapedLength(r.pointee.requester?.comm) + escapedLength(r.pointee.requester?.containerId)
-        return length + escapedLength(r.pointee.requester?.podUid)
+        length += escapedLength(r.pointee.requester?.podUid)
+        return length + DNSLinkedLookupField.maxLength(of: r.pointee.dnsUpstream)
+            + DNSLinkedLookupField.maxLength(of: r.pointee.dnsServes)
     }
 }
 
@@ -216,8 +236,22 @@ public enum FlowField: Int, CaseIterable, Sendable {
 @inline(__always)
 func escapedLength(_ text: String?) -> Int { 6 * (text?.utf8.count ?? 0) }
 
+/// The key of a member of an object inside a record, as the writer writes it, `"Key":`.
+protocol NestedJSONKey {
+    var quotedKey: StaticString { get }
+}
+
+extension NestedJSONKey {
+    /// The key's bytes, quotes and colon aside.
+    var name: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: quotedKey.utf8Start + 1, count: quotedKey.utf8CodeUnitCount - 3)
+    }
+
+    var key: String { String(decoding: name, as: UTF8.self) }
+}
+
 /// The keys of a `DnsStages` element, in the order the writer writes them.
-enum DNSStageField: Int, CaseIterable {
+enum DNSStageField: Int, CaseIterable, NestedJSONKey {
     case netNs, netNsName, interface, serverAddr, serverPort, latencyMs
 
     var quotedKey: StaticString {
@@ -230,13 +264,6 @@ enum DNSStageField: Int, CaseIterable {
         case .latencyMs: #""LatencyMs":"#
         }
     }
-
-    /// The key's bytes, quotes and colon aside.
-    var name: UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: quotedKey.utf8Start + 1, count: quotedKey.utf8CodeUnitCount - 3)
-    }
-
-    var key: String { String(decoding: name, as: UTF8.self) }
 
     var isRequired: Bool { self != .netNsName && self != .latencyMs }
 

@@ -84,6 +84,12 @@ enum FlowRow {
         return text.withUTF8 { (try? FlowRecordJSON.decodeAddresses(UnsafeRawBufferPointer($0))) ?? [] }
     }
 
+    /// `FlowRecordJSON.encode(linked:into:)`'s text, as the binding writes it.
+    static func linked(fromJSON text: String, as field: FlowField) -> [DNSLinkedLookup] {
+        var text = text
+        return text.withUTF8 { (try? FlowRecordJSON.decodeLinked(UnsafeRawBufferPointer($0), as: field)) ?? [] }
+    }
+
     private static func decoded<T: Decodable>(_ text: String) -> T? {
         try? JSONDecoder().decode(T.self, from: Data(text.utf8))
     }
@@ -135,6 +141,11 @@ extension FlowField {
         case .containerId: ("container_id", "TEXT")
         case .podUid: ("pod_uid", "TEXT")
         case .dstDnsName: ("dst_dns_name", "TEXT COLLATE NOCASE")
+        case .dnsCacheHit: ("dns_cache_hit", "INTEGER")
+        // The API's own JSON text, as `dns_stages`.
+        case .dnsUpstream: ("dns_upstream", "TEXT")
+        case .dnsServes: ("dns_serves", "TEXT")
+        case .dnsServerSource: ("dns_server_source", "INTEGER")
         }
     }
 
@@ -177,6 +188,10 @@ extension FlowField {
         case .containerId: row.text(r.requester?.containerId)
         case .podUid: row.text(r.requester?.podUid)
         case .dstDnsName: row.text(r.dstDnsName)
+        case .dnsCacheHit: row.integer(r.dnsCacheHit.map { $0 ? 1 : 0 })
+        case .dnsUpstream: row.json(linked: r.dnsUpstream)
+        case .dnsServes: row.json(linked: r.dnsServes)
+        case .dnsServerSource: row.integer(r.dnsServerSource?.rawValue)
         }
     }
 
@@ -220,6 +235,10 @@ extension FlowField {
         case .containerId: r.requester?.containerId = row[i]
         case .podUid: r.requester?.podUid = row[i]
         case .dstDnsName: r.dstDnsName = row[i]
+        case .dnsCacheHit: r.dnsCacheHit = (row[i] as Int?).map { $0 != 0 }
+        case .dnsUpstream: r.dnsUpstream = (row[i] as String?).map { FlowRow.linked(fromJSON: $0, as: self) } ?? []
+        case .dnsServes: r.dnsServes = (row[i] as String?).map { FlowRow.linked(fromJSON: $0, as: self) } ?? []
+        case .dnsServerSource: r.dnsServerSource = (row[i] as UInt8?).flatMap(DNSServerSource.init(rawValue:))
         }
     }
 }

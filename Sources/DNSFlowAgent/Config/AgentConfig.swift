@@ -5,6 +5,8 @@ import DNSFlowProbe
 public struct AgentConfig: Sendable {
     public enum Feature: String, Sendable, CaseIterable {
         case dnsTracking = "DNSTracking"
+        /// Cache hit or miss and upstream time: linked from packets, and from dnstap with `dnstap`.
+        case dnsServerSide = "DNSServerSide"
     }
 
     public enum Exporter: Sendable {
@@ -31,6 +33,8 @@ public struct AgentConfig: Sendable {
     public var pendingTable: ProbeSettings.PendingTable = .auto
     public var metricsPort: UInt16 = 9401
     public var exporters: [Exporter] = []
+    /// `spec.agent.dnstap`: listen for resolvers' dnstap (with the DNSServerSide feature).
+    public var dnstap: DnstapConfig?
 
     public init() {}
 
@@ -64,6 +68,12 @@ public struct AgentConfig: Sendable {
                 var metrics = try metricsNode.mapping()
                 if let port = metrics.optional("port") { metricsPort = try port.integer(1...65535) }
                 try metrics.finish()
+            }
+            if let n = agent.optional("dnstap") {
+                dnstap = try DnstapConfig(n)
+                guard features.contains(.dnsServerSide) else {
+                    throw n.fail("needs DNSServerSide in spec.agent.ebpf.features")
+                }
             }
             try agent.finish()
         }

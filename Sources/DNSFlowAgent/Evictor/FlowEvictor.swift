@@ -19,6 +19,7 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
     private let assembler: FlowAssembler
     private let exporters: [any FlowExporter]
     private let enricher: (any RecordEnriching)?
+    private let serverSide: ServerSidePass?
     private let logger: Logger
     private let metrics: EvictorMetrics
     /// The source's views are counted this often, and the schedule ticked.
@@ -28,7 +29,8 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
 
     public init(
         source: Source, config: AgentConfig, nodeName: String, exporters: [any FlowExporter],
-        enricher: (any RecordEnriching)? = nil, clock: C, registry: PrometheusCollectorRegistry, logger: Logger
+        enricher: (any RecordEnriching)? = nil, clock: C, registry: PrometheusCollectorRegistry, logger: Logger,
+        serverSide: ServerSidePass? = nil
     ) {
         self.source = source
         self.clock = clock
@@ -36,6 +38,7 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
         self.assembler = FlowAssembler(nodeName: nodeName)
         self.exporters = exporters
         self.enricher = enricher
+        self.serverSide = serverSide
         self.metrics = EvictorMetrics(registry: registry)
         self.logger = logger
     }
@@ -74,7 +77,8 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
             guard source.viewCount + expired.count >= Self.maxViewsPerWindow else { return }
             let views = window(with: &expired)
             metrics.record(views: views)
-            export(assembler.records(transactions: joiner.join(consume views, nowNs: WallClock.nowNs())))
+            let transactions = joiner.join(consume views, nowNs: WallClock.nowNs())
+            export(assembler.records(transactions: transactions), of: transactions)
         case .releaseStartupPages:
             ProcessMemory.releaseStartupPages()
         case .trimHeap:
@@ -104,13 +108,14 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
         metrics.record(views: views)
         metrics.record(flows: flows.count, source: source)
         logger.debug("Evicted", metadata: ["dnsflow.flows": "\(flows.count)", "dnsflow.dns_views": "\(views.count)"])
-        export(
-            assembler.records(
-                flows: flows, transactions: joiner.join(consume views, nowNs: holdingRecent ? WallClock.nowNs() : nil)))
+        let transactions = joiner.join(consume views, nowNs: holdingRecent ? WallClock.nowNs() : nil)
+        export(assembler.records(flows: flows, transactions: transactions), of: transactions)
     }
 
-    private func export(_ records: [FlowRecord]) {
+    /// `records` start with those of `transactions`, in their order.
+    private func export(_ records: [FlowRecord], of transactions: [DNSTransaction]) {
         var records = records
+        serverSide?.annotate(&records, transactions: transactions)
         enricher?.enrich(&records)
         if !config.interfaces.isEmpty {
             var verdicts: [String: Bool] = [:]
@@ -123,10 +128,11 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
 extension FlowEvictor where C == ContinuousClock {
     public init(
         source: Source, config: AgentConfig, nodeName: String, exporters: [any FlowExporter],
-        enricher: (any RecordEnriching)? = nil, registry: PrometheusCollectorRegistry, logger: Logger
+        enricher: (any RecordEnriching)? = nil, registry: PrometheusCollectorRegistry, logger: Logger,
+        serverSide: ServerSidePass? = nil
     ) {
         self.init(
             source: source, config: config, nodeName: nodeName, exporters: exporters, enricher: enricher,
-            clock: ContinuousClock(), registry: registry, logger: logger)
+            clock: ContinuousClock(), registry: registry, logger: logger, serverSide: serverSide)
     }
 }
