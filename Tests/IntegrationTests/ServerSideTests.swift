@@ -163,7 +163,7 @@ struct ServerSideTests {
     }
 
     func dnstapConfig(_ socket: String) -> String {
-        AgentProcess.config(features: Self.features, extra: "    dnstap: {unix: \(socket)}")
+        AgentProcess.config(extra: "    dnstap: {unix: \(socket)}", features: Self.features)
     }
 
     @Test(

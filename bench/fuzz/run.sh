@@ -36,7 +36,7 @@ swiftc $flags -module-name FuzzIPFIX -I "$out" -L "$out" -lDNSFlowCore \
     Sources/DNSFlowIPFIX/*.swift bench/fuzz/ipfix.swift -o "$out/ipfix"
 
 # SwiftProtobuf as a module, from the checkout `swift build` resolved.
-swiftc $flags -emit-module -emit-library -static -module-name SwiftProtobuf \
+swiftc $flags -emit-module -emit-library -static -module-name SwiftProtobuf -package-name swift_protobuf \
     -emit-module-path "$out/SwiftProtobuf.swiftmodule" -o "$out/libSwiftProtobuf.a" \
     .build/checkouts/swift-protobuf/Sources/SwiftProtobuf/*.swift
 swiftc $flags -module-name FuzzDnstap -I "$out" -L "$out" -lDNSFlowCore -lSwiftProtobuf \
