@@ -155,7 +155,10 @@ public struct DnstapJoiner: Sendable {
                 records[index].dnsServerSource = .dnstap
                 answered.append(key)
             }
-            if let upstream = upstreams[key], let sent = upstream.queryNs {
+            // bind logs its upstream queries from the unspecified address its socket is bound to.
+            var unspecified = key
+            unspecified.addr = key.addr.isIPv4 ? .v4(0) : .v6(high: 0, low: 0)
+            if let upstream = upstreams[key] ?? upstreams[unspecified], let sent = upstream.queryNs {
                 let served = clients.values.filter {
                     guard $0.sender == upstream.sender, let asked = $0.queryNs else { return false }
                     return asked <= sent && sent <= ($0.responseNs ?? .max) && Self.same($0.question, upstream.question)

@@ -64,7 +64,9 @@ struct FlowRecordJSONEncodingTests {
         var every = Self.transaction
         every.dstDnsName = "web.example.test"
         every.dnsCacheHit = false
-        every.dnsUpstream = [DNSLinkedLookup(addr: "10.0.1.53", port: 53, dnsId: 900, latencyNs: 40_500_000, rcode: .noError)]
+        every.dnsUpstream = [
+            DNSLinkedLookup(addr: "10.0.1.53", port: 53, dnsId: 900, latencyNs: 40_500_000, rcode: .noError)
+        ]
         every.dnsServes = [DNSLinkedLookup(addr: "10.0.0.2", port: 40_000, dnsId: 7)]
         every.dnsServerSource = .packets
         let text = Self.line(every)

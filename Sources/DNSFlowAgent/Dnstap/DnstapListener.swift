@@ -57,12 +57,16 @@ public struct DnstapListener: Service {
             throw DnstapListenerError(address: address, underlying: error)
         }
         logger.info("dnstap listening", metadata: ["dnsflow.dnstap.address": "\(address)"])
-        try await withThrowingDiscardingTaskGroup { group in
-            try await server.executeThenClose { connections in
-                for try await connection in connections.cancelOnGracefulShutdown() {
-                    group.addTask { await serve(connection) }
+        // Closing the listening socket ends the stream of connections: cancelling its iteration would
+        // drop a connection accepted meanwhile without finishing it, which NIO traps on.
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { connections in
+                    for try await connection in connections { group.addTask { await serve(connection) } }
                 }
             }
+        } onGracefulShutdown: {
+            server.channel.close(promise: nil)
         }
         if case .unix(let path) = address { try? FileManager.default.removeItem(atPath: path) }
     }
@@ -84,7 +88,8 @@ public struct DnstapListener: Service {
         var reader = FrameStreamReader()
         do {
             try await connection.executeThenClose { inbound, outbound in
-                reading: for try await chunk in inbound {
+                // A connection ends at shutdown too: a resolver holds its own open for good.
+                reading: for try await chunk in inbound.cancelOnGracefulShutdown() {
                     var events: [DnstapEvent] = []
                     var frames = 0
                     var bad = 0

@@ -11,7 +11,14 @@ public final class ServerSidePass: Sendable {
     private struct State {
         var linker = UpstreamLinker()
         var dnstap = DnstapJoiner()
+        /// Transaction records of the last window that no dnstap message named yet.
+        var held: [FlowRecord] = []
     }
+
+    /// Resolvers flush their dnstap on a timer (unbound's and bind's: about a second), so a lookup's
+    /// messages may come after its window: with dnstap on, a record no message named yet waits one
+    /// window, at most this many.
+    static let maxHeld = 65_536
 
     private let state = Mutex(State())
     /// What the dnstap listeners decoded since the last window.
@@ -21,8 +28,9 @@ public final class ServerSidePass: Sendable {
         self.inbox = inbox
     }
 
-    /// `records` start with one record per transaction, in their order (`FlowAssembler`'s).
-    public func annotate(_ records: inout [FlowRecord], transactions: [DNSTransaction]) {
+    /// `records` start with one record per transaction, in their order (`FlowAssembler`'s). With
+    /// `final` (the last window) nothing waits.
+    public func annotate(_ records: inout [FlowRecord], transactions: [DNSTransaction], final: Bool = false) {
         let events = inbox?.take() ?? []
         state.withLock { state in
             let links = state.linker.link(transactions)
@@ -32,8 +40,24 @@ public final class ServerSidePass: Sendable {
                 records[t].dnsServes = links[t].serves
                 records[t].dnsServerSource = .packets
             }
+            guard inbox != nil else { return }
             state.dnstap.add(events)
             state.dnstap.annotate(&records[..<transactions.count])
+            var released = state.held[...]
+            state.dnstap.annotate(&released)
+            state.held.removeAll(keepingCapacity: true)
+            var out: [FlowRecord] = []
+            out.reserveCapacity(records.count + released.count)
+            for t in 0..<transactions.count {
+                if !final && records[t].dnsServerSource != .dnstap && state.held.count < Self.maxHeld {
+                    state.held.append(records[t])
+                } else {
+                    out.append(records[t])
+                }
+            }
+            out += records[transactions.count...]
+            out += released
+            records = out
         }
     }
 }

@@ -109,13 +109,13 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
         metrics.record(flows: flows.count, source: source)
         logger.debug("Evicted", metadata: ["dnsflow.flows": "\(flows.count)", "dnsflow.dns_views": "\(views.count)"])
         let transactions = joiner.join(consume views, nowNs: holdingRecent ? WallClock.nowNs() : nil)
-        export(assembler.records(flows: flows, transactions: transactions), of: transactions)
+        export(assembler.records(flows: flows, transactions: transactions), of: transactions, final: !holdingRecent)
     }
 
-    /// `records` start with those of `transactions`, in their order.
-    private func export(_ records: [FlowRecord], of transactions: [DNSTransaction]) {
+    /// `records` start with those of `transactions`, in their order; `final` in the last window.
+    private func export(_ records: [FlowRecord], of transactions: [DNSTransaction], final: Bool = false) {
         var records = records
-        serverSide?.annotate(&records, transactions: transactions)
+        serverSide?.annotate(&records, transactions: transactions, final: final)
         enricher?.enrich(&records)
         if !config.interfaces.isEmpty {
             var verdicts: [String: Bool] = [:]
