@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libsqlite3-dev iproute2 bpftool curl dnsmasq bind9-dnsutils \
 	tshark dnsperf python3 python3-pip chromium prometheus libcap2-bin clang-format nftables podman runc busybox-static \
-	debootstrap openssl iperf3 publicsuffix
+	debootstrap openssl iperf3 publicsuffix unbound bind9
 PIP_PACKAGES := ipfix
 
 .PHONY: deps build release run test fmt fmt-check chart-test bench soak microbench clean image image-base

@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         // TLS to the Kubernetes API server: its CA and client certificates (AsyncHTTPClient's own TLS).
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // dnstap's protobuf messages (code generated once from dnstap.proto: scripts/gen-dnstap-proto.sh).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // libbpf (Debian libbpf-dev, libelf-dev), the structs shared with bpf/dnsflow.h, the generated
@@ -68,6 +70,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         .target(

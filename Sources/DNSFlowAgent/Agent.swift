@@ -39,6 +39,7 @@ public struct Agent: Sendable {
         let enricher = RecordEnricher(
             netNsNames: netNsNames, cgroupPaths: CgroupPaths(logger: logger), resolvedNames: config.resolvedNames,
             kubernetes: kubernetes?.cache, registry: registry)
+        let dnstap = ServerSideServices(config: config, registry: registry, logger: logger)
         let sockets =
             config.features.contains(.dnsHealth)
             ? SocketHealthMetrics(namespaces: NamespaceProcesses(), registry: registry, logger: logger) : nil
@@ -49,7 +50,7 @@ public struct Agent: Sendable {
                 DNSHealthPass(
                     sockets: $0, suffixes: PublicSuffixList.installed(logger: logger),
                     thresholds: config.tunnelThresholds, registry: registry)
-            })
+            }, serverSide: dnstap.pass)
         // A group shuts down in reverse order: the metrics endpoint, then the evictor flushes,
         // then the probe detaches, then the exporters deliver what the evictor flushed, and the
         // namespace names the flush used stop refreshing last.
@@ -63,6 +64,7 @@ public struct Agent: Sendable {
         services += exporters as [any Service]
         services += [probe, evictor] as [any Service]
         if let endpoint { services.append(endpoint) }
+        services += dnstap.listeners as [any Service]
         self.services = services
     }
 }

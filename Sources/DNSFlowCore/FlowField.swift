@@ -17,6 +17,7 @@ public enum FlowField: Int, CaseIterable, Sendable {
     /// DNS health's.
     case dnsBaseName, dnsTries, dnsWastedQueries, dnsWastedMs, dnsSearchFix, dnsTimeouts, dnsRetryOf, dnsRetryGapMs
     case dnsAlertReason
+    case dnsCacheHit, dnsUpstream, dnsServes, dnsServerSource
 
     /// The JSON key, as NetObserv spells it.
     public var key: String {
@@ -88,6 +89,10 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .dnsRetryOf: #""DnsRetryOf":"#
         case .dnsRetryGapMs: #""DnsRetryGapMs":"#
         case .dnsAlertReason: #""DnsAlertReason":"#
+        case .dnsCacheHit: #""DnsCacheHit":"#
+        case .dnsUpstream: #""DnsUpstream":"#
+        case .dnsServes: #""DnsServes":"#
+        case .dnsServerSource: #""DnsServerSource":"#
         }
     }
 
@@ -169,6 +174,10 @@ public enum FlowField: Int, CaseIterable, Sendable {
         w.field(.dnsRetryOf, r.pointee.dnsRetryOf)
         w.milliseconds(.dnsRetryGapMs, nanoseconds: r.pointee.dnsRetryGapNs)
         w.field(.dnsAlertReason, r.pointee.dnsAlertReason)
+        w.field(.dnsCacheHit, r.pointee.dnsCacheHit)
+        w.field(.dnsUpstream, r.pointee.dnsUpstream)
+        w.field(.dnsServes, r.pointee.dnsServes)
+        w.field(.dnsServerSource, r.pointee.dnsServerSource?.name)
     }
 
     /// Reads the field's value, the reader past its key, into `r`.
@@ -245,6 +254,13 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .dnsRetryOf: r.dnsRetryOf = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
         case .dnsRetryGapMs: r.dnsRetryGapNs = try j.nullOr { (j) throws(FlowJSONError) in try j.nanoseconds() }
         case .dnsAlertReason: r.dnsAlertReason = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
+        case .dnsCacheHit: r.dnsCacheHit = try j.nullOr { (j) throws(FlowJSONError) in try j.boolean() }
+        case .dnsUpstream:
+            r.dnsUpstream = try j.nullOr { (j) throws(FlowJSONError) in try j.linkedLookups(.dnsUpstream) } ?? []
+        case .dnsServes:
+            r.dnsServes = try j.nullOr { (j) throws(FlowJSONError) in try j.linkedLookups(.dnsServes) } ?? []
+        case .dnsServerSource:
+            r.dnsServerSource = try j.nullOr { (j) throws(FlowJSONError) in try j.serverSource() }
         }
     }
 
@@ -261,6 +277,9 @@ public enum FlowField: Int, CaseIterable, Sendable {
             2
         case .srcK8SType, .dstK8SType: 16
         case .recordType, .dnsFlagsResponseCode, .dnsQType: 16
+        case .recordType, .dnsFlagsResponseCode, .dnsQType, .dnsServerSource: 16
+        case .dnsCacheHit: 5
+        case .dnsUpstream, .dnsServes: 2
         case .dnsLatencyMs: 27
         case .srcPort, .dstPort, .xlatDstPort, .proto, .etype, .bytes, .packets, .timeFlowStartMs, .timeFlowEndMs,
             .flags, .netNs, .dnsId, .dnsFlags, .dnsErrno, .dnsRetransmits, .dnsTtl, .pid, .cgroupId:
@@ -286,6 +305,8 @@ public enum FlowField: Int, CaseIterable, Sendable {
         return length + KubernetesObject.escapedLength(r.pointee.srcK8S)
             + KubernetesObject.escapedLength(r.pointee.dstK8S) + KubernetesObject.escapedLength(r.pointee.xlatDstK8S)
             + FlowField.healthValueLength(r)
+            + DNSLinkedLookupField.maxLength(of: r.pointee.dnsUpstream)
+            + DNSLinkedLookupField.maxLength(of: r.pointee.dnsServes)
     }
 }
 
@@ -293,8 +314,22 @@ public enum FlowField: Int, CaseIterable, Sendable {
 @inline(__always)
 func escapedLength(_ text: String?) -> Int { 6 * (text?.utf8.count ?? 0) }
 
+/// The key of a member of an object inside a record, as the writer writes it, `"Key":`.
+protocol NestedJSONKey {
+    var quotedKey: StaticString { get }
+}
+
+extension NestedJSONKey {
+    /// The key's bytes, quotes and colon aside.
+    var name: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: quotedKey.utf8Start + 1, count: quotedKey.utf8CodeUnitCount - 3)
+    }
+
+    var key: String { String(decoding: name, as: UTF8.self) }
+}
+
 /// The keys of a `DnsStages` element, in the order the writer writes them.
-enum DNSStageField: Int, CaseIterable {
+enum DNSStageField: Int, CaseIterable, NestedJSONKey {
     case netNs, netNsName, interface, serverAddr, serverPort, latencyMs
 
     var quotedKey: StaticString {
@@ -307,13 +342,6 @@ enum DNSStageField: Int, CaseIterable {
         case .latencyMs: #""LatencyMs":"#
         }
     }
-
-    /// The key's bytes, quotes and colon aside.
-    var name: UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: quotedKey.utf8Start + 1, count: quotedKey.utf8CodeUnitCount - 3)
-    }
-
-    var key: String { String(decoding: name, as: UTF8.self) }
 
     var isRequired: Bool { self != .netNsName && self != .latencyMs }
 

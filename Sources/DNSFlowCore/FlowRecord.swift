@@ -80,6 +80,14 @@ public struct FlowRecord: Sendable, Hashable {
     /// On a `dnsAlert`: what the client did.
     public var dnsAlertReason: String?
 
+    /// The server's side of a lookup, by a resolver on the node: whether it answered from its cache
+    /// (nil where that is not known), the upstream queries it sent meanwhile, and on an upstream
+    /// query the client lookups it served.
+    public var dnsCacheHit: Bool?
+    public var dnsUpstream: [DNSLinkedLookup] = []
+    public var dnsServes: [DNSLinkedLookup] = []
+    public var dnsServerSource: DNSServerSource?
+
     public init(
         recordType: RecordType = .flow,
         srcAddr: IPAddress, dstAddr: IPAddress, srcPort: UInt16, dstPort: UInt16, proto: UInt8, etype: UInt16,

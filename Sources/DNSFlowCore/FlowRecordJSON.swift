@@ -240,7 +240,7 @@ struct JSONWriter {
         self.field(field, value)
     }
 
-    private mutating func address(_ value: IPAddress) {
+    mutating func address(_ value: IPAddress) {
         byte(UInt8(ascii: "\""))
         cursor += value.write(to: cursor)
         byte(UInt8(ascii: "\""))

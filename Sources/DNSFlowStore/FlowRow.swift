@@ -90,6 +90,12 @@ enum FlowRow {
         return text.withUTF8 { (try? FlowRecordJSON.decodeTries(UnsafeRawBufferPointer($0))) ?? [] }
     }
 
+    /// `FlowRecordJSON.encode(linked:into:)`'s text, as the binding writes it.
+    static func linked(fromJSON text: String, as field: FlowField) -> [DNSLinkedLookup] {
+        var text = text
+        return text.withUTF8 { (try? FlowRecordJSON.decodeLinked(UnsafeRawBufferPointer($0), as: field)) ?? [] }
+    }
+
     private static func decoded<T: Decodable>(_ text: String) -> T? {
         try? JSONDecoder().decode(T.self, from: Data(text.utf8))
     }
@@ -164,6 +170,11 @@ extension FlowField {
         case .dnsRetryOf: ("dns_retry_of", "INTEGER")
         case .dnsRetryGapMs: ("dns_retry_gap_ns", "INTEGER")
         case .dnsAlertReason: ("dns_alert_reason", "TEXT")
+        case .dnsCacheHit: ("dns_cache_hit", "INTEGER")
+        // The API's own JSON text, as `dns_stages`.
+        case .dnsUpstream: ("dns_upstream", "TEXT")
+        case .dnsServes: ("dns_serves", "TEXT")
+        case .dnsServerSource: ("dns_server_source", "INTEGER")
         }
     }
 
@@ -229,6 +240,10 @@ extension FlowField {
         case .dnsRetryOf: row.integer(r.dnsRetryOf)
         case .dnsRetryGapMs: row.integer(r.dnsRetryGapNs.map { Int64(clamping: $0) })
         case .dnsAlertReason: row.text(r.dnsAlertReason)
+        case .dnsCacheHit: row.integer(r.dnsCacheHit.map { $0 ? 1 : 0 })
+        case .dnsUpstream: row.json(linked: r.dnsUpstream)
+        case .dnsServes: row.json(linked: r.dnsServes)
+        case .dnsServerSource: row.integer(r.dnsServerSource?.rawValue)
         }
     }
 
@@ -299,6 +314,10 @@ extension FlowField {
         case .dnsRetryOf: r.dnsRetryOf = row[i]
         case .dnsRetryGapMs: r.dnsRetryGapNs = (row[i] as Int64?).map { UInt64(clamping: $0) }
         case .dnsAlertReason: r.dnsAlertReason = row[i]
+        case .dnsCacheHit: r.dnsCacheHit = (row[i] as Int?).map { $0 != 0 }
+        case .dnsUpstream: r.dnsUpstream = (row[i] as String?).map { FlowRow.linked(fromJSON: $0, as: self) } ?? []
+        case .dnsServes: r.dnsServes = (row[i] as String?).map { FlowRow.linked(fromJSON: $0, as: self) } ?? []
+        case .dnsServerSource: r.dnsServerSource = (row[i] as UInt8?).flatMap(DNSServerSource.init(rawValue:))
         }
     }
 }

@@ -135,6 +135,12 @@ struct StatementBinding {
         appendText { FlowRecordJSON.encode(addresses: addresses, into: &$0) }
     }
 
+    /// NULL when there are none.
+    mutating func json(linked lookups: [DNSLinkedLookup]) {
+        guard !lookups.isEmpty else { return null() }
+        appendText { FlowRecordJSON.encode(linked: lookups, into: &$0) }
+    }
+
     mutating func json(integers: some Sequence<Int64>) { json(integers, Self.appendDecimal) }
 
     mutating func json(numbers: [UInt8]) { json(numbers) { Self.appendDecimal(Int64($0), to: &$1) } }

@@ -63,6 +63,7 @@ struct FlowRecordJSONEncodingTests {
             "XlatDstK8S_Name", "XlatDstK8S_Namespace",
             "DnsBaseName", "DnsTries", "DnsWastedQueries", "DnsWastedMs", "DnsSearchFix", "DnsTimeouts", "DnsRetryOf",
             "DnsRetryGapMs", "DnsAlertReason",
+            "DnsCacheHit", "DnsUpstream", "DnsServes", "DnsServerSource",
         ]
         #expect(FlowField.allCases.map { "\($0.key)" } == keys)
         var every = Self.transaction
@@ -71,6 +72,12 @@ struct FlowRecordJSONEncodingTests {
             kind: .pod, name: "web-1", namespace: "shop", ownerName: "web", ownerType: "Deployment", hostName: "n1")
         (every.srcK8S, every.dstK8S, every.xlatDstK8S) = (pod, pod, pod)
         every.setEveryHealthField()
+        every.dnsCacheHit = false
+        every.dnsUpstream = [
+            DNSLinkedLookup(addr: "10.0.1.53", port: 53, dnsId: 900, latencyNs: 40_500_000, rcode: .noError)
+        ]
+        every.dnsServes = [DNSLinkedLookup(addr: "10.0.0.2", port: 40_000, dnsId: 7)]
+        every.dnsServerSource = .packets
         let text = Self.line(every)
         let positions = keys.map { text.range(of: "\"\($0)\":")?.lowerBound }
         #expect(!positions.contains(nil))
@@ -362,6 +369,17 @@ struct FlowRecordJSONEncodingTests {
                 cgroupId: .random(in: .min ... .max, using: &generator), containerId: maybe(text()),
                 podUid: maybe(text())))
         record.dstDnsName = maybe(text())
+        record.dnsCacheHit = maybe(.random(using: &generator))
+        func linked() -> DNSLinkedLookup {
+            DNSLinkedLookup(
+                addr: address(), port: .random(in: .min ... .max, using: &generator),
+                dnsId: .random(in: .min ... .max, using: &generator),
+                latencyNs: maybe(.random(in: 0...UInt64(Int64.max), using: &generator)),
+                rcode: maybe(DNSResponseCode(rawValue: .random(in: 0...15, using: &generator))))
+        }
+        record.dnsUpstream = (0..<Int.random(in: 0...3, using: &generator)).map { _ in linked() }
+        record.dnsServes = (0..<Int.random(in: 0...2, using: &generator)).map { _ in linked() }
+        record.dnsServerSource = maybe(DNSServerSource.allCases.randomElement(using: &generator)!)
         return record
     }
 

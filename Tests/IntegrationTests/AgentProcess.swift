@@ -18,7 +18,7 @@ final class AgentProcess: @unchecked Sendable {
 
     static func config(
         activeTimeout: String = "1s", dnsTimeout: String = "2s", maxPending: Int = 16_384, extra: String = "",
-        exporters: String = "    - type: Stdout", pendingTable: String = "auto"
+        exporters: String = "    - type: Stdout", pendingTable: String = "auto", features: String = "DNSTracking"
     ) -> String {
         """
         apiVersion: dnsflow.io/v1alpha1
@@ -27,7 +27,7 @@ final class AgentProcess: @unchecked Sendable {
           agent:
             ebpf:
               cacheActiveTimeout: \(activeTimeout)
-              features: [DNSTracking]
+              features: [\(features)]
               dnsTracking: {ports: [53, 5353], timeout: \(dnsTimeout), maxPending: \(maxPending), pendingTable: \(pendingTable)}
         \(extra.contains("metrics:") ? extra : extra + "\n    metrics: {port: \(Int.random(in: 40_000...49_999))}")
           exporters:

@@ -8,6 +8,8 @@ public struct AgentConfig: Sendable {
         case dnsTracking = "DNSTracking"
         /// Search-path resolutions, retries, socket health and tunnelling (DNS health).
         case dnsHealth = "DNSHealth"
+        /// Cache hit or miss and upstream time: linked from packets, and from dnstap with `dnstap`.
+        case dnsServerSide = "DNSServerSide"
     }
 
     public enum Exporter: Sendable {
@@ -37,6 +39,8 @@ public struct AgentConfig: Sendable {
     public var kubernetes = KubernetesSettings()
     /// `dnsHealth.tunnel`: when `DNSHealth` flags a client as tunnelling.
     public var tunnelThresholds = TunnelDetector.Thresholds()
+    /// `spec.agent.dnstap`: listen for resolvers' dnstap (with the DNSServerSide feature).
+    public var dnstap: DnstapConfig?
 
     public init() {}
 
@@ -72,6 +76,12 @@ public struct AgentConfig: Sendable {
                 try metrics.finish()
             }
             if let n = agent.optional("kubernetes") { kubernetes = try KubernetesSettings(n) }
+            if let n = agent.optional("dnstap") {
+                dnstap = try DnstapConfig(n)
+                guard features.contains(.dnsServerSide) else {
+                    throw n.fail("needs DNSServerSide in spec.agent.ebpf.features")
+                }
+            }
             try agent.finish()
         }
         if let list = spec.optional("exporters") {
