@@ -48,35 +48,9 @@ struct KubernetesTests {
             try? FileManager.default.removeItem(atPath: kubeconfig)
             server.certificate.remove()
         }
-        let rootfs = "/tmp/\(lab.id)-k8s-rootfs"
-        let cidFile = "/tmp/\(lab.id)-k8s-cid"
-        try sh(
-            """
-            set -e
-            mkdir -p \(rootfs)/bin \(rootfs)/etc
-            cp \"$(command -v busybox)\" \(rootfs)/bin/busybox
-            for tool in sh nslookup sleep; do ln -sf busybox \(rootfs)/bin/$tool; done
-            """)
-        defer { try? FileManager.default.removeItem(atPath: rootfs) }
-        let podman = "podman --runtime runc --cgroup-manager cgroupfs"
-        try sh(
-            """
-            \(podman) run -d --cidfile \(cidFile) \
-            --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network ns:/run/netns/\(lab.client) \
-            --dns \(lab.serviceAddr) --cgroup-parent /kubepods/burstable/pod\(podUID) --rootfs \(rootfs) \
-            /bin/sh -c 'nslookup a.example.test \(lab.serviceAddr); sleep 60'
-            """)
-        let containerID = try String(contentsOfFile: cidFile, encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        defer {
-            _ = try? sh("\(podman) rm -f -t 0 \(containerID)")
-            try? FileManager.default.removeItem(atPath: cidFile)
-        }
-        var output = ""
-        for _ in 0..<100 where !output.contains("10.9.9.1") {
-            try await Task.sleep(for: .milliseconds(100))
-            output = (try? sh("\(podman) logs \(containerID)")) ?? ""
-        }
+        let pod = try BusyboxPod(lab: lab, podUID: podUID, dns: lab.serviceAddr, name: "a.example.test")
+        defer { pod.remove() }
+        let output = try await pod.output(showing: "10.9.9.1")
         #expect(output.contains("10.9.9.1"), "nslookup: \(output)")
         try await Task.sleep(for: .milliseconds(300))
         let records = try await agent.stop()
