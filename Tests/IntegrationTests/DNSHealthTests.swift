@@ -84,7 +84,7 @@ struct DNSHealthTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(server.isRunning)
-        let port = Int.random(in: 40_000...49_999)
+        let port = AgentProcess.metricsPort()
         let agent = try await AgentProcess(config: Self.config(extra: "    metrics: {port: \(port)}"))
         func metric(_ name: String) throws -> Double? {
             let text = try sh(

@@ -105,7 +105,7 @@ struct PipelineTests {
 
     @Test("the agent's /metrics passes promtool, and a real Prometheus scrapes it")
     func metricsEndpoint() async throws {
-        let port = Int.random(in: 30_000...39_999)
+        let port = AgentProcess.metricsPort()
         let agent = try await AgentProcess(config: AgentProcess.config(extra: "    metrics: {port: \(port)}"))
         let dir = "/tmp/dnsflow-prom-\(getpid())"
         var prometheus: BackgroundProcess?
