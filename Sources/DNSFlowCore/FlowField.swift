@@ -302,8 +302,8 @@ public enum FlowField: Int, CaseIterable, Sendable {
         length += r.pointee.dnsAnswers?.cnames.reduce(0) { $0 + escapedLength($1) + 3 } ?? 0
         length += escapedLength(r.pointee.requester?.comm) + escapedLength(r.pointee.requester?.containerId)
         length += escapedLength(r.pointee.requester?.podUid)
-        return length + KubernetesObject.escapedLength(r.pointee.srcK8S)
-            + KubernetesObject.escapedLength(r.pointee.dstK8S) + KubernetesObject.escapedLength(r.pointee.xlatDstK8S)
+        return length + KubernetesObject.stringsLength(r.pointee.srcK8S)
+            + KubernetesObject.stringsLength(r.pointee.dstK8S) + KubernetesObject.stringsLength(r.pointee.xlatDstK8S)
             + FlowField.healthValueLength(r)
             + DNSLinkedLookupField.maxLength(of: r.pointee.dnsUpstream)
             + DNSLinkedLookupField.maxLength(of: r.pointee.dnsServes)

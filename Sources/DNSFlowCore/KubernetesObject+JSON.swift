@@ -1,11 +1,10 @@
 extension KubernetesObject {
     /// What the writer takes for the object's strings at worst (`FlowField.variableValueLength`).
     @inline(__always)
-    static func escapedLength(_ object: KubernetesObject?) -> Int {
+    static func stringsLength(_ object: KubernetesObject?) -> Int {
         guard let object else { return 0 }
-        return DNSFlowCore.escapedLength(object.name) + DNSFlowCore.escapedLength(object.namespace)
-            + DNSFlowCore.escapedLength(object.ownerName) + DNSFlowCore.escapedLength(object.ownerType)
-            + DNSFlowCore.escapedLength(object.hostName)
+        return escapedLength(object.name) + escapedLength(object.namespace) + escapedLength(object.ownerName)
+            + escapedLength(object.ownerType) + escapedLength(object.hostName)
     }
 }
 
