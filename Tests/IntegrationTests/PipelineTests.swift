@@ -11,10 +11,10 @@ final class CollectorProcess: @unchecked Sendable {
 
     let token: String?
 
-    init(token: String? = nil, httpPort: Int = Int.random(in: 20_000...29_999)) async throws {
+    init(token: String? = nil, httpPort: Int = Int.random(in: 20_000...29_999), ipfixPort: Int? = nil) async throws {
         self.token = token
         self.httpPort = httpPort
-        ipfixPort = httpPort + 10_000
+        self.ipfixPort = ipfixPort ?? httpPort + 10_000
         db = "/tmp/dnsflow-test-\(getpid())-\(httpPort).sqlite"
         process = try BackgroundProcess(
             (token.map { "env DNSFLOW_TOKEN=\($0) " } ?? "")
