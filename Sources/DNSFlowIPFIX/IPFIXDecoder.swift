@@ -209,7 +209,9 @@ public struct IPFIXDecoder: Sendable {
             _ name: IPFIXElement, _ namespace: IPFIXElement, type: IPFIXElement? = nil, owner: IPFIXElement? = nil,
             ownerType: IPFIXElement? = nil, host: IPFIXElement? = nil
         ) throws(IPFIXError) -> KubernetesObject? {
-            let text = { (element: IPFIXElement?) -> String? in element.flatMap { kubernetes[$0] }.flatMap { DNSCodes.present($0) } }
+            let text = { (element: IPFIXElement?) -> String? in
+                element.flatMap { kubernetes[$0] }.flatMap { DNSCodes.present($0) }
+            }
             guard [name, namespace, type, owner, ownerType, host].contains(where: { text($0) != nil }) else {
                 return nil
             }
@@ -374,7 +376,9 @@ public struct IPFIXDecoder: Sendable {
                 ownerType: .dstK8SOwnerType, host: .dstK8SHostName)
             record.xlatDstK8S = try parts.object(.xlatDstK8SName, .xlatDstK8SNamespace)
         } catch {
-            failure = failure ?? IPFIXError(.badRecord, "template \(context.templateId) from \(context.exporter): \(error.message)")
+            failure =
+                failure
+                ?? IPFIXError(.badRecord, "template \(context.templateId) from \(context.exporter): \(error.message)")
         }
         if let failure { return .failure(failure) }
         record.dnsAnswers = parts.answers
@@ -416,7 +420,9 @@ public struct IPFIXDecoder: Sendable {
 
     /// An RFC 6313 subTemplateList (section 4.5.2): semantic, template id, then records of that
     /// template until the list ends; the template's fields tell which of the record's lists it is.
-    private func readSubTemplateList(_ list: inout ByteReader, context: RecordContext, into record: inout FlowRecord)
+    private func readSubTemplateList(
+        _ list: inout ByteReader, context: RecordContext, into record: inout FlowRecord
+    )
         throws
     {
         _ = try list.unsigned(1, "subTemplateList semantic")
@@ -464,7 +470,9 @@ public struct IPFIXDecoder: Sendable {
                     lookup.latencyNs = DNSCodes.present(try list.unsigned(length, what), unless: DNSCodes.absentLatency)
                 case .element(.dnsRcode):
                     let code = UInt8(truncatingIfNeeded: try list.unsigned(length, what))
-                    lookup.rcode = DNSCodes.present(code, unless: DNSCodes.absentRcode).map { DNSResponseCode(rawValue: $0) }
+                    lookup.rcode = DNSCodes.present(code, unless: DNSCodes.absentRcode).map {
+                        DNSResponseCode(rawValue: $0)
+                    }
                 default: _ = try list.take(length, what)
                 }
             }

@@ -265,8 +265,10 @@ struct PreparedRecord {
     /// What an object's six strings add past their length octets.
     private static func stringsLength(_ object: KubernetesObject?) -> Int {
         guard let object else { return 0 }
-        return [object.name, object.namespace, object.kind.name, object.ownerName ?? "", object.ownerType ?? "",
-            object.hostName ?? ""].reduce(0) { $0 + ByteWriter.variableLengthExtra($1.utf8.count) }
+        return [
+            object.name, object.namespace, object.kind.name, object.ownerName ?? "", object.ownerType ?? "",
+            object.hostName ?? "",
+        ].reduce(0) { $0 + ByteWriter.variableLengthExtra($1.utf8.count) }
     }
 
     /// Writes `record`, the one this was prepared from.
@@ -379,8 +381,9 @@ struct PreparedRecord {
     }
 
     /// `DnsUpstream` or `DnsServes` as a subTemplateList of `template`'s records, in the record's order.
-    private static func writeLinked(_ lookups: [DNSLinkedLookup], as template: IPFIXTemplate, into writer: inout ByteWriter)
-    {
+    private static func writeLinked(
+        _ lookups: [DNSLinkedLookup], as template: IPFIXTemplate, into writer: inout ByteWriter
+    ) {
         writer.variableLength(subTemplateListHeader + linkedLength(template) * lookups.count)
         writer.u8(IPFIX.orderedSemantic)
         writer.u16(template.rawValue)

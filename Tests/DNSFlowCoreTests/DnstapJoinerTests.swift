@@ -26,12 +26,13 @@ struct DnstapJoinerTests {
 
     @Test func aMissCarriesItsUpstreamsLatencyAndTheUpstreamRecordServesTheClient() {
         var joiner = DnstapJoiner()
-        joiner.add([
-            Self.event(.clientQuery, at: 0, id: 7),
-            Self.event(.upstreamQuery, at: 200_000, id: 900),
-            Self.event(.upstreamResponse, at: 40_700_000, id: 900, rcode: .noError),
-            Self.event(.clientResponse, at: 41_000_000, id: 7, rcode: .noError),
-        ], nowNs: 0)
+        joiner.add(
+            [
+                Self.event(.clientQuery, at: 0, id: 7),
+                Self.event(.upstreamQuery, at: 200_000, id: 900),
+                Self.event(.upstreamResponse, at: 40_700_000, id: 900, rcode: .noError),
+                Self.event(.clientResponse, at: 41_000_000, id: 7, rcode: .noError),
+            ], nowNs: 0)
         var records = [Self.record(from: "10.0.1.1", 51_000, id: 900), Self.record(from: "10.0.0.2", 40_000, id: 7)][
             ...]
         joiner.annotate(&records)
@@ -55,11 +56,12 @@ struct DnstapJoinerTests {
 
     @Test func anotherSendersUpstreamIsNotOurs() {
         var joiner = DnstapJoiner()
-        joiner.add([
-            Self.event(.clientQuery, at: 0, id: 7),
-            Self.event(.upstreamQuery, at: 200_000, id: 900, sender: 2),
-            Self.event(.clientResponse, at: 41_000_000, id: 7),
-        ], nowNs: 0)
+        joiner.add(
+            [
+                Self.event(.clientQuery, at: 0, id: 7),
+                Self.event(.upstreamQuery, at: 200_000, id: 900, sender: 2),
+                Self.event(.clientResponse, at: 41_000_000, id: 7),
+            ], nowNs: 0)
         var records = [Self.record(from: "10.0.0.2", 40_000, id: 7)][...]
         joiner.annotate(&records)
         #expect(records[0].dnsCacheHit == true)
@@ -81,9 +83,11 @@ struct DnstapJoinerTests {
         #expect(records.count == 1 && joiner.heldCount == 0)
         let record = try #require(records.first)
         #expect(record.isDnstapOnly && record.nodeName == "n")
-        #expect((record.srcAddr, record.srcPort, record.dstAddr, record.dstPort) == ("10.0.0.2", 40_000, "10.0.0.53", 53))
+        #expect(
+            (record.srcAddr, record.srcPort, record.dstAddr, record.dstPort) == ("10.0.0.2", 40_000, "10.0.0.53", 53))
         #expect((record.proto, record.etype, record.dnsId, record.dnsFlags) == (17, 0x0800, 7, 0x8183))
-        #expect(record.dnsName == "a.example.test" && record.dnsQType == .a && record.dnsFlagsResponseCode == .nameError)
+        #expect(
+            record.dnsName == "a.example.test" && record.dnsQType == .a && record.dnsFlagsResponseCode == .nameError)
         #expect(record.dnsLatencyNs == 41_000_000 && record.timeFlowEndMs - record.timeFlowStartMs == 41)
         #expect(record.dnsCacheHit == false && record.dnsUpstream.map(\.dnsId) == [900])
     }

@@ -138,7 +138,8 @@ extension Fixtures {
     /// A flow between two pods, with a node's name as the destination.
     static let ipv4FlowBetweenPods: FlowRecord = {
         var record = ipv4Flow
-        record.srcK8S = KubernetesObject(kind: .pod, name: "web-0", namespace: "shop", ownerName: "web", ownerType: "StatefulSet")
+        record.srcK8S = KubernetesObject(
+            kind: .pod, name: "web-0", namespace: "shop", ownerName: "web", ownerType: "StatefulSet")
         record.dstK8S = KubernetesObject(kind: .node, name: "node-b", namespace: "")
         return record
     }()

@@ -300,9 +300,10 @@ import Testing
             "TimeFlowEndMs", "Flags", "Interfaces", "IfDirections", "NetNs", "NodeName", "RecordType", "NetNsName",
             "DstDnsName",
         ]
-        covered.formUnion(["Src", "Dst"].flatMap { side in
-            ["Name", "Namespace", "Type", "OwnerName", "OwnerType", "HostName"].map { "\(side)K8S_\($0)" }
-        })
+        covered.formUnion(
+            ["Src", "Dst"].flatMap { side in
+                ["Name", "Namespace", "Type", "OwnerName", "OwnerType", "HostName"].map { "\(side)K8S_\($0)" }
+            })
         if let id = json["DnsId"] as? NSNumber {
             let latency = (json["DnsLatencyMs"] as? NSNumber).map { UInt64(($0.doubleValue * 1e6).rounded()) }
             expected["certDnsId"] = .number(id.uint64Value)

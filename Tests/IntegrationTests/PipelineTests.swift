@@ -18,7 +18,7 @@ final class CollectorProcess: @unchecked Sendable {
         db = "/tmp/dnsflow-test-\(getpid())-\(httpPort).sqlite"
         process = try BackgroundProcess(
             (token.map { "env DNSFLOW_TOKEN=\($0) " } ?? "")
-                + "\(AgentProcess.binary) collector --listen 127.0.0.1:\(httpPort) --ipfix 127.0.0.1:\(ipfixPort) --db \(db)"
+                + "\(AgentProcess.binary) collector --listen 127.0.0.1:\(httpPort) --ipfix 127.0.0.1:\(self.ipfixPort) --db \(db)"
         )
         for _ in 0..<200 {
             if (try? sh("curl -sf http://127.0.0.1:\(httpPort)/healthz")) != nil { return }

@@ -228,7 +228,8 @@ struct ServerSideTests {
         let agent = try await AgentProcess(config: config)
         let unbound = try await startUnbound(lab, socket: socket)
         try await waitForSender(agent)
-        let output = try lab.run(lab.client, "dig +tries=1 +time=2 +nocookie @\(Self.resolverAddr(lab)) off.cache.test A")
+        let output = try lab.run(
+            lab.client, "dig +tries=1 +time=2 +nocookie @\(Self.resolverAddr(lab)) off.cache.test A")
         let dig = try #require(digHeader(output), "no header from dig: \(output)")
         var found: [FlowRecord] = []
         for _ in 0..<100 {  // the join window, the agent's batch, the collector's write
@@ -253,7 +254,8 @@ struct ServerSideTests {
         // The packets' record of it was not exported, nor joined: the one record is dnstap's.
         #expect(!records.contains { $0.isTransaction && $0.srcAddr.text == lab.clientAddr && !$0.isDnstapOnly })
         let packets = try sh("curl -sf '\(collector.url)/api/v1/lookups?serverSource=packets&dnsId=\(dig.id)'")
-        #expect(try FlowRecordJSON.decodePage(Array(packets.utf8)).records.allSatisfy { $0.srcAddr.text != lab.clientAddr })
+        #expect(
+            try FlowRecordJSON.decodePage(Array(packets.utf8)).records.allSatisfy { $0.srcAddr.text != lab.clientAddr })
         return lookup
     }
 

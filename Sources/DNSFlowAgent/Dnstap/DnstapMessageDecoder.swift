@@ -44,7 +44,8 @@ public enum DnstapMessageDecoder {
         let ancount = Int(UInt16(header[6]) << 8 | UInt16(header[7]))
         // The answers matter to a lookup told of by dnstap alone; one that does not decode is left out.
         let answers =
-            isResponse && ancount > 0 ? try? DNSAnswerSection.decode([UInt8](dns.dropFirst(12)), answerCount: ancount) : nil
+            isResponse && ancount > 0
+            ? try? DNSAnswerSection.decode([UInt8](dns.dropFirst(12)), answerCount: ancount) : nil
         return DnstapEvent(
             kind: kind, sender: sender, proto: message.socketProtocol == .udp ? 17 : 6, queryAddr: queryAddr,
             queryPort: UInt16(truncatingIfNeeded: message.queryPort), responseAddr: responseAddr,
