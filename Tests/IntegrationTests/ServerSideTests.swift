@@ -250,7 +250,8 @@ struct ServerSideTests {
         #expect(lookup.dnsCacheHit == false && lookup.dnsUpstream.first?.addr.text == lab.serverAddr)
         let upstreamMs = Double(lookup.dnsUpstream.first?.latencyNs ?? 0) / 1e6
         let latencyMs = lookup.dnsLatencyMs ?? 0
-        #expect((40...45).contains(upstreamMs) && latencyMs >= upstreamMs, "\(upstreamMs) ms of \(latencyMs) ms")
+        // At least the test server's 40 ms, within the client's wait (the 40–45 ms bound is unboundDnstap's).
+        #expect(upstreamMs >= 40 && latencyMs >= upstreamMs, "\(upstreamMs) ms of \(latencyMs) ms")
         // The packets' record of it was not exported, nor joined: the one record is dnstap's.
         #expect(!records.contains { $0.isTransaction && $0.srcAddr.text == lab.clientAddr && !$0.isDnstapOnly })
         let packets = try sh("curl -sf '\(collector.url)/api/v1/lookups?serverSource=packets&dnsId=\(dig.id)'")
