@@ -39,7 +39,7 @@ public struct Agent: Sendable {
         let enricher = RecordEnricher(
             netNsNames: netNsNames, cgroupPaths: CgroupPaths(logger: logger), resolvedNames: config.resolvedNames,
             kubernetes: kubernetes?.cache, registry: registry)
-        let dnstap = ServerSideServices(config: config, registry: registry, logger: logger)
+        let dnstap = ServerSideServices(config: config, nodeName: nodeName, registry: registry, logger: logger)
         let sockets =
             config.features.contains(.dnsHealth)
             ? SocketHealthMetrics(namespaces: NamespaceProcesses(), registry: registry, logger: logger) : nil

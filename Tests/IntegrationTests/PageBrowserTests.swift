@@ -54,6 +54,36 @@ struct PageBrowserTests {
         await collector.stop()
     }
 
+    @Test("a lookup from dnstap alone: marked in the table, its waterfall with the cache miss and the upstream's bar")
+    func theServerSideInTheWaterfall() async throws {
+        _ = try HeadlessChromium.path()
+        let lab = try Lab(prefix: "i20")
+        defer { try? lab.teardown() }
+        let serverSide = try ServerSideTests()
+        try await serverSide.startAnsweringServer(lab, delayMs: 40)
+        let collector = try await CollectorProcess(httpPort: 19720, ipfixPort: 19721)
+        do {
+            let lookup = try await serverSide.dnstapOnlyLookup(lab, collector)
+            let upstream = try #require(lookup.dnsUpstream.first?.latencyNs)
+            let url =
+                "\(collector.url)/?dnsId=\(lookup.dnsId ?? 0)&client=\(lab.clientAddr)&serverSource=dnstap&since=5m"
+                + "#harness=click:tr.lookup"
+            let dom = try await HeadlessChromium.dom(url)
+            #expect(dom.contains("data-harness=\"done\""), "\(dom.suffix(300))")
+            #expect(PageDOM.lookupRows(dom, "data-dnstap-only") == ["true"], "the row is marked dnstap-only")
+            #expect(dom.components(separatedBy: "<g class=\"upstream\"").count - 1 == 1, "one upstream bar")
+            #expect(dom.contains("cache miss"))
+            let label = String(format: "%.3f ms", Double(upstream) / 1e6)
+            #expect(dom.contains(">\(label)</text>"), "the upstream's bar is labelled \(label)")
+            try await HeadlessChromium.screenshot(
+                url, to: try HeadlessChromium.artifacts("server-side-waterfall.png"), window: "1280,900")
+        } catch {
+            await collector.stop()
+            throw error
+        }
+        await collector.stop()
+    }
+
     static func browse(_ lab: Lab, _ collector: CollectorProcess) async throws {
         let agent = try await AgentProcess(
             config: AgentProcess.config(exporters: "    - {type: HTTP, http: {url: '\(collector.url)/api/v1/flows'}}"))

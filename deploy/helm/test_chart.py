@@ -278,6 +278,10 @@ for label, fragment, sets in [
     ("no exporter and no collector", "nowhere to send", ["collector.enabled=false"]),
     ("kubernetes.enable=maybe", "kubernetes/enable", ["flowCollector.spec.agent.kubernetes.enable=maybe"]),
     ("agent.kubernetes.enabled=yes", "kubernetes/enabled", ["agent.kubernetes.enabled=yes"]),
+    ("dnstap.joinWindow=soon", "joinWindow", ["flowCollector.spec.agent.dnstap.unix=/run/dnsflow/dnstap.sock",
+                                              "flowCollector.spec.agent.dnstap.joinWindow=soon"]),
+    ("dnstap.maxPending=0", "maxPending", ["flowCollector.spec.agent.dnstap.unix=/run/dnsflow/dnstap.sock",
+                                           "flowCollector.spec.agent.dnstap.maxPending=0"]),
 ]:
     check(f"refused: {label}", expect_render_failure(fragment, *sets))
 

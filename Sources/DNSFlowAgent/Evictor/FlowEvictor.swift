@@ -118,13 +118,17 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
     /// `records` start with those of `transactions`, in their order; `final` in the last window.
     /// Consumed: the window's only reference, so enriching it in place copies nothing.
     private func export(_ records: consuming [FlowRecord], of transactions: [DNSTransaction], final: Bool = false) {
-        serverSide?.annotate(&records, transactions: transactions, final: final)
+        let interfaces = config.interfaces
+        var verdicts: [String: Bool] = [:]
+        // A dnstap-only record was seen on no interface: the filter is not its to pass.
+        let exported = { (record: FlowRecord) in
+            interfaces.isEmpty || record.isDnstapOnly || interfaces.admits(record.interfaces, verdicts: &verdicts)
+        }
+        serverSide?.annotate(
+            &records, transactions: transactions, final: final, nowNs: WallClock.nowNs(), exported: exported)
         enricher?.enrich(&records)
         health?.process(&records, nowMs: final ? nil : WallClock.nowNs() / 1_000_000)
-        if !config.interfaces.isEmpty {
-            var verdicts: [String: Bool] = [:]
-            records.removeAll { !config.interfaces.admits($0.interfaces, verdicts: &verdicts) }
-        }
+        if !interfaces.isEmpty { records.removeAll { !exported($0) } }
         for exporter in exporters { exporter.enqueue(records) }
     }
 }
