@@ -15,13 +15,13 @@ struct DropReasonNames: Sendable {
             return
         }
         defer { btf__free(vmlinux) }
-        let id = btf__find_by_name_kind(vmlinux, "skb_drop_reason", UInt32(BTF_KIND_ENUM.rawValue))
-        guard id > 0, let type = btf__type_by_id(vmlinux, UInt32(id)), let values = btf_enum(type) else {
+        let id = btf__find_by_name_kind(vmlinux, "skb_drop_reason", UInt32(BTF_KIND_ENUM))
+        guard id > 0, let type = btf__type_by_id(vmlinux, UInt32(id)) else {
             self.init(names: [:])
             return
         }
         var names: [UInt32: String] = [:]
-        for value in UnsafeBufferPointer(start: values, count: Int(btf_vlen(type))) {
+        for value in UnsafeBufferPointer(start: btf_enum(type), count: Int(btf_vlen(type))) {
             guard let name = btf__name_by_offset(vmlinux, value.name_off) else { continue }
             names[UInt32(bitPattern: value.val)] = String(cString: name)
         }

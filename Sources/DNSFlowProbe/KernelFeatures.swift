@@ -9,7 +9,7 @@ struct KernelFeatures: Hashable, Sendable {
     /// `bpf_skc_to_tcp_sock` at `cgroup_skb` (Linux 5.9), through which DNS over TCP is read.
     var tcpSocketHelper: Bool
     /// `tp_btf/kfree_skb` with its drop reason (Linux 5.17), which PacketDrop loads.
-    var dropReasons: Bool
+    var dropReasons: Bool = false
 
     /// Loads a tiny program for each feature, as libbpf-tools' runqslower probes `tp_btf`.
     static func probe() -> KernelFeatures {

@@ -63,6 +63,18 @@ struct AgentConfigTests {
         }
     }
 
+    @Test("PacketDrop: off by default, written to the probe's settings, and only with DNSTracking")
+    func packetDrop() throws {
+        #expect(try !config("      features: [DNSTracking]").probeSettings.packetDrops)
+        #expect(try config("      features: [DNSTracking, PacketDrop]").probeSettings.packetDrops)
+        #expect {
+            _ = try config("      features: [PacketDrop]")
+        } throws: { error in
+            guard let error = error as? ConfigError else { return false }
+            return error.path == "spec.agent.ebpf.features" && error.reason.contains("PacketDrop needs DNSTracking")
+        }
+    }
+
     @Test(arguments: [
         ("      features: [DNSTracking, Bogus]", "spec.agent.ebpf.features[1]", "unknown feature 'Bogus'"),
         ("      cacheActiveTimeout: -5s", "spec.agent.ebpf.cacheActiveTimeout", "expected a duration"),
