@@ -53,10 +53,10 @@ static __always_inline void handle_drop(struct sk_buff *skb, __u32 reason)
 		return;
 	}
 	struct dns_header h = p.dns_header;
-	int has_id = p.key.proto == PROTO_UDP && (p.has_dns_header || !load(&p, READ_KERNEL, p.payload_off,
-									       &h, sizeof(h)));
-	int response = has_id ? (bpf_ntohs(h.flags) & DNS_QR_RESPONSE) != 0 :
-				is_dns_port(p.key.src_port);
+	int has_id = p.key.proto == PROTO_UDP &&
+		     (p.has_dns_header || !load(&p, READ_KERNEL, p.payload_off, &h, sizeof(h)));
+	int response =
+		has_id ? (bpf_ntohs(h.flags) & DNS_QR_RESPONSE) != 0 : is_dns_port(p.key.src_port);
 
 	__builtin_memset(&e->key, 0, sizeof(e->key));
 	if (response) {

@@ -58,7 +58,9 @@ package struct ConfigNode {
     package func number(_ range: ClosedRange<Double>) throws(ConfigError) -> Double {
         let text = try string()
         guard let value = Double(text), value.isFinite else { throw fail("expected a number, got '\(text)'") }
-        guard range.contains(value) else { throw fail("\(text) is out of range \(range.lowerBound)...\(range.upperBound)") }
+        guard range.contains(value) else {
+            throw fail("\(text) is out of range \(range.lowerBound)...\(range.upperBound)")
+        }
         return value
     }
 

@@ -65,7 +65,9 @@ final class RingBufferReader {
             { context, data, size in
                 guard let context, let data else { return 0 }
                 let batch = Unmanaged<DropBatch>.fromOpaque(context).takeUnretainedValue()
-                if let drop = batch.decoder.drop(of: UnsafeRawBufferPointer(start: data, count: size), clock: batch.clock) {
+                if let drop = batch.decoder.drop(
+                    of: UnsafeRawBufferPointer(start: data, count: size), clock: batch.clock)
+                {
                     batch.drops.append(drop)
                 }
                 return 0

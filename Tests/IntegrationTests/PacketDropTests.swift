@@ -23,7 +23,8 @@ struct PacketDropTests {
         return seen
     }
 
-    @Test("nftables drops the first response: its transaction says NETFILTER_DROP, the retry names it, one drop counted")
+    @Test(
+        "nftables drops the first response: its transaction says NETFILTER_DROP, the retry names it, one drop counted")
     func droppedResponse() async throws {
         let lab = try Lab(prefix: "i19")
         defer { try? lab.teardown() }
