@@ -59,21 +59,7 @@ static __always_inline void handle_drop(struct sk_buff *skb, __u32 reason)
 		has_id ? (bpf_ntohs(h.flags) & DNS_QR_RESPONSE) != 0 : is_dns_port(p.key.src_port);
 
 	__builtin_memset(&e->key, 0, sizeof(e->key));
-	if (response) {
-		__builtin_memcpy(e->key.client_addr, p.key.dst_addr, 16);
-		__builtin_memcpy(e->key.server_addr, p.key.src_addr, 16);
-		e->key.client_port = p.key.dst_port;
-		e->key.server_port = p.key.src_port;
-	} else {
-		__builtin_memcpy(e->key.client_addr, p.key.src_addr, 16);
-		__builtin_memcpy(e->key.server_addr, p.key.dst_addr, 16);
-		e->key.client_port = p.key.src_port;
-		e->key.server_port = p.key.dst_port;
-	}
-	e->key.netns = drop_netns(skb);
-	e->key.id = has_id ? bpf_ntohs(h.id) : 0;
-	e->key.eth_type = p.key.eth_type;
-	e->key.proto = p.key.proto;
+	fill_dns_key(&e->key, &p, response, drop_netns(skb), has_id ? bpf_ntohs(h.id) : 0);
 	e->drop_ns = bpf_ktime_get_ns();
 	e->reason = reason;
 	e->response = response;
