@@ -246,7 +246,7 @@ async function refresh() {
   const base = filters();
   state.rendering++;
   document.body.dataset.ready = "0";
-  const panels = [loadCharts(base), loadTop(base), state.tab === "lookups" ? loadLookups(base) : loadFlows(base)];
+  const panels = [loadCharts(base), loadTop(base), Health.load(base), state.tab === "lookups" ? loadLookups(base) : loadFlows(base)];
   const results = await Promise.allSettled(panels);
   const failed = results.find(r => r.status === "rejected");
   statusLine.textContent = failed ? "⚠ " + failed.reason.message : `updated ${time(Date.now())}`;
