@@ -13,9 +13,10 @@ BASE = f"http://127.0.0.1:{HTTP_PORT}"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def start(db):
+def start(db, binary=None, args=()):
     proc = subprocess.Popen(
-        [BINARY, "collector", "--listen", f"127.0.0.1:{HTTP_PORT}", "--ipfix", f"127.0.0.1:{IPFIX_PORT}", "--db", db],
+        [binary or BINARY, "collector", "--listen", f"127.0.0.1:{HTTP_PORT}", "--ipfix", f"127.0.0.1:{IPFIX_PORT}",
+         "--db", db, *args],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(200):
         try:
