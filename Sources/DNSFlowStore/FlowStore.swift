@@ -192,19 +192,21 @@ public struct FlowStore: Sendable {
             case .server: { FlowRow.address($0[0]).text }
             }
         let keyColumns = [.latency, .client].contains(query.by) ? 2 : 1
-        // The key's columns and the bucket, by position.
-        let groupBy = (1...keyColumns + 1).map(String.init).joined(separator: ", ")
+        // The key's columns, and the bucket for a percentile only: grouping by it costs SQLite more than the scan.
+        let percentile = query.stat.fraction != nil
+        let groupBy = (1...keyColumns + (percentile ? 1 : 0)).map(String.init).joined(separator: ", ")
+        let bucket = percentile ? "dns_latency_bucket(dns_latency_ns)" : "NULL"
         return try await onPool(StoreError.query) { db in
             let partitions = try FlowPartition.newestFirst(db, since: query.since, until: query.until)
-            // Per key and latency bucket in SQL: a few thousand groups for an hour's lookups, not its rows.
+            // Grouped in SQL: a few thousand groups for an hour's lookups, not its rows.
             var buckets = TopBuckets(query)
             for partition in partitions {
                 let (filter, arguments) = query.filter.whereClause(in: partition, and: outcome)
                 let rows = try Row.fetchCursor(
                     db,
                     sql: """
-                        SELECT \(columns), dns_latency_bucket(dns_latency_ns), COUNT(*),
-                          SUM(COALESCE(\(FlowQuery.failed), 0)), SUM(dns_latency_ns), MAX(dns_latency_ns)
+                        SELECT \(columns), \(bucket), COUNT(*), SUM(COALESCE(\(FlowQuery.failed), 0)),
+                          COUNT(dns_latency_ns), SUM(dns_latency_ns), MAX(dns_latency_ns)
                         FROM \(partition.table) \(filter) GROUP BY \(groupBy)
                         """,
                     arguments: arguments)
@@ -213,7 +215,7 @@ public struct FlowStore: Sendable {
                     buckets.add(
                         TopBuckets.Row(
                             key: key(row), bucket: row[at], count: row[at + 1], errors: row[at + 2],
-                            latencySumNs: row[at + 3] ?? 0, latencyMaxNs: row[at + 4]))
+                            latencies: row[at + 3], latencySumNs: row[at + 4] ?? 0, latencyMaxNs: row[at + 5]))
                 }
             }
             // A percentile is the rank-th latency of its bucket: read the latencies of those buckets only.

@@ -1,13 +1,16 @@
-/// A ranking from counts per key and latency bucket, as SQL groups them: counts, errors, averages and maxima exact
-/// from the groups' sums; a percentile's bucket from the counts, and its exact value from the latencies of that one
-/// bucket, read for the keys that can be shown (`wanted`). Pure, so it is tested without a database.
+/// A ranking from counts per key (and latency bucket, for a percentile), as SQL groups them: counts, errors, averages
+/// and maxima exact from the groups' sums; a percentile's bucket from the counts, and its exact value from the
+/// latencies of that one bucket, read for the keys that can be shown (`wanted`). Pure, so it is tested without a
+/// database.
 struct TopBuckets {
-    /// One SQL group: a key's lookups in one latency bucket (`LatencyBuckets.none` for those without a latency).
+    /// One SQL group: a key's lookups, in one latency bucket for a percentile (`LatencyBuckets.none` for those
+    /// without a latency), of which `latencies` have one.
     struct Row {
         var key: String
-        var bucket: Int64
+        var bucket: Int64?
         var count: Int
         var errors: Int
+        var latencies: Int
         var latencySumNs: Int64
         var latencyMaxNs: Int64?
     }
@@ -22,10 +25,9 @@ struct TopBuckets {
         var count = 0
         var errors = 0
         var sumNs: Int64 = 0
+        var latencies = 0
         var maxNs: Int64?
         var buckets: [Int64: Int] = [:]
-
-        var latencies: Int { buckets.values.reduce(0, +) }
     }
 
     let query: TopQuery
@@ -38,10 +40,11 @@ struct TopBuckets {
         var group = groups[row.key, default: Group()]
         group.count += row.count
         group.errors += row.errors
-        if row.bucket != LatencyBuckets.none {
+        if row.latencies > 0 {
+            group.latencies += row.latencies
             group.sumNs += row.latencySumNs
             group.maxNs = max(group.maxNs ?? .min, row.latencyMaxNs ?? .min)
-            group.buckets[row.bucket, default: 0] += row.count
+            if let bucket = row.bucket { group.buckets[bucket, default: 0] += row.latencies }
         }
         groups[row.key] = group
     }
