@@ -252,7 +252,7 @@ def main():
     parser.add_argument("--compare", metavar="BINARY", help="another build, measured in turn with --binary")
     args = parser.parse_args()
     cb.BINARY = args.binary
-    cb.HTTP_PORT, cb.IPFIX_PORT, cb.BASE = args.port, args.port + 1, f"http://127.0.0.1:{args.port}"
+    cb.set_port(args.port)
     with tempfile.TemporaryDirectory(prefix="dnsflow-page-bench-") as tmp:
         db = args.db or os.path.join(tmp, "page.sqlite")
         # The store is a day old at most, but its oldest hour must outlive a long run.

@@ -14,7 +14,8 @@ import Testing
         for stepMs: Int64 in [60_000, 300_000, 1_800_000, 3_600_000] {
             for _ in 0..<4 {
                 let since = Self.hour + Int64(rng.next() % 2) * stepMs
-                let until = since + stepMs + Int64(rng.next() % UInt64(7_200_000))
+                // In whole minutes, as the rollup counts them, but seldom whole spans.
+                let until = since + stepMs + Int64(rng.next() % 120) * 60_000
                 for metric in TimeSeriesQuery.Metric.allCases {
                     let query = TimeSeriesQuery(metric: metric, stepMs: stepMs, since: since, until: until)
                     #expect(query.fitsRollup)
