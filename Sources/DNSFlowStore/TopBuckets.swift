@@ -55,7 +55,8 @@ struct TopBuckets {
     var wanted: [String: Rank] {
         guard let fraction = query.stat.fraction else { return [:] }
         let ranks = groups.compactMapValues { Self.rank(fraction, of: $0.buckets) }
-        let approximate = TopRanking.ordered(entries { ranks[$0].map { LatencyBuckets.milliseconds($0.bucket) } }, query: query)
+        let approximate = TopRanking.ordered(
+            entries { ranks[$0].map { LatencyBuckets.milliseconds($0.bucket) } }, query: query)
         var shown = Set(approximate.prefix(query.limit).map(\.key))
         if TopRanking.order(of: query) == .value, let last = approximate.prefix(query.limit).last?.value {
             shown = Set(approximate.prefix { ($0.value ?? -1) >= last }.map(\.key))
