@@ -186,7 +186,8 @@ def get(path, params):
     return (time.perf_counter() - t) * 1000, json.loads(body)
 
 
-# The requests app.js makes for `/?since=1h`.
+# The requests app.js makes for `/?since=1h`; `since` and `until` are set to the store's last hour (`anchor`), so
+# that a kept store measures the same rows later.
 DEFAULT_VIEW = [
     ("/api/v1/dns/timeseries", {"metric": "rate", "by": "rcode", "since": "1h"}),
     ("/api/v1/dns/timeseries", {"metric": "latency", "by": "rcode", "since": "1h"}),
@@ -196,6 +197,14 @@ DEFAULT_VIEW = [
     ("/api/v1/dns/top", {"by": "server", "stat": "p90", "limit": 8, "since": "1h"}),
     ("/api/v1/lookups", {"limit": 50, "offset": 0, "sort": "time", "since": "1h"}),
 ]
+
+
+def anchor(hours):
+    """Sets every request's window to the `hours` before the store's newest lookup."""
+    newest = get("/api/v1/lookups", {"limit": 1})[1]["lookups"][0]["TimeFlowEndMs"] + 1
+    for _, query in DEFAULT_VIEW:
+        query.update(since=newest - HOUR_MS, until=newest)
+    return {"since": newest - hours * HOUR_MS, "until": newest}
 
 
 def default_view():
@@ -223,16 +232,19 @@ def summary(times):
 
 def measure(times, repeats):
     """One round against the running collector, its times added to `times`."""
+    anchor(1)
     for _ in range(repeats):
         total, parts = default_view()
         times.setdefault("default_view", []).append(total)
         for (path, query), ms in zip(DEFAULT_VIEW, parts):
-            times.setdefault(f"{path}?{urllib.parse.urlencode(query)}", []).append(ms)
+            shown = {k: v for k, v in query.items() if k not in ("since", "until")}
+            times.setdefault(f"{path}?{urllib.parse.urlencode(shown)}", []).append(ms)
+    day = anchor(24)
     for metric in ("rate", "latency"):
         times.setdefault(f"timeseries_24h_{metric}", []).extend(
-            timed(repeats, lambda: get("/api/v1/dns/timeseries", {"metric": metric, "since": "24h"})[0]))
+            timed(repeats, lambda: get("/api/v1/dns/timeseries", {"metric": metric, **day})[0]))
     times.setdefault("timeseries_24h_servfail", []).extend(
-        timed(1, lambda: get("/api/v1/dns/timeseries", {"metric": "rate", "since": "24h", "rcode": "ServFail"})[0]))
+        timed(1, lambda: get("/api/v1/dns/timeseries", {"metric": "rate", "rcode": "ServFail", **day})[0]))
     times.setdefault("flows_by_dns_id", []).extend(
         timed(repeats, lambda: get("/api/v1/flows", {"dnsId": 4242})[0]))
 
