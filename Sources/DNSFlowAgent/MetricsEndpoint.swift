@@ -28,14 +28,16 @@ public struct MetricsEndpoint: Service {
 
     public func run() async throws {
         let server: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
+        let accepted = AcceptedConnections<HTTPServerRequestPart, HTTPServerResponsePart>()
         do {
             server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .bind(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                        return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
-                            wrappingChannelSynchronously: channel)
+                        return accepted.adopt(
+                            try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
+                                wrappingChannelSynchronously: channel))
                     }
                 }
         } catch {
@@ -45,10 +47,11 @@ public struct MetricsEndpoint: Service {
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { connections in
                 for try await connection in connections.cancelOnGracefulShutdown() {
-                    group.addTask { try? await respond(on: connection) }
+                    group.addTask { try? await respond(on: accepted.serve(connection)) }
                 }
             }
         }
+        await accepted.closeUnserved()
     }
 
     private func respond(on connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async throws {

@@ -37,6 +37,12 @@ public struct DnstapListener: Service {
 
     public func run() async throws {
         let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        let accepted = AcceptedConnections<ByteBuffer, ByteBuffer>()
+        let wrap = { @Sendable (channel: any Channel) in
+            channel.eventLoop.makeCompletedFuture {
+                accepted.adopt(try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel))
+            }
+        }
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         do {
             switch address {
@@ -46,12 +52,12 @@ public struct DnstapListener: Service {
                 try? FileManager.default.createDirectory(
                     at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
                 server = try await bootstrap.bind(
-                    unixDomainSocketPath: path, cleanupExistingSocketFile: true, childChannelInitializer: Self.wrap)
+                    unixDomainSocketPath: path, cleanupExistingSocketFile: true, childChannelInitializer: wrap)
                 // Resolvers often run as their own user (unbound does).
                 chmod(path, 0o777)
             case .tcp(let host, let port):
                 server = try await bootstrap.serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                    .bind(host: host, port: port, childChannelInitializer: Self.wrap)
+                    .bind(host: host, port: port, childChannelInitializer: wrap)
             }
         } catch {
             throw DnstapListenerError(address: address, underlying: error)
@@ -62,19 +68,14 @@ public struct DnstapListener: Service {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { connections in
-                    for try await connection in connections { group.addTask { await serve(connection) } }
+                    for try await connection in connections { group.addTask { await serve(accepted.serve(connection)) } }
                 }
             }
         } onGracefulShutdown: {
             server.channel.close(promise: nil)
         }
+        await accepted.closeUnserved()
         if case .unix(let path) = address { try? FileManager.default.removeItem(atPath: path) }
-    }
-
-    @Sendable private static func wrap(
-        _ channel: any Channel
-    ) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> {
-        channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel(wrappingChannelSynchronously: channel) }
     }
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
