@@ -1,7 +1,8 @@
 # dnsflow: `make run` brings it up on this machine, `make test` runs every test. Both as root.
 SHELL := /bin/bash
 APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libsqlite3-dev iproute2 bpftool curl dnsmasq bind9-dnsutils \
-	tshark dnsperf python3 python3-pip chromium prometheus libcap2-bin clang-format nftables podman runc busybox-static iperf3
+	tshark dnsperf python3 python3-pip chromium prometheus libcap2-bin clang-format nftables podman runc busybox-static iperf3 \
+	clickhouse-server clickhouse-client
 PIP_PACKAGES := ipfix
 
 .PHONY: deps build release run test fmt fmt-check chart-test bench soak microbench clean

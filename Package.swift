@@ -76,6 +76,10 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // ClickHouse's HTTP interface.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .target(
@@ -154,7 +158,7 @@ let package = Package(
             ]
         ),
         // Loads the real BPF program as root and drives real DNS servers in network namespaces.
-        .testTarget(name: "IntegrationTests", dependencies: ["DNSFlowCore", "dnsflow"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["DNSFlowCore", "DNSFlowTestSupport", "dnsflow"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -11,3 +11,4 @@ public protocol FlowQuerying: Sendable {
 }
 
 extension FlowStore: FlowQuerying {}
+extension ClickHouseStore: FlowQuerying {}

@@ -1,0 +1,139 @@
+import DNSFlowCore
+import DNSFlowTestSupport
+import Foundation
+import Logging
+import Testing
+
+@testable import DNSFlowStore
+
+/// The ClickHouse store against a real `clickhouse-server` on loopback, answering as the SQLite store does.
+@Suite struct ClickHouseStoreTests {
+    /// Runs `body` with a store over a server of its own, removed afterwards.
+    static func withStore(_ body: (ClickHouseStore) async throws -> Void) async throws {
+        let server = try ClickHouseServer()
+        try await ClickHouseServer.running([server]) {
+            let endpoint = try ClickHouseEndpoint(url: server.storeURL(database: "dnsflow_test"))
+            try await body(ClickHouseStore(endpoint: endpoint, logger: Logger(label: "test")))
+        }
+    }
+
+    /// Every kind of record the agent sends, with distinct end times so that newest first is one order.
+    static let records: [FlowRecord] = {
+        var full = dnsRecord(id: 65535, name: "a.example.test", rcode: "NXDomain", latency: 12.3, endMs: 5000)
+        full.srcAddr = "fd00::2"
+        full.dstAddr = "fd00::53"
+        full.bytes = .max
+        full.interfaces = ["eth0", "we\"ird\\if", "a,b", ""]
+        full.dnsRetransmits = 2
+        var transaction = SampleRecords.dnatLookup(id: 9, endMs: 6000)
+        transaction.requester = Requester(pid: .max, comm: "dig", cgroupId: .max, containerId: "c", podUid: "p")
+        var nxdomain = SampleRecords.dnatLookup(id: 10, endMs: 7000)
+        nxdomain.dnsAnswers = DNSAnswers.none
+        nxdomain.xlatDstAddr = "fd00::53"
+        return [
+            full, transaction, nxdomain, SampleRecords.namedConnection(endMs: 8000),
+            dnsRecord(id: 4242, name: "api.example.test", latency: 7, endMs: 1000),
+            dnsRecord(id: 4242, name: "API.Example.test", rcode: "NXDomain", latency: 2, endMs: 2000, node: "node-b"),
+            dnsRecord(id: 7, name: "www.other.test", rcode: "ServFail", latency: 30, endMs: 3000, srcPort: 5353),
+            dnsRecord(id: 8, name: "x_y.example.test", latency: nil, endMs: 4000, errno: 110),
+            queryRecord(id: 8, name: "x_y.example.test"),
+        ]
+    }()
+
+    @Test func answersAsTheSQLiteStoreDoes() async throws {
+        try await Self.withStore { store in try await Self.compare(store) }
+    }
+
+    private static func compare(_ store: ClickHouseStore) async throws {
+        let sqlite = try TemporaryStore()
+        defer { sqlite.remove() }
+        try await store.insert(records)
+        try await sqlite.store.insert(records)
+
+        let all = try await store.query(FlowQuery())
+        #expect(all.total == records.count)
+        #expect(Set(all.flows) == Set(records), "every field round-trips")
+        let queries = [
+            FlowQuery(), FlowQuery(limit: 3), FlowQuery(dnsId: 4242), FlowQuery(dnsId: 9),
+            FlowQuery(dnsName: "api.example.test"), FlowQuery(dnsName: "*.example.test"), FlowQuery(dnsName: "x_y.*"),
+            FlowQuery(dnsName: "x%y.*"), FlowQuery(recordType: .flow), FlowQuery(recordType: .dnsTransaction),
+            FlowQuery(rcode: DNSResponseCode(name: "nxdomain")), FlowQuery(minLatencyMs: 5),
+            FlowQuery(minLatencyMs: 5, maxLatencyMs: 10), FlowQuery(errno: 110), FlowQuery(port: 5353),
+            FlowQuery(port: 53), FlowQuery(node: "node-b"), FlowQuery(since: 2000, until: 4000),
+            FlowQuery(srcAddr: "fd00::2"), FlowQuery(dstAddr: "10.0.0.53", limit: 2), FlowQuery(until: .min),
+            FlowQuery(since: .max), FlowQuery(node: "it's \\ odd"),
+        ]
+        for query in queries {
+            let expected = try await sqlite.store.query(query)
+            let page = try await store.query(query)
+            #expect(page == expected, "\(query)")
+        }
+        for by in TopQuery.Key.allCases {
+            for stat in TopQuery.Stat.allCases {
+                let query = TopQuery(by: by, stat: stat, since: 0, until: 10_000)
+                #expect(try await store.top(query) == (try await sqlite.store.top(query)), "\(by) \(stat)")
+            }
+        }
+        #expect(
+            try await store.latencyHistogram(since: 0, until: 10_000)
+                == (try await sqlite.store.latencyHistogram(since: 0, until: 10_000)))
+        #expect(try await store.count() == records.count)
+    }
+
+    @Test func retentionDropsWholeHours() async throws {
+        try await Self.withStore { store in
+            let hour: Int64 = 3_600_000
+            let base = 470_000 * hour
+            try await store.insert([base + 10, base + 20, base + hour + 5].map { dnsRecord(id: 1, endMs: $0) })
+            #expect(try await store.dropPartitions(endedBefore: base + hour - 1) == 0, "the hour has not ended")
+            #expect(try await store.dropPartitions(endedBefore: base + hour) == 2)
+            #expect(try await store.query(FlowQuery()).flows.map(\.timeFlowEndMs) == [base + hour + 5])
+            #expect(try await store.dropPartitions(endedBefore: base + hour) == 0)
+        }
+    }
+
+    /// Nothing listens: the insert is retried, then fails with a message naming the server, and the writer
+    /// answers `.failed`.
+    @Test func anUnreachableServerFailsTheBatchAfterRetries() async throws {
+        let endpoint = ClickHouseEndpoint(host: "127.0.0.1", port: 1, database: "none")
+        let store = ClickHouseStore(
+            endpoint: endpoint, retry: ClickHouseRetry(attempts: 3, initial: .milliseconds(20)),
+            logger: Logger(label: "test"))
+        let started = ContinuousClock.now
+        await #expect(throws: StoreError.self) { try await store.insert([dnsRecord(id: 1)]) }
+        #expect(ContinuousClock.now - started >= .milliseconds(60), "two waits: 20 ms, then 40 ms")
+        do {
+            try await store.query(FlowQuery())
+        } catch {
+            #expect("\(error)".contains("cannot reach ClickHouse at clickhouse://127.0.0.1:1/none"), "\(error)")
+        }
+        let writer = FlowWriter(store: store, queueSize: 4, logger: Logger(label: "test"))
+        try await withThrowingTaskGroup { group in
+            group.addTask { try await writer.run() }
+            #expect(await writer.write([dnsRecord(id: 2)]) == .failed)
+            group.cancelAll()
+        }
+    }
+
+    @Test func backoffDoublesUpToItsMaximum() {
+        let retry = ClickHouseRetry(attempts: 6, initial: .milliseconds(100), maximum: .milliseconds(500))
+        #expect((1...6).map { retry.delay(afterFailures: $0) } == [
+            .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(500), .milliseconds(500), nil,
+        ])
+    }
+
+    @Test func endpointURLs() throws {
+        let endpoint = try ClickHouseEndpoint(url: "clickhouse://ch.example:8124/flows?user=u&password=p&cluster=c1")
+        #expect(endpoint == ClickHouseEndpoint(host: "ch.example", port: 8124, database: "flows", user: "u", password: "p", cluster: "c1"))
+        #expect(endpoint.description == "clickhouse://ch.example:8124/flows?user=u&cluster=c1", "no password")
+        #expect(try ClickHouseEndpoint(url: "clickhouse://[::1]").baseURL == "http://[::1]:8123/")
+        for bad in ["http://x/db", "clickhouse:///db", "clickhouse://x/d-b", "clickhouse://x/db?pass=1"] {
+            #expect(throws: ClickHouseEndpointError.self, "\(bad)") { try ClickHouseEndpoint(url: bad) }
+        }
+    }
+
+    @Test func literalsEscapeQuotesAndBackslashes() {
+        #expect(ClickHouseSchema.literal("it's \\ x") == #"'it\'s \\ x'"#)
+        #expect(ClickHouseSchema.bytes([10, 0, 0, 255]) == "unhex('0A0000FF')")
+    }
+}
