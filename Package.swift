@@ -109,7 +109,11 @@ let package = Package(
         ),
 
         // Records the unit tests of several modules share.
-        .target(name: "DNSFlowTestSupport", dependencies: ["DNSFlowCore"], path: "Tests/DNSFlowTestSupport"),
+        .target(
+            name: "DNSFlowTestSupport",
+            dependencies: ["DNSFlowCore", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            path: "Tests/DNSFlowTestSupport"
+        ),
         .testTarget(name: "DNSFlowCoreTests", dependencies: ["DNSFlowCore", "DNSFlowTestSupport"]),
         .testTarget(name: "DNSFlowConfigTests", dependencies: ["DNSFlowConfig"]),
         .testTarget(

@@ -84,7 +84,7 @@ public struct Collector: Sendable {
 
 /// The real collector's parts: the store (SQLite or ClickHouse) and its writer, and the API's settings.
 public struct CollectorDependencies: Sendable {
-    public var store: any FlowQuerying
+    public var store: any FlowQuerying & FlowBatchInserting
     public var writer: FlowWriter
     public var metrics: CollectorMetrics
     /// nil or empty: the API is open.
@@ -93,7 +93,7 @@ public struct CollectorDependencies: Sendable {
     public var maxBodyBytes: Int
 
     public init(
-        store: any FlowQuerying, writer: FlowWriter, metrics: CollectorMetrics, token: String?,
+        store: any FlowQuerying & FlowBatchInserting, writer: FlowWriter, metrics: CollectorMetrics, token: String?,
         maxBodyBytes: Int = defaultMaxBodyBytes
     ) {
         self.store = store

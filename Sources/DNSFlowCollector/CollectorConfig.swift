@@ -87,8 +87,9 @@ public struct CollectorConfig: Sendable, Hashable {
         }
         if let node = top.optional("store") {
             guard config.db == CollectorConfig().db else { throw node.fail("db and store both name the store; give one") }
+            let text = try node.string()
             do {
-                try config.setStore(try node.string())
+                try config.setStore(text)
             } catch {
                 throw node.fail(error.description)
             }

@@ -15,7 +15,7 @@ struct ClickHouseClient: Sendable {
 
     init(
         endpoint: ClickHouseEndpoint, retry: ClickHouseRetry = ClickHouseRetry(), timeout: TimeAmount = .seconds(30),
-        http: HTTPClient = .shared, logger: Logger
+        http: HTTPClient = ClickHouseClient.http, logger: Logger
     ) {
         self.endpoint = endpoint
         self.retry = retry
@@ -23,6 +23,15 @@ struct ClickHouseClient: Sendable {
         self.http = http
         self.logger = logger
     }
+
+    /// One client for every store: a refused connection fails the request at once (our retries back off), instead
+    /// of the pool reconnecting until the request's deadline.
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(5)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     /// Runs `sql` (in `database` unless nil) and returns the answer's bytes.
     func execute(_ sql: String, database: String?) async throws(ClickHouseError) -> [UInt8] {

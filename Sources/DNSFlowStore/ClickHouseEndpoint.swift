@@ -72,5 +72,5 @@ public struct ClickHouseEndpoint: Sendable, Hashable, CustomStringConvertible {
 
 public struct ClickHouseEndpointError: Error, CustomStringConvertible {
     public let description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }

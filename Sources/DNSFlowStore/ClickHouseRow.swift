@@ -160,8 +160,13 @@ extension FlowField {
         case .pid: r.requester = try row.optionalInteger(UInt32.self).map { Requester(pid: $0, comm: "", cgroupId: 0) }
         case .comm: if let comm = try row.optionalString() { r.requester?.comm = comm }
         case .cgroupId: if let id: UInt64 = try row.optionalInteger() { r.requester?.cgroupId = id }
-        case .containerId: r.requester?.containerId = try row.optionalString()
-        case .podUid: r.requester?.podUid = try row.optionalString()
+        // Read before assigning: an optional-chained assignment skips its right side when the requester is nil.
+        case .containerId:
+            let id = try row.optionalString()
+            r.requester?.containerId = id
+        case .podUid:
+            let uid = try row.optionalString()
+            r.requester?.podUid = uid
         case .dstDnsName: r.dstDnsName = try row.optionalString()
         }
     }

@@ -102,14 +102,11 @@ import Testing
         let started = ContinuousClock.now
         await #expect(throws: StoreError.self) { try await store.insert([dnsRecord(id: 1)]) }
         #expect(ContinuousClock.now - started >= .milliseconds(60), "two waits: 20 ms, then 40 ms")
-        do {
-            try await store.query(FlowQuery())
-        } catch {
-            #expect("\(error)".contains("cannot reach ClickHouse at clickhouse://127.0.0.1:1/none"), "\(error)")
-        }
+        let error = await #expect(throws: StoreError.self) { try await store.query(FlowQuery()) }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("cannot reach ClickHouse at clickhouse://127.0.0.1:1/none"))
         let writer = FlowWriter(store: store, queueSize: 4, logger: Logger(label: "test"))
-        try await withThrowingTaskGroup { group in
-            group.addTask { try await writer.run() }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await writer.run() }
             #expect(await writer.write([dnsRecord(id: 2)]) == .failed)
             group.cancelAll()
         }

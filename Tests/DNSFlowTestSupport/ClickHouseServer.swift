@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 
 /// A real ClickHouse server (Debian's `clickhouse-server`) for one test: loopback only, its own ports, config and
 /// data in a temporary directory, never the system service. Servers made together by `cluster` know each other
@@ -60,7 +62,7 @@ public final class ClickHouseServer: @unchecked Sendable {
         try process.run()
         self.process = process
         for _ in 0..<300 {
-            if (try? query("SELECT 1")) == "1\n" { return }
+            if (try? await query("SELECT 1")) == "1\n" { return }
             guard process.isRunning else { break }
             try await Task.sleep(for: .milliseconds(100))
         }
@@ -98,20 +100,15 @@ public final class ClickHouseServer: @unchecked Sendable {
         }
     }
 
-    /// Runs `sql` with curl; the answer in TabSeparated, or an error with ClickHouse's message.
+    /// Runs `sql`; the answer in TabSeparated, or an error with ClickHouse's message.
     @discardableResult
-    public func query(_ sql: String) throws -> String {
-        let curl = Process()
-        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        curl.arguments = ["-sS", "--max-time", "30", "--fail-with-body", "--data-binary", sql, url + "/"]
-        let out = Pipe()
-        curl.standardOutput = out
-        curl.standardError = out
-        try curl.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        curl.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard curl.terminationStatus == 0 else { throw ClickHouseServerError(description: "\(sql): \(text)") }
+    public func query(_ sql: String) async throws -> String {
+        var request = HTTPClientRequest(url: url + "/")
+        request.method = .POST
+        request.body = .bytes(ByteBuffer(string: sql))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let text = String(buffer: try await response.body.collect(upTo: 64 << 20))
+        guard response.status == .ok else { throw ClickHouseServerError(description: "\(sql): \(text)") }
         return text
     }
 

@@ -25,8 +25,8 @@ struct ClickHouseTests {
     }
 
     /// Rows per batch (DNS id 1000 + n) in `server`'s own table.
-    static func rowsPerBatch(_ server: ClickHouseServer, database: String) throws -> [Int: Int] {
-        let text = try server.query("SELECT dns_id - 1000, count() FROM \(database).flows GROUP BY dns_id")
+    static func rowsPerBatch(_ server: ClickHouseServer, database: String) async throws -> [Int: Int] {
+        let text = try await server.query("SELECT dns_id - 1000, count() FROM \(database).flows GROUP BY dns_id")
         var rows: [Int: Int] = [:]
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: "\t").compactMap { Int($0) }
@@ -79,7 +79,7 @@ struct ClickHouseTests {
                 try #require(found.count == 1, "id \(dig.id): \(found.count) rows")
                 #expect(found[0].isTransaction && found[0].dnsFlagsResponseCode?.name.lowercased() == dig.status.lowercased())
                 #expect(found[0].dnsStages.map(\.netNs) == (try [lab.client, lab.router, lab.server].map(lab.inode)))
-                let stored = try server.query("SELECT count() FROM i21dig.flows WHERE dns_id = \(dig.id)")
+                let stored = try await server.query("SELECT count() FROM i21dig.flows WHERE dns_id = \(dig.id)")
                 #expect(Int(stored.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 1, "the row is in ClickHouse")
             }
         }
@@ -104,7 +104,7 @@ struct ClickHouseTests {
                 try post(10..<13)
                 try await server.start()
                 try post(13..<23)
-                return (statuses, try Self.rowsPerBatch(server, database: "i21restart"))
+                return (statuses, try await Self.rowsPerBatch(server, database: "i21restart"))
             }
         }
         let acknowledged = statuses.filter { $0.value == "200" }.map(\.key).sorted()
@@ -158,7 +158,8 @@ struct ClickHouseTests {
                     var statuses: [String] = []
                     for n in 0..<8 { statuses.append(try Self.post(n, to: collectors[n % 2], endMs: endMs, dir: dir)) }
                     #expect(statuses == Array(repeating: "200", count: 8))
-                    let local = try servers.map { try Self.rowsPerBatch($0, database: "i21shards") }
+                    var local: [[Int: Int]] = []
+                    for server in servers { local.append(try await Self.rowsPerBatch(server, database: "i21shards")) }
                     #expect(local[0].keys.sorted() == [0, 2, 4, 6] && local[1].keys.sorted() == [1, 3, 5, 7])
                     let answers = try collectors.map { collector in
                         try queries.map { try sh("curl -sf '\(collector.url)/api/v1/flows?\($0)'") }
