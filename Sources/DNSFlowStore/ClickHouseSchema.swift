@@ -93,7 +93,10 @@ struct ClickHouseSchema: Sendable {
 
     /// (bucket index, count) rows, the index into `LatencyBucket.bounds` or its count for the open bucket.
     func histogram(since: Int64?, until: Int64?) -> String {
-        let arms = LatencyBucket.bounds.enumerated().map { "dns_latency_ns < \(FlowQuery.nanoseconds($1)), \($0)" }
+        // The window excludes NULL latencies; without assumeNotNull the bucket would be Nullable.
+        let arms = LatencyBucket.bounds.enumerated().map {
+            "assumeNotNull(dns_latency_ns) < \(FlowQuery.nanoseconds($1)), \($0)"
+        }
         let window = FlowQuery(since: since, until: until)
         return """
             SELECT toUInt32(multiIf(\(arms.joined(separator: ", ")), \(LatencyBucket.bounds.count))) AS b, count()
