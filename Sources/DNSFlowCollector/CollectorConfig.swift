@@ -86,7 +86,9 @@ public struct CollectorConfig: Sendable, Hashable {
             guard !config.db.isEmpty else { throw node.fail("must not be empty") }
         }
         if let node = top.optional("store") {
-            guard config.db == CollectorConfig().db else { throw node.fail("db and store both name the store; give one") }
+            guard config.db == CollectorConfig().db else {
+                throw node.fail("db and store both name the store; give one")
+            }
             let text = try node.string()
             do {
                 try config.setStore(text)
@@ -128,7 +130,9 @@ public struct CollectorConfig: Sendable, Hashable {
     public mutating func setStore(_ text: String) throws(ClickHouseEndpointError) {
         if text.hasPrefix("sqlite:") {
             let path = String(text.dropFirst("sqlite:".count))
-            guard !path.isEmpty else { throw ClickHouseEndpointError("sqlite: needs a path, as in sqlite:./dnsflow.sqlite") }
+            guard !path.isEmpty else {
+                throw ClickHouseEndpointError("sqlite: needs a path, as in sqlite:./dnsflow.sqlite")
+            }
             db = path
             clickHouse = nil
         } else if text.hasPrefix("clickhouse:") {

@@ -47,7 +47,8 @@ struct ClickHouseClient: Sendable {
 
     /// Inserts RowBinary rows; returns once ClickHouse has acknowledged them, which it does after writing the part.
     func insert(_ statement: String, rows: [UInt8]) async throws(ClickHouseError) {
-        let query = statement.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&+=")))
+        let query = statement.addingPercentEncoding(
+            withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&+=")))
         let url = url(database: endpoint.database) + "&query=" + (query ?? "")
         _ = try await withRetries(statement) { try await send(url: url, body: ByteBuffer(bytes: rows)) }
     }

@@ -142,7 +142,8 @@ extension FlowField {
             let id: Int32 = try row.integer()
             r.dnsId = id == ClickHouseRow.noDNSId ? nil : UInt16(truncatingIfNeeded: id)
         case .dnsFlags: r.dnsFlags = try row.optionalInteger()
-        case .dnsFlagsResponseCode: r.dnsFlagsResponseCode = try row.optionalInteger(UInt8.self).map { DNSResponseCode(rawValue: $0) }
+        case .dnsFlagsResponseCode:
+            r.dnsFlagsResponseCode = try row.optionalInteger(UInt8.self).map { DNSResponseCode(rawValue: $0) }
         case .dnsLatencyMs: r.dnsLatencyNs = try row.optionalInteger()
         case .dnsName: r.dnsName = try row.optionalString()
         case .dnsQType: r.dnsQType = try row.optionalInteger(UInt16.self).map { DNSQueryType(rawValue: $0) }

@@ -41,7 +41,8 @@ public final class FlowWriter: Service, Sendable {
 
     /// - Parameter queueSize: the number of batches that may wait for the writer.
     public init(
-        store: some FlowBatchInserting, queueSize: Int, maxRowsPerTransaction: Int = FlowWriter.defaultMaxRowsPerTransaction,
+        store: some FlowBatchInserting, queueSize: Int,
+        maxRowsPerTransaction: Int = FlowWriter.defaultMaxRowsPerTransaction,
         logger: Logger
     ) {
         self.store = store

@@ -8,7 +8,9 @@ public struct RetentionService: Service {
     private let interval: Duration
     private let logger: Logger
 
-    public init(store: some FlowPartitionDropping, retention: Duration, interval: Duration = .seconds(60), logger: Logger) {
+    public init(
+        store: some FlowPartitionDropping, retention: Duration, interval: Duration = .seconds(60), logger: Logger
+    ) {
         self.store = store
         self.retentionMs =
             retention.components.seconds * 1000 + retention.components.attoseconds / 1_000_000_000_000_000

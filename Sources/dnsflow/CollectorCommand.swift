@@ -22,7 +22,9 @@ struct CollectorCommand: AsyncParsableCommand {
     @Option(help: "SQLite database path (default ./dnsflow.sqlite).")
     var db: String?
 
-    @Option(help: "Where flows are stored: sqlite:PATH (the default, ./dnsflow.sqlite) or clickhouse://host:8123/db?user=….")
+    @Option(
+        help: "Where flows are stored: sqlite:PATH (the default, ./dnsflow.sqlite) or clickhouse://host:8123/db?user=…."
+    )
     var store: String?
 
     func validate() throws {

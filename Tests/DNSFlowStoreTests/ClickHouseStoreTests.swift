@@ -114,14 +114,18 @@ import Testing
 
     @Test func backoffDoublesUpToItsMaximum() {
         let retry = ClickHouseRetry(attempts: 6, initial: .milliseconds(100), maximum: .milliseconds(500))
-        #expect((1...6).map { retry.delay(afterFailures: $0) } == [
-            .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(500), .milliseconds(500), nil,
-        ])
+        #expect(
+            (1...6).map { retry.delay(afterFailures: $0) } == [
+                .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(500), .milliseconds(500), nil,
+            ])
     }
 
     @Test func endpointURLs() throws {
         let endpoint = try ClickHouseEndpoint(url: "clickhouse://ch.example:8124/flows?user=u&password=p&cluster=c1")
-        #expect(endpoint == ClickHouseEndpoint(host: "ch.example", port: 8124, database: "flows", user: "u", password: "p", cluster: "c1"))
+        #expect(
+            endpoint
+                == ClickHouseEndpoint(
+                    host: "ch.example", port: 8124, database: "flows", user: "u", password: "p", cluster: "c1"))
         #expect(endpoint.description == "clickhouse://ch.example:8124/flows?user=u&cluster=c1", "no password")
         #expect(try ClickHouseEndpoint(url: "clickhouse://[::1]").baseURL == "http://[::1]:8123/")
         for bad in ["http://x/db", "clickhouse:///db", "clickhouse://x/d-b", "clickhouse://x/db?pass=1"] {

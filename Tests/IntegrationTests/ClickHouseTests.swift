@@ -77,10 +77,13 @@ struct ClickHouseTests {
                 _ = try await agent.stop()
                 let found = try await Self.lookups(dig.id, in: collector, lab: lab)
                 try #require(found.count == 1, "id \(dig.id): \(found.count) rows")
-                #expect(found[0].isTransaction && found[0].dnsFlagsResponseCode?.name.lowercased() == dig.status.lowercased())
+                #expect(
+                    found[0].isTransaction
+                        && found[0].dnsFlagsResponseCode?.name.lowercased() == dig.status.lowercased())
                 #expect(found[0].dnsStages.map(\.netNs) == (try [lab.client, lab.router, lab.server].map(lab.inode)))
                 let stored = try await server.query("SELECT count() FROM i21dig.flows WHERE dns_id = \(dig.id)")
-                #expect(Int(stored.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 1, "the row is in ClickHouse")
+                #expect(
+                    Int(stored.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 1, "the row is in ClickHouse")
             }
         }
     }
