@@ -24,6 +24,10 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         // Gzip and deflate request bodies inflated in place, with a size limit.
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        // TLS to the Kubernetes API server: its CA and client certificates (AsyncHTTPClient's own TLS).
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // dnstap's protobuf messages (code generated once from dnstap.proto: scripts/gen-dnstap-proto.sh).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // libbpf (Debian libbpf-dev, libelf-dev), the structs shared with bpf/dnsflow.h, the generated
@@ -65,6 +69,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         .target(
@@ -108,11 +114,22 @@ let package = Package(
             ]
         ),
 
-        // Records the unit tests of several modules share.
+        // Records and tools (headless Chromium) the tests of several modules share.
         .target(
             name: "DNSFlowTestSupport",
             dependencies: ["DNSFlowCore", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             path: "Tests/DNSFlowTestSupport"
+        ),
+        // An HTTPS server that replays recorded Kubernetes API answers: no kube-apiserver runs here.
+        .target(
+            name: "KubernetesReplay",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Tests/KubernetesReplay"
         ),
         .testTarget(name: "DNSFlowCoreTests", dependencies: ["DNSFlowCore", "DNSFlowTestSupport"]),
         .testTarget(name: "DNSFlowConfigTests", dependencies: ["DNSFlowConfig"]),
@@ -124,7 +141,7 @@ let package = Package(
         .testTarget(
             name: "DNSFlowAgentTests",
             dependencies: [
-                "DNSFlowAgent", "DNSFlowCore", "DNSFlowIPFIX", "DNSFlowConfig", "DNSFlowProbe",
+                "DNSFlowAgent", "DNSFlowCore", "DNSFlowIPFIX", "DNSFlowConfig", "DNSFlowProbe", "KubernetesReplay",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -162,7 +179,9 @@ let package = Package(
             ]
         ),
         // Loads the real BPF program as root and drives real DNS servers in network namespaces.
-        .testTarget(name: "IntegrationTests", dependencies: ["DNSFlowCore", "DNSFlowTestSupport", "dnsflow"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["DNSFlowCore", "dnsflow", "DNSFlowTestSupport", "KubernetesReplay"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -589,10 +589,12 @@ def run_traffic_case(name, extra, features, with_agent, tag):
         ticks1, t1 = proc_cpu_ticks(agent.pid), time.time()
         after, packets1 = bpf_prog_stats(agent.pid), veth_packets()
         set_bpf_stats(False)
-        run_ns = sum(ns - before.get(k, (0, 0))[0] for k, (ns, _) in after.items())
-        runs = sum(cnt - before.get(k, (0, 0))[1] for k, (_, cnt) in after.items())
+        progs = {k: {"run_time_ns": ns - before.get(k, (0, 0))[0], "run_cnt": cnt - before.get(k, (0, 0))[1]}
+                 for k, (ns, cnt) in after.items()}
+        run_ns = sum(p["run_time_ns"] for p in progs.values())
+        runs = sum(p["run_cnt"] for p in progs.values())
         packets = max(packets1 - packets0, 1)
-        r = {"iperf3": perf, "loadavg": os.getloadavg()[0], "packets": packets,
+        r = {"iperf3": perf, "loadavg": os.getloadavg()[0], "packets": packets, "bpf_programs": progs,
              "agent_cpu_pct": round(100 * (ticks1 - ticks0) / os.sysconf("SC_CLK_TCK") / (t1 - t0), 2),
              "bpf_ns_per_packet": round(run_ns / packets, 1), "bpf_runs_per_packet": round(runs / packets, 2),
              # Each packet is sighted twice: leaving one namespace, entering the other.

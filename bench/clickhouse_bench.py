@@ -13,6 +13,9 @@ import argparse, json, os, shutil, signal, statistics, subprocess, tempfile, tim
 import collector_bench as cb
 
 CH_HTTP, CH_TCP = 19473, 19474
+# This bench's collector ports (issue 21's range), not collector_bench.py's, which may be running beside it.
+cb.HTTP_PORT, cb.IPFIX_PORT = 19475, 19476
+cb.BASE = f"http://127.0.0.1:{cb.HTTP_PORT}"
 CH = f"http://127.0.0.1:{CH_HTTP}/"
 DATABASE = "bench"
 DAY_MS = 86_400_000
@@ -124,6 +127,7 @@ def get(path):
 
 
 def bench_query(rows, repeats):
+    load_before = cb.load_average()
     proc = start_collector()
     now = int(time.time() * 1000)
     fill_s = fill(rows, now)
@@ -132,22 +136,24 @@ def bench_query(rows, repeats):
     proc = start_collector()
     since, until = now - DAY_MS, now + 1
     window = f"since={since}&until={until}"
-    by_id = timed(lambda k: get(f"/api/v1/flows?dnsId={(4242 + k * 97) % 65536}"), repeats)
-    by_id_window = timed(lambda k: get(f"/api/v1/flows?dnsId={(4242 + k * 97) % 65536}&{window}"), repeats)
-    rows_per_id = get("/api/v1/flows?dnsId=4242")["total"]
-    by_name = timed(lambda k: get(f"/api/v1/flows?dnsName=host{k % 1000}.example.test&{window}"), 20)
-    newest = timed(lambda k: get(f"/api/v1/flows?since={now - 300_000}&until={until}"), 20)
+    by_id = timed(lambda k: get(f"/api/v1/lookups?dnsId={(4242 + k * 97) % 65536}"), repeats)
+    by_id_window = timed(lambda k: get(f"/api/v1/lookups?dnsId={(4242 + k * 97) % 65536}&{window}"), repeats)
+    rows_per_id = get("/api/v1/lookups?dnsId=4242")["total"]
+    by_name = timed(lambda k: get(f"/api/v1/lookups?dnsName=host{k % 1000}.example.test&{window}"), 20)
+    newest = timed(lambda k: get(f"/api/v1/lookups?since={now - 300_000}&until={until}"), 20)
     histogram = timed(lambda k: get(f"/api/v1/dns/histogram?{window}"), 10)
-    top = timed(lambda k: get(f"/api/v1/dns/top?by=name&{window}"), 10)
-    # The over-time chart's query (the lookups API adds it): per-minute counts, errors and mean latency over 24 h.
-    series_sql = f"""SELECT intDiv(time_flow_end_ms, 60000) AS minute, count(), countIf(dns_rcode != 0),
-        avg(dns_latency_ns) FROM {DATABASE}.flows WHERE time_flow_end_ms >= {since} AND time_flow_end_ms < {until}
-        GROUP BY minute ORDER BY minute FORMAT RowBinary"""
-    series = timed(lambda k: ch(series_sql), 10)
+    top = timed(lambda k: get(f"/api/v1/dns/top?by=name&stat=p90&{window}"), 10)
+    # The page's over-time charts over 24 h, in the step the API picks for a day (30 min): lookups per second by
+    # response code, and the latency percentiles.
+    minute = 60_000
+    day = f"since={(now - DAY_MS) // minute * minute}&until={until}"
+    series = timed(lambda k: get(f"/api/v1/dns/timeseries?metric=rate&{day}"), 10)
+    latency_series = timed(lambda k: get(f"/api/v1/dns/timeseries?metric=latency&{day}"), 10)
     cb.stop(proc)
-    return {"rows": rows, "fill_s": round(fill_s, 1), "parts": parts, "rows_per_id": rows_per_id,
+    return {"rows": rows, "load_average_before": load_before, "fill_s": round(fill_s, 1), "parts": parts, "rows_per_id": rows_per_id,
             "by_id": by_id, "by_id_24h_window": by_id_window, "by_name_24h": by_name, "newest_5min_page": newest,
-            "histogram_24h": histogram, "top_names_24h": top, "time_series_24h_per_minute": series,
+            "histogram_24h": histogram, "top_names_p90_24h": top, "time_series_rate_24h": series,
+            "time_series_latency_24h": latency_series, "load_average_after": cb.load_average(),
             "disk_bytes": int(ch(f"SELECT sum(bytes_on_disk) FROM system.parts WHERE database = '{DATABASE}' "
                                  "AND table = 'flows' AND active"))}
 
@@ -163,7 +169,7 @@ def main():
     parser.add_argument("--skip", choices=["ingest", "query"], help="run only the other part")
     args = parser.parse_args()
     cb.BINARY = args.binary
-    directory = tempfile.mkdtemp(prefix="dnsflow-ch-bench-")
+    directory = tempfile.mkdtemp(prefix="i21-ch-bench-")
     clickhouse = start_clickhouse(directory)
     try:
         print(json.dumps({"clickhouse": ch("SELECT version()").strip()}), flush=True)

@@ -34,12 +34,23 @@ public struct Agent: Sendable {
         ProcessMemory.trim()
         ProcessMemory.releaseStartupPages()
         let netNsNames = NetNsNames(logger: logger)
+        let kubernetes = try KubernetesWatcher.make(
+            settings: config.kubernetes, nodeName: nodeName, registry: registry, logger: logger)
         let enricher = RecordEnricher(
             netNsNames: netNsNames, cgroupPaths: CgroupPaths(logger: logger), resolvedNames: config.resolvedNames,
-            registry: registry)
+            kubernetes: kubernetes?.cache, registry: registry)
+        let dnstap = ServerSideServices(config: config, registry: registry, logger: logger)
+        let sockets =
+            config.features.contains(.dnsHealth)
+            ? SocketHealthMetrics(namespaces: NamespaceProcesses(), registry: registry, logger: logger) : nil
         let evictor = FlowEvictor(
             source: probe, config: config, nodeName: nodeName, exporters: exporters, enricher: enricher,
-            registry: registry, logger: logger)
+            registry: registry, logger: logger,
+            health: sockets.map {
+                DNSHealthPass(
+                    sockets: $0, suffixes: PublicSuffixList.installed(logger: logger),
+                    thresholds: config.tunnelThresholds, registry: registry)
+            }, serverSide: dnstap.pass)
         // A group shuts down in reverse order: the metrics endpoint, then the evictor flushes,
         // then the probe detaches, then the exporters deliver what the evictor flushed, and the
         // namespace names the flush used stop refreshing last.
@@ -47,6 +58,13 @@ public struct Agent: Sendable {
         let endpoint = metrics.map { registry in
             MetricsEndpoint(port: Int(config.metricsPort), registry: registry, logger: logger) { probe.isAttached }
         }
-        services = [netNsNames] + exporters + [probe, evictor] + (endpoint.map { [$0] } ?? [])
+        var services: [any Service] = [netNsNames]
+        if let kubernetes { services.append(kubernetes) }
+        if let sockets { services.append(sockets) }
+        services += exporters as [any Service]
+        services += [probe, evictor] as [any Service]
+        if let endpoint { services.append(endpoint) }
+        services += dnstap.listeners as [any Service]
+        self.services = services
     }
 }

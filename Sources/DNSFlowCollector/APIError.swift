@@ -36,9 +36,10 @@ enum JSONBody {
     }
 
     /// A page of flows, the records written by `FlowRecordJSON`: `JSONEncoder` took longer than the query itself.
-    static func response(_ page: FlowPage) -> Response {
-        var bytes: [UInt8] = []
-        FlowRecordJSON.encodePage(page.flows, total: page.total, into: &bytes)
+    static func response(_ page: FlowPage, recordsKey: String = "flows") -> Response {
+        var bytes = Array("{\"\(recordsKey)\":".utf8)
+        FlowRecordJSON.encode(page.flows, into: &bytes)
+        bytes += Array(",\"total\":\(page.total)}".utf8)
         return response(bytes: bytes, status: .ok)
     }
 

@@ -10,6 +10,8 @@ public struct CollectorMetrics: Sendable {
     let flowsQueryDuration: DurationHistogram
     let topQueryDuration: DurationHistogram
     let histogramQueryDuration: DurationHistogram
+    let lookupsQueryDuration: DurationHistogram
+    let timeSeriesQueryDuration: DurationHistogram
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -34,6 +36,8 @@ public struct CollectorMetrics: Sendable {
         flowsQueryDuration = queryDuration("flows")
         topQueryDuration = queryDuration("dns_top")
         histogramQueryDuration = queryDuration("dns_histogram")
+        lookupsQueryDuration = queryDuration("lookups")
+        timeSeriesQueryDuration = queryDuration("dns_timeseries")
     }
 
     func timed<T>(_ histogram: DurationHistogram, _ body: () async throws -> T) async rethrows -> T {

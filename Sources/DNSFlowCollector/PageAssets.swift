@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 
-/// The Network Traffic page, read once from the bundle's `Page` folder and served from memory.
+/// The page (and the OpenAPI file), read once from the bundle's `Page` folder and served from memory.
 struct PageAssets: Sendable {
     private let files: [String: (contentType: String, body: ByteBuffer)]
 
@@ -9,7 +9,7 @@ struct PageAssets: Sendable {
         let folder = Bundle.module.url(forResource: "Page", withExtension: nil)
         let types = [
             "html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8",
-            "css": "text/css; charset=utf-8",
+            "css": "text/css; charset=utf-8", "json": "application/json", "svg": "image/svg+xml",
         ]
         var files: [String: (String, ByteBuffer)] = [:]
         for name in (folder.flatMap { try? FileManager.default.contentsOfDirectory(atPath: $0.path) } ?? []) {
@@ -20,6 +20,9 @@ struct PageAssets: Sendable {
         }
         self.files = files
     }
+
+    /// The OpenAPI description of the API, served at `/api/v1/openapi.json`.
+    static let openAPI = "openapi.json"
 
     func response(for name: String) -> Response? {
         guard let file = files[name.isEmpty ? "index.html" : name] else { return nil }

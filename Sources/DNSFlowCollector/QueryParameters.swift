@@ -7,8 +7,12 @@ struct QueryParameters {
     let parameters: Parameters
     let nowMs: Int64
 
-    func flowQuery() throws(APIError) -> FlowQuery {
-        var query = FlowQuery(limit: try limit(default: FlowQuery.defaultLimit, max: FlowQuery.maxLimit))
+    func flowQuery(
+        limit defaultLimit: Int = FlowQuery.defaultLimit, max: Int = FlowQuery.maxLimit
+    ) throws(APIError)
+        -> FlowQuery
+    {
+        var query = FlowQuery(limit: try limit(default: defaultLimit, max: max))
         if let type = string("recordType") {
             guard let recordType = RecordType(name: type) else {
                 let names = RecordType.allCases.map(\.name).joined(separator: " or ")
@@ -31,15 +35,60 @@ struct QueryParameters {
         query.dstAddr = try address("dstAddr")
         query.port = try integer("port")
         query.node = string("node")
+        query.client = string("client")
+        query.comm = string("comm")
+        query.server = try address("server")
+        query.errorsOnly = try flag("errors")
+        query.offset = Int(try integer("offset") as UInt32? ?? 0)
+        query.order = try choice("sort", FlowQuery.Order.self) ?? .time
         (query.since, query.until) = try window()
+        return query
+    }
+
+    /// `flowQuery()` over the DNS lookups alone.
+    func lookupQuery() throws(APIError) -> FlowQuery {
+        if string("recordType") != nil { throw .badParameter("recordType", "lookups are all dnsTransaction records") }
+        var query = try flowQuery()
+        query.recordType = .dnsTransaction
         return query
     }
 
     func topQuery() throws(APIError) -> TopQuery {
         let by = try choice("by", TopQuery.Key.self) ?? .name
         let stat = try choice("stat", TopQuery.Stat.self) ?? .avg
-        let (since, until) = try window()
-        return TopQuery(by: by, stat: stat, limit: try limit(default: 10, max: 1000), since: since, until: until)
+        let order = try choice("order", TopQuery.Order.self) ?? .value
+        let filter = try flowQuery(limit: 10, max: 1000)
+        return TopQuery(by: by, stat: stat, order: order, limit: filter.limit, filter: filter)
+    }
+
+    /// The range defaults to the last hour; the step to one cut from the range.
+    func timeSeriesQuery() throws(APIError) -> TimeSeriesQuery {
+        let metric = try choice("metric", TimeSeriesQuery.Metric.self) ?? .rate
+        if let by = string("by"), by != "rcode" { throw .badParameter("by", "expected rcode, got \"\(by)\"") }
+        let stats = try string("stat").map { (text: String) throws(APIError) -> [TimeSeriesQuery.Stat] in
+            guard let stat = TimeSeriesQuery.Stat(rawValue: text) else {
+                throw .badParameter("stat", "expected p50|p90|p99, got \"\(text)\"")
+            }
+            return [stat]
+        }
+        var step: Int64?
+        if let text = string("step") {
+            guard let ms = TimeSyntax.durationMs(text) else {
+                throw .badParameter("step", "expected a duration like 10s or 5m, got \"\(text)\"")
+            }
+            step = ms
+        }
+        let filter = try flowQuery()
+        let since = filter.since ?? nowMs - 3_600_000
+        let until = filter.until ?? nowMs
+        guard since < until else { throw .badParameter("since", "must be before until") }
+        let query = TimeSeriesQuery(
+            metric: metric, stats: stats ?? TimeSeriesQuery.Stat.allCases, stepMs: step, since: since, until: until,
+            filter: filter)
+        guard query.count <= TimeSeriesQuery.maxPoints else {
+            throw .badParameter("step", "\(query.count) steps in this range; at most \(TimeSeriesQuery.maxPoints)")
+        }
+        return query
     }
 
     func window() throws(APIError) -> (since: Int64?, until: Int64?) {
@@ -74,6 +123,15 @@ struct QueryParameters {
             throw .badParameter(name, "expected a non-negative number of milliseconds, got \"\(text)\"")
         }
         return value
+    }
+
+    private func flag(_ name: String) throws(APIError) -> Bool {
+        guard let text = string(name) else { return false }
+        switch text {
+        case "true", "1": return true
+        case "false", "0": return false
+        default: throw .badParameter(name, "expected true or false, got \"\(text)\"")
+        }
     }
 
     private func limit(default defaultValue: Int, max: Int) throws(APIError) -> Int {

@@ -26,6 +26,8 @@ public func buildRouter(
     router.get("/page/{file}") { _, context in
         page.response(for: context.parameters.get("file") ?? "") ?? Response(status: .notFound)
     }
+    // The API's description, public like the page: it holds no data.
+    router.get("/api/v1/openapi.json") { _, _ in page.response(for: PageAssets.openAPI) ?? Response(status: .notFound) }
 
     let api = router.group()
     if let token, !token.isEmpty { api.add(middleware: BearerAuth(token: token)) }
@@ -49,10 +51,26 @@ public func buildRouter(
         return JSONBody.response(page)
     }
 
+    api.get("/api/v1/lookups") { request, _ in
+        let query = try QueryParameters(parameters: request.uri.queryParameters, nowMs: FlowStore.nowMs())
+            .lookupQuery()
+        let page = try await metrics.timed(metrics.lookupsQueryDuration) { try await store.query(query) }
+        return JSONBody.response(page, recordsKey: "lookups")
+    }
+
     api.get("/api/v1/dns/top") { request, _ in
         let query = try QueryParameters(parameters: request.uri.queryParameters, nowMs: FlowStore.nowMs()).topQuery()
         let entries = try await metrics.timed(metrics.topQueryDuration) { try await store.top(query) }
-        return try JSONBody.response(TopResponse(by: query.by.rawValue, stat: query.stat.rawValue, entries: entries))
+        return try JSONBody.response(
+            TopResponse(by: query.by.rawValue, stat: query.stat.rawValue, order: query.order.rawValue, entries: entries)
+        )
+    }
+
+    api.get("/api/v1/dns/timeseries") { request, _ in
+        let query = try QueryParameters(parameters: request.uri.queryParameters, nowMs: FlowStore.nowMs())
+            .timeSeriesQuery()
+        let series = try await metrics.timed(metrics.timeSeriesQueryDuration) { try await store.timeSeries(query) }
+        return try JSONBody.response(TimeSeriesResponse(metric: query.metric.rawValue, series))
     }
 
     api.get("/api/v1/dns/histogram") { request, _ in
@@ -68,7 +86,22 @@ public func buildRouter(
 struct TopResponse: Encodable {
     let by: String
     let stat: String
+    let order: String
     let entries: [TopEntry]
+}
+
+struct TimeSeriesResponse: Encodable {
+    let metric: String
+    let startMs: Int64
+    let stepMs: Int64
+    let series: [TimeSeries.Series]
+
+    init(metric: String, _ series: TimeSeries) {
+        self.metric = metric
+        startMs = series.startMs
+        stepMs = series.stepMs
+        self.series = series.series
+    }
 }
 
 struct HistogramResponse: Encodable {

@@ -2,12 +2,18 @@
 public enum RecordType: UInt8, Sendable, Hashable, CaseIterable {
     case flow = 0
     case dnsTransaction = 1
+    /// One resolution the search list expanded into several transactions (`SearchExpansionGrouper`).
+    case dnsResolution = 2
+    /// A client `TunnelDetector` flagged: the client, the registered domain and the reason.
+    case dnsAlert = 3
 
     /// The JSON value of `RecordType`.
     public var name: String {
         switch self {
         case .flow: "flow"
         case .dnsTransaction: "dnsTransaction"
+        case .dnsResolution: "dnsResolution"
+        case .dnsAlert: "dnsAlert"
         }
     }
 

@@ -21,6 +21,7 @@ public struct FlowAssembler: Sendable {
         var records: [FlowRecord] = []
         records.reserveCapacity(flows.count + transactions.count)
         var sightings = Sightings()
+        var taken: [FlowKey] = []
         // Transactions and their views read in place: a view copied is a retain and a release of
         // each of its strings and arrays.
         for t in transactions.indices {
@@ -28,7 +29,7 @@ public struct FlowAssembler: Sendable {
             let sent = Counts(queriesOf: transactions[t].stages[0])
             let answered = Counts(responseOf: transactions[t].stages[0])
             // Once per 5-tuple: a namespace that routes without translating pairs on the client's.
-            var taken: [FlowKey] = []
+            taken.removeAll(keepingCapacity: true)
             for s in transactions[t].stages.indices where !taken.contains(transactions[t].stages[s].queryKey) {
                 let query = transactions[t].stages[s].queryKey
                 taken.append(query)
@@ -89,29 +90,21 @@ public struct FlowAssembler: Sendable {
         let client = transaction.client
         let query = client.queryKey
         let innermost = transaction.stages[transaction.stages.count - 1].queryKey
-        var interfaces: [String] = []
-        var directions: [UInt8] = []
-        var seen: [Observation] = []
         var tcpFlags: UInt16 = 0
         // Every interface the query crossed, as its flows list them; a stage's own where its
         // flows are not in this window.
+        sightings.seen.removeAll(keepingCapacity: true)
         for s in transaction.stages.indices {
-            let observations: [Observation]
             if let index = flowIndex[transaction.stages[s].queryKey] {
-                observations = flows[index].observations
                 tcpFlags |= flows[index].tcpFlags
-            } else {
-                observations = [transaction.stages[s].observation]
-            }
-            for observation in observations where !seen.contains(observation) {
-                seen.append(observation)
-                interfaces.append(observation.interface)
-                directions.append(observation.direction)
+                for observation in flows[index].observations where !sightings.seen.contains(observation) {
+                    sightings.seen.append(observation)
+                }
+            } else if !sightings.seen.contains(transaction.stages[s].observation) {
+                sightings.seen.append(transaction.stages[s].observation)
             }
         }
-        if transaction.stages.count == 1, seen == [client.observation] {
-            (interfaces, directions) = sightings.of(client.observation)
-        }
+        let (interfaces, directions) = sightings.lists()
 
         var record = FlowRecord(
             recordType: .dnsTransaction,
@@ -168,18 +161,26 @@ public struct FlowAssembler: Sendable {
     }
 }
 
-/// The one-interface lists of a call's transaction records, made once per sighting: a
-/// namespace's interface is in most records, and a shared array costs a retain where a new one
-/// costs an allocation (and its memory while the record waits in an exporter's buffer).
+/// The interface lists of a call's transaction records, made once per path: most records share
+/// a few paths through the node, and a shared array costs a retain where a new one costs an
+/// allocation (and its memory while the record waits in an exporter's buffer).
 private struct Sightings {
-    private var made: [Observation: (interfaces: [String], directions: [UInt8])] = [:]
-    private var last: (observation: Observation, lists: (interfaces: [String], directions: [UInt8]))?
+    /// The path being built: the caller fills it, `lists()` names it.
+    var seen: [Observation] = []
+    private var made: [[Observation]: (interfaces: [String], directions: [UInt8])] = [:]
+    private var last: (path: [Observation], lists: (interfaces: [String], directions: [UInt8]))?
 
-    mutating func of(_ observation: Observation) -> (interfaces: [String], directions: [UInt8]) {
-        if let last, last.observation == observation { return last.lists }
-        let lists = made[observation] ?? ([observation.interface], [observation.direction])
-        made[observation] = lists
-        last = (observation, lists)
+    mutating func lists() -> (interfaces: [String], directions: [UInt8]) {
+        if let last, last.path == seen { return last.lists }
+        // The stored key, not `seen`: keeping `seen` would share its buffer, and rebuilding it
+        // for the next record would allocate.
+        if let index = made.index(forKey: seen) {
+            last = (made[index].key, made[index].value)
+            return made[index].value
+        }
+        let lists = (seen.map(\.interface), seen.map(\.direction))
+        made[seen] = lists  // a new path: `seen` gets a buffer of its own when next rebuilt
+        last = (seen, lists)
         return lists
     }
 }

@@ -10,6 +10,14 @@ public enum FlowField: Int, CaseIterable, Sendable {
     /// The requester's, flat at the top level as flowlogs-pipeline writes its enrichment.
     case pid, comm, cgroupId, containerId, podUid
     case dstDnsName
+    /// flowlogs-pipeline's Kubernetes enrichment, each end's object flat at the top level.
+    case srcK8SName, srcK8SNamespace, srcK8SType, srcK8SOwnerName, srcK8SOwnerType, srcK8SHostName
+    case dstK8SName, dstK8SNamespace, dstK8SType, dstK8SOwnerName, dstK8SOwnerType, dstK8SHostName
+    case xlatDstK8SName, xlatDstK8SNamespace
+    /// DNS health's.
+    case dnsBaseName, dnsTries, dnsWastedQueries, dnsWastedMs, dnsSearchFix, dnsTimeouts, dnsRetryOf, dnsRetryGapMs
+    case dnsAlertReason
+    case dnsCacheHit, dnsUpstream, dnsServes, dnsServerSource
 
     /// The JSON key, as NetObserv spells it.
     public var key: String {
@@ -58,6 +66,33 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .containerId: #""ContainerId":"#
         case .podUid: #""PodUid":"#
         case .dstDnsName: #""DstDnsName":"#
+        case .srcK8SName: #""SrcK8S_Name":"#
+        case .srcK8SNamespace: #""SrcK8S_Namespace":"#
+        case .srcK8SType: #""SrcK8S_Type":"#
+        case .srcK8SOwnerName: #""SrcK8S_OwnerName":"#
+        case .srcK8SOwnerType: #""SrcK8S_OwnerType":"#
+        case .srcK8SHostName: #""SrcK8S_HostName":"#
+        case .dstK8SName: #""DstK8S_Name":"#
+        case .dstK8SNamespace: #""DstK8S_Namespace":"#
+        case .dstK8SType: #""DstK8S_Type":"#
+        case .dstK8SOwnerName: #""DstK8S_OwnerName":"#
+        case .dstK8SOwnerType: #""DstK8S_OwnerType":"#
+        case .dstK8SHostName: #""DstK8S_HostName":"#
+        case .xlatDstK8SName: #""XlatDstK8S_Name":"#
+        case .xlatDstK8SNamespace: #""XlatDstK8S_Namespace":"#
+        case .dnsBaseName: #""DnsBaseName":"#
+        case .dnsTries: #""DnsTries":"#
+        case .dnsWastedQueries: #""DnsWastedQueries":"#
+        case .dnsWastedMs: #""DnsWastedMs":"#
+        case .dnsSearchFix: #""DnsSearchFix":"#
+        case .dnsTimeouts: #""DnsTimeouts":"#
+        case .dnsRetryOf: #""DnsRetryOf":"#
+        case .dnsRetryGapMs: #""DnsRetryGapMs":"#
+        case .dnsAlertReason: #""DnsAlertReason":"#
+        case .dnsCacheHit: #""DnsCacheHit":"#
+        case .dnsUpstream: #""DnsUpstream":"#
+        case .dnsServes: #""DnsServes":"#
+        case .dnsServerSource: #""DnsServerSource":"#
         }
     }
 
@@ -116,6 +151,33 @@ public enum FlowField: Int, CaseIterable, Sendable {
         w.field(.containerId, r.pointee.requester?.containerId)
         w.field(.podUid, r.pointee.requester?.podUid)
         w.field(.dstDnsName, r.pointee.dstDnsName)
+        w.field(.srcK8SName, r.pointee.srcK8S?.name)
+        w.field(.srcK8SNamespace, r.pointee.srcK8S?.namespace)
+        w.field(.srcK8SType, r.pointee.srcK8S?.kind.name)
+        w.field(.srcK8SOwnerName, r.pointee.srcK8S?.ownerName)
+        w.field(.srcK8SOwnerType, r.pointee.srcK8S?.ownerType)
+        w.field(.srcK8SHostName, r.pointee.srcK8S?.hostName)
+        w.field(.dstK8SName, r.pointee.dstK8S?.name)
+        w.field(.dstK8SNamespace, r.pointee.dstK8S?.namespace)
+        w.field(.dstK8SType, r.pointee.dstK8S?.kind.name)
+        w.field(.dstK8SOwnerName, r.pointee.dstK8S?.ownerName)
+        w.field(.dstK8SOwnerType, r.pointee.dstK8S?.ownerType)
+        w.field(.dstK8SHostName, r.pointee.dstK8S?.hostName)
+        w.field(.xlatDstK8SName, r.pointee.xlatDstK8S?.name)
+        w.field(.xlatDstK8SNamespace, r.pointee.xlatDstK8S?.namespace)
+        w.field(.dnsBaseName, r.pointee.dnsBaseName)
+        w.field(.dnsTries, r.pointee.dnsTries)
+        w.field(.dnsWastedQueries, r.pointee.dnsWastedQueries)
+        w.milliseconds(.dnsWastedMs, nanoseconds: r.pointee.dnsWastedNs)
+        w.field(.dnsSearchFix, r.pointee.dnsSearchFix?.line)
+        w.field(.dnsTimeouts, r.pointee.dnsTimeouts)
+        w.field(.dnsRetryOf, r.pointee.dnsRetryOf)
+        w.milliseconds(.dnsRetryGapMs, nanoseconds: r.pointee.dnsRetryGapNs)
+        w.field(.dnsAlertReason, r.pointee.dnsAlertReason)
+        w.field(.dnsCacheHit, r.pointee.dnsCacheHit)
+        w.field(.dnsUpstream, r.pointee.dnsUpstream)
+        w.field(.dnsServes, r.pointee.dnsServes)
+        w.field(.dnsServerSource, r.pointee.dnsServerSource?.name)
     }
 
     /// Reads the field's value, the reader past its key, into `r`.
@@ -177,6 +239,28 @@ public enum FlowField: Int, CaseIterable, Sendable {
             let podUid = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
             if let podUid { r.readRequester.podUid = podUid }
         case .dstDnsName: r.dstDnsName = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
+        // Each object comes in several keys, in any order: the first one read makes it.
+        case .srcK8SName, .srcK8SNamespace, .srcK8SType, .srcK8SOwnerName, .srcK8SOwnerType, .srcK8SHostName:
+            try j.kubernetesField(self, into: &r.srcK8S)
+        case .dstK8SName, .dstK8SNamespace, .dstK8SType, .dstK8SOwnerName, .dstK8SOwnerType, .dstK8SHostName:
+            try j.kubernetesField(self, into: &r.dstK8S)
+        case .xlatDstK8SName, .xlatDstK8SNamespace: try j.kubernetesField(self, into: &r.xlatDstK8S)
+        case .dnsBaseName: r.dnsBaseName = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
+        case .dnsTries: r.dnsTries = try j.nullOr { (j) throws(FlowJSONError) in try j.tries() } ?? []
+        case .dnsWastedQueries: r.dnsWastedQueries = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
+        case .dnsWastedMs: r.dnsWastedNs = try j.nullOr { (j) throws(FlowJSONError) in try j.nanoseconds() }
+        case .dnsSearchFix: r.dnsSearchFix = try j.nullOr { (j) throws(FlowJSONError) in try j.searchFix() }
+        case .dnsTimeouts: r.dnsTimeouts = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
+        case .dnsRetryOf: r.dnsRetryOf = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
+        case .dnsRetryGapMs: r.dnsRetryGapNs = try j.nullOr { (j) throws(FlowJSONError) in try j.nanoseconds() }
+        case .dnsAlertReason: r.dnsAlertReason = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
+        case .dnsCacheHit: r.dnsCacheHit = try j.nullOr { (j) throws(FlowJSONError) in try j.boolean() }
+        case .dnsUpstream:
+            r.dnsUpstream = try j.nullOr { (j) throws(FlowJSONError) in try j.linkedLookups(.dnsUpstream) } ?? []
+        case .dnsServes:
+            r.dnsServes = try j.nullOr { (j) throws(FlowJSONError) in try j.linkedLookups(.dnsServes) } ?? []
+        case .dnsServerSource:
+            r.dnsServerSource = try j.nullOr { (j) throws(FlowJSONError) in try j.serverSource() }
         }
     }
 
@@ -187,13 +271,22 @@ public enum FlowField: Int, CaseIterable, Sendable {
         switch self {
         case .srcAddr, .dstAddr, .xlatDstAddr: IPAddress.maxTextLength + 2
         case .interfaces, .ifDirections, .netNsName, .nodeName, .dnsName, .dnsStages, .dnsAnswers, .dnsCnames, .comm,
-            .containerId, .podUid, .dstDnsName:
+            .containerId, .podUid, .dstDnsName, .srcK8SName, .srcK8SNamespace, .srcK8SOwnerName, .srcK8SOwnerType,
+            .srcK8SHostName, .dstK8SName, .dstK8SNamespace, .dstK8SOwnerName, .dstK8SOwnerType, .dstK8SHostName,
+            .xlatDstK8SName, .xlatDstK8SNamespace:
             2
+        case .srcK8SType, .dstK8SType: 16
         case .recordType, .dnsFlagsResponseCode, .dnsQType: 16
+        case .recordType, .dnsFlagsResponseCode, .dnsQType, .dnsServerSource: 16
+        case .dnsCacheHit: 5
+        case .dnsUpstream, .dnsServes: 2
         case .dnsLatencyMs: 27
         case .srcPort, .dstPort, .xlatDstPort, .proto, .etype, .bytes, .packets, .timeFlowStartMs, .timeFlowEndMs,
             .flags, .netNs, .dnsId, .dnsFlags, .dnsErrno, .dnsRetransmits, .dnsTtl, .pid, .cgroupId:
             21
+        case .dnsBaseName, .dnsTries, .dnsSearchFix, .dnsAlertReason: 2
+        case .dnsWastedMs, .dnsRetryGapMs: 27
+        case .dnsWastedQueries, .dnsTimeouts, .dnsRetryOf: 21
         }
     }
 
@@ -208,7 +301,12 @@ public enum FlowField: Int, CaseIterable, Sendable {
         length += (r.pointee.dnsAnswers?.addresses.count ?? 0) * (IPAddress.maxTextLength + 3)
         length += r.pointee.dnsAnswers?.cnames.reduce(0) { $0 + escapedLength($1) + 3 } ?? 0
         length += escapedLength(r.pointee.requester?.comm) + escapedLength(r.pointee.requester?.containerId)
-        return length + escapedLength(r.pointee.requester?.podUid)
+        length += escapedLength(r.pointee.requester?.podUid)
+        return length + KubernetesObject.stringsLength(r.pointee.srcK8S)
+            + KubernetesObject.stringsLength(r.pointee.dstK8S) + KubernetesObject.stringsLength(r.pointee.xlatDstK8S)
+            + FlowField.healthValueLength(r)
+            + DNSLinkedLookupField.maxLength(of: r.pointee.dnsUpstream)
+            + DNSLinkedLookupField.maxLength(of: r.pointee.dnsServes)
     }
 }
 
@@ -216,8 +314,22 @@ public enum FlowField: Int, CaseIterable, Sendable {
 @inline(__always)
 func escapedLength(_ text: String?) -> Int { 6 * (text?.utf8.count ?? 0) }
 
+/// The key of a member of an object inside a record, as the writer writes it, `"Key":`.
+protocol NestedJSONKey {
+    var quotedKey: StaticString { get }
+}
+
+extension NestedJSONKey {
+    /// The key's bytes, quotes and colon aside.
+    var name: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: quotedKey.utf8Start + 1, count: quotedKey.utf8CodeUnitCount - 3)
+    }
+
+    var key: String { String(decoding: name, as: UTF8.self) }
+}
+
 /// The keys of a `DnsStages` element, in the order the writer writes them.
-enum DNSStageField: Int, CaseIterable {
+enum DNSStageField: Int, CaseIterable, NestedJSONKey {
     case netNs, netNsName, interface, serverAddr, serverPort, latencyMs
 
     var quotedKey: StaticString {
@@ -230,13 +342,6 @@ enum DNSStageField: Int, CaseIterable {
         case .latencyMs: #""LatencyMs":"#
         }
     }
-
-    /// The key's bytes, quotes and colon aside.
-    var name: UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: quotedKey.utf8Start + 1, count: quotedKey.utf8CodeUnitCount - 3)
-    }
-
-    var key: String { String(decoding: name, as: UTF8.self) }
 
     var isRequired: Bool { self != .netNsName && self != .latencyMs }
 

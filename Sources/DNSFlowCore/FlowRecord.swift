@@ -55,6 +55,38 @@ public struct FlowRecord: Sendable, Hashable {
     public var requester: Requester?
     /// On a flow: the name its client resolved its destination from, within the answer's TTL.
     public var dstDnsName: String?
+    /// The Kubernetes objects of the source, the destination (a Service for a ClusterIP) and a
+    /// transaction's server after translation; filled by the agent's enrichment.
+    public var srcK8S: KubernetesObject?
+    public var dstK8S: KubernetesObject?
+    public var xlatDstK8S: KubernetesObject?
+
+    // DNS health (`SearchExpansionGrouper`, `RetryLinker`, `TunnelDetector`).
+    /// A resolution's name as the process asked for it, before the search list.
+    public var dnsBaseName: String?
+    /// A resolution's transactions, first sent first.
+    public var dnsTries: [DNSTry] = []
+    /// A resolution's tries of names other than the answered one (every try when none answered).
+    public var dnsWastedQueries: UInt16?
+    /// From a resolution's first try to the first try of the answered name.
+    public var dnsWastedNs: UInt64?
+    public var dnsSearchFix: SearchPathFix?
+    /// A resolution's tries that timed out or were asked again.
+    public var dnsTimeouts: UInt16?
+    /// The id of the unanswered (or dropped) query this one asked again.
+    public var dnsRetryOf: UInt16?
+    /// From that query to this one.
+    public var dnsRetryGapNs: UInt64?
+    /// On a `dnsAlert`: what the client did.
+    public var dnsAlertReason: String?
+
+    /// The server's side of a lookup, by a resolver on the node: whether it answered from its cache
+    /// (nil where that is not known), the upstream queries it sent meanwhile, and on an upstream
+    /// query the client lookups it served.
+    public var dnsCacheHit: Bool?
+    public var dnsUpstream: [DNSLinkedLookup] = []
+    public var dnsServes: [DNSLinkedLookup] = []
+    public var dnsServerSource: DNSServerSource?
 
     public init(
         recordType: RecordType = .flow,

@@ -62,7 +62,7 @@ public enum FlowRecordJSON {
     }
 
     /// Appends what `write` writes, at most `bound` bytes, to `buffer`.
-    private static func append(bound: Int, to buffer: inout [UInt8], _ write: (inout JSONWriter) -> Void) {
+    static func append(bound: Int, to buffer: inout [UInt8], _ write: (inout JSONWriter) -> Void) {
         func written(_ destination: UnsafeMutableRawBufferPointer) -> Int {
             var writer = JSONWriter(destination.baseAddress!.assumingMemoryBound(to: UInt8.self))
             write(&writer)
@@ -96,6 +96,8 @@ public enum FlowRecordJSON {
 
     static let pageRecordsKey = "flows"
     static let pageTotalKey = "total"
+    /// The records' key in `GET /api/v1/lookups`.
+    static let lookupsKey = "lookups"
 }
 
 /// Writes JSON through a pointer into memory sized beforehand (`FlowRecordJSON.maxLength`): no
@@ -204,7 +206,7 @@ struct JSONWriter {
         byte(UInt8(ascii: "}"))
     }
 
-    private mutating func key(_ field: FlowField) {
+    mutating func key(_ field: FlowField) {
         if hasField { byte(UInt8(ascii: ",")) }
         hasField = true
         literal(field.quotedKey)
@@ -238,7 +240,7 @@ struct JSONWriter {
         self.field(field, value)
     }
 
-    private mutating func address(_ value: IPAddress) {
+    mutating func address(_ value: IPAddress) {
         byte(UInt8(ascii: "\""))
         cursor += value.write(to: cursor)
         byte(UInt8(ascii: "\""))
@@ -332,7 +334,7 @@ struct JSONWriter {
         milliseconds(nanoseconds)
     }
 
-    private mutating func milliseconds(_ nanoseconds: UInt64) {
+    mutating func milliseconds(_ nanoseconds: UInt64) {
         let (whole, fraction) = nanoseconds.quotientAndRemainder(dividingBy: 1_000_000)
         decimal(whole)
         byte(UInt8(ascii: "."))

@@ -20,7 +20,7 @@ extension FlowRecordJSON {
     }
 
     /// One value that `read` reads, and nothing after it but whitespace.
-    private static func decodeWhole<T>(
+    static func decodeWhole<T>(
         _ bytes: UnsafeRawBufferPointer, _ read: (inout JSONReader) throws(FlowJSONError) -> T
     ) throws(FlowJSONError) -> T {
         var reader = JSONReader(bytes)
@@ -51,7 +51,7 @@ extension FlowRecordJSON {
                         let key = try reader.string()
                         try reader.expect(UInt8(ascii: ":"))
                         switch key {
-                        case pageRecordsKey: page.records = try reader.records()
+                        case pageRecordsKey, lookupsKey: page.records = try reader.records()
                         case pageTotalKey: page.total = try reader.integer()
                         default: try reader.skipValue(depth: 0)
                         }
@@ -130,7 +130,7 @@ struct JSONReader {
     private let bytes: UnsafeRawBufferPointer
     /// Made on the first record: a reader of stages alone (the store's) never needs it.
     private lazy var fieldNames = FieldNames()
-    private var index = 0
+    private(set) var index = 0
 
     init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
@@ -147,7 +147,7 @@ struct JSONReader {
         }
     }
 
-    private mutating func peek() throws(FlowJSONError) -> UInt8 {
+    mutating func peek() throws(FlowJSONError) -> UInt8 {
         skipWhitespace()
         guard index < bytes.count else { throw error("unexpected end of the body") }
         return bytes[index]
@@ -170,7 +170,7 @@ struct JSONReader {
         return true
     }
 
-    private mutating func literal(_ word: StaticString) throws(FlowJSONError) {
+    mutating func literal(_ word: StaticString) throws(FlowJSONError) {
         let count = word.utf8CodeUnitCount
         guard index + count <= bytes.count,
             UnsafeRawBufferPointer(start: word.utf8Start, count: count).elementsEqual(bytes[index..<index + count])
@@ -209,7 +209,7 @@ struct JSONReader {
 
     /// An object: each key that `match` names (given the one named before, or -1), its value read by
     /// `read`; other keys' values skipped. Returns the keys seen, a bit per raw value.
-    private mutating func members<Key: RawRepresentable<Int>>(
+    mutating func members<Key: RawRepresentable<Int>>(
         named match: (UnsafeRawBufferPointer, _ previous: Int) -> Key?,
         _ read: (inout JSONReader, Key) throws(FlowJSONError) -> Void
     ) throws(FlowJSONError) -> UInt64 {
@@ -245,30 +245,38 @@ struct JSONReader {
     /// `DnsStages`'s value. A bad value names its stage and key (`DnsStages[1].NetNs: expected a
     /// number`), as does a missing key; unknown keys are skipped.
     mutating func stages() throws(FlowJSONError) -> [DNSStage] {
+        try objects(
+            in: .dnsStages, empty: DNSStage(netNs: 0, interface: "", serverAddr: .v4(0), serverPort: 0, latencyNs: nil),
+            required: DNSStageField.requiredMask
+        ) { (key: DNSStageField, j, stage) throws(FlowJSONError) in try key.read(from: &j, into: &stage) }
+    }
+
+    /// An array of objects in `field`, each read into a copy of `empty` key by key; a bad value names
+    /// the element and its key, as does a missing key of `required`; unknown keys are skipped.
+    mutating func objects<Key: NestedJSONKey & CaseIterable & RawRepresentable<Int>, Value>(
+        in field: FlowField, empty: Value, required: UInt64,
+        _ read: (Key, inout JSONReader, inout Value) throws(FlowJSONError) -> Void
+    ) throws(FlowJSONError) -> [Value] {
         var position = 0
         return try array { (j) throws(FlowJSONError) in
             defer { position += 1 }
-            return try j.stage(position)
-        }
-    }
-
-    private mutating func stage(_ position: Int) throws(FlowJSONError) -> DNSStage {
-        var stage = DNSStage(netNs: 0, interface: "", serverAddr: .v4(0), serverPort: 0, latencyNs: nil)
-        let start = index
-        let seen = try members(named: { raw, _ in DNSStageField.allCases.first { $0.name.elementsEqual(raw) } }) {
-            (j, field) throws(FlowJSONError) in
-            do throws(FlowJSONError) {
-                try field.read(from: &j, into: &stage)
-            } catch {
-                throw FlowJSONError(
-                    offset: error.offset, reason: "DnsStages[\(position)].\(field.key): \(error.reason)")
+            var value = empty
+            let start = j.index
+            let seen = try j.members(named: { raw, _ in Key.allCases.first { $0.name.elementsEqual(raw) } }) {
+                (j, key) throws(FlowJSONError) in
+                do throws(FlowJSONError) {
+                    try read(key, &j, &value)
+                } catch {
+                    throw FlowJSONError(
+                        offset: error.offset, reason: "\(field.key)[\(position)].\(key.key): \(error.reason)")
+                }
             }
+            let missing = required & ~seen
+            if missing != 0, let first = Key(rawValue: missing.trailingZeroBitCount) {
+                throw FlowJSONError(offset: start, reason: "\(field.key)[\(position)] lacks \"\(first.key)\"")
+            }
+            return value
         }
-        let missing = DNSStageField.requiredMask & ~seen
-        if missing != 0, let first = DNSStageField(rawValue: missing.trailingZeroBitCount) {
-            throw FlowJSONError(offset: start, reason: "DnsStages[\(position)] lacks \"\(first.key)\"")
-        }
-        return stage
     }
 
     mutating func addresses() throws(FlowJSONError) -> [IPAddress] {
@@ -291,7 +299,8 @@ struct JSONReader {
     mutating func recordType() throws(FlowJSONError) -> RecordType {
         let start = index
         guard let type = RecordType(name: try string()) else {
-            throw FlowJSONError(offset: start, reason: "expected a record type, flow or dnsTransaction")
+            throw FlowJSONError(
+                offset: start, reason: "expected a record type: flow, dnsTransaction, dnsResolution or dnsAlert")
         }
         return type
     }

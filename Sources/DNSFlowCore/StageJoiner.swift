@@ -95,22 +95,28 @@ public struct StageJoiner: Sendable {
             }
             var ordered = Array(all.indices)
             ordered.sort { group[$0] != group[$1] ? group[$0] < group[$1] : Self.order(base + $0, before: base + $1) }
+            func emit(_ cluster: some Collection<Int>) {
+                // Held once already, or settled: out now.
+                let wasHeld = cluster.contains { $0 >= fresh }
+                if !wasHeld && cluster.contains(where: { base[$0].endNs > settledBefore }) {
+                    for index in cluster { held.append(base[index]) }
+                    return
+                }
+                starts.append(base[cluster.first!].startNs)
+                transactions.append(DNSTransaction(stages: cluster.map { base[$0] }))
+            }
             var first = 0
             var clusters: [[Int]] = []
             while first < ordered.count {
                 var last = first + 1
                 while last < ordered.count && group[ordered[last]] == group[ordered[first]] { last += 1 }
-                clusters.removeAll(keepingCapacity: true)
-                cluster(ordered[first..<last], of: base, into: &clusters)
-                for cluster in clusters {
-                    // Held once already, or settled: out now.
-                    let wasHeld = cluster.contains { $0 >= fresh }
-                    if !wasHeld && cluster.contains(where: { base[$0].endNs > settledBefore }) {
-                        for index in cluster { held.append(base[index]) }
-                        continue
-                    }
-                    starts.append(base[cluster[0]].startNs)
-                    transactions.append(DNSTransaction(stages: cluster.map { base[$0] }))
+                let views = ordered[first..<last]
+                if Self.isOneLookup(views, of: base) {
+                    emit(views)
+                } else {
+                    clusters.removeAll(keepingCapacity: true)
+                    cluster(views, of: base, into: &clusters)
+                    for cluster in clusters { emit(cluster) }
                 }
                 first = last
             }
@@ -126,10 +132,6 @@ public struct StageJoiner: Sendable {
     /// orphans of their key seen within `grace`, ordered the way a response travels, from the
     /// server outward, so the client's namespace still comes first.
     private func cluster(_ ordered: ArraySlice<Int>, of views: UnsafePointer<DNSView>, into clusters: inout [[Int]]) {
-        if Self.isOneLookup(ordered, of: views) {
-            clusters.append(Array(ordered))
-            return
-        }
         for index in ordered {
             let view = views + index
             let pairing = Pairing(view)
@@ -153,7 +155,7 @@ public struct StageJoiner: Sendable {
         }
     }
 
-    /// The common case, told without building clusters: answered or timed-out views, each
+    /// The common case, told without building clusters (an array each): answered or timed-out views, each
     /// pairing once, every query seen while the first view's client waited.
     private static func isOneLookup(_ ordered: ArraySlice<Int>, of views: UnsafePointer<DNSView>) -> Bool {
         let first = views + ordered[ordered.startIndex]

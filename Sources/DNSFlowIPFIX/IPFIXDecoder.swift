@@ -281,7 +281,8 @@ public struct IPFIXDecoder: Sendable {
                         ?? IPFIXError(
                             .badRecord,
                             "template \(context.templateId) from \(context.exporter): recordType \(raw) is not one "
-                                + "this collector knows (0 flow, 1 dnsTransaction); is the agent newer?")
+                                + "this collector knows (0 flow, 1 dnsTransaction, 2 dnsResolution, 3 dnsAlert); is the agent newer?"
+                        )
                 }
             case .netNsName: record.netNsName = DNSCodes.present(try set.string(length, "\(element)"))
             case .dstDnsName: record.dstDnsName = DNSCodes.present(try set.string(length, "\(element)"))

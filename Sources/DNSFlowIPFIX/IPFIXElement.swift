@@ -164,6 +164,9 @@ enum IPFIXTemplate: UInt16, CaseIterable, Sendable {
         case (.flow, true, false): self = .ipv6
         case (.flow, false, true): self = .ipv4DNS
         case (.flow, true, true): self = .ipv6DNS
+        // DNS health's records carry a flow's DNS fields in IPFIX; their own fields are JSON only.
+        case (.dnsResolution, let ipv6, let dns), (.dnsAlert, let ipv6, let dns):
+            self.init(ipv6: ipv6, recordType: .flow, dns: dns)
         }
     }
 

@@ -24,6 +24,10 @@ enum ClickHouseRow {
         IPAddress(bytes: bytes) ?? .v4(0)
     }
 
+    static func kind(_ row: inout RowBinaryReader) throws(RowBinaryReader.Truncated) -> KubernetesObject.Kind? {
+        try row.optionalInteger(UInt8.self).flatMap(KubernetesObject.Kind.init(rawValue:))
+    }
+
     /// The stored form of "no DNS id": the id leads the sort key, and key columns cannot be Nullable.
     static let noDNSId: Int32 = -1
 }
@@ -66,6 +70,18 @@ extension FlowField {
             case .comm: "Nullable(String)"
             case .cgroupId: "Nullable(UInt64)"
             case .containerId, .podUid, .dstDnsName: "Nullable(String)"
+            case .srcK8SName, .srcK8SNamespace, .srcK8SOwnerName, .srcK8SOwnerType, .srcK8SHostName: "Nullable(String)"
+            case .dstK8SName, .dstK8SNamespace, .dstK8SOwnerName, .dstK8SOwnerType, .dstK8SHostName: "Nullable(String)"
+            case .srcK8SType, .dstK8SType: "Nullable(UInt8)"
+            case .xlatDstK8SName, .xlatDstK8SNamespace: "Nullable(String)"
+            case .dnsBaseName: "Nullable(String)"
+            // The API's JSON text, as `dns_stages`.
+            case .dnsTries: "Nullable(String)"
+            case .dnsWastedQueries, .dnsTimeouts, .dnsRetryOf: "Nullable(UInt16)"
+            case .dnsWastedMs, .dnsRetryGapMs: "Nullable(UInt64)"
+            case .dnsSearchFix, .dnsCacheHit, .dnsServerSource: "Nullable(UInt8)"
+            case .dnsAlertReason: "Nullable(String)"
+            case .dnsUpstream, .dnsServes: "Nullable(String)"
             }
         return (column?.name ?? "time_flow_end_ms", type)
     }
@@ -113,6 +129,35 @@ extension FlowField {
         case .containerId: row.string(r.requester?.containerId)
         case .podUid: row.string(r.requester?.podUid)
         case .dstDnsName: row.string(r.dstDnsName)
+        case .srcK8SName: row.string(r.srcK8S?.name)
+        case .srcK8SNamespace: row.string(r.srcK8S?.namespace)
+        case .srcK8SType: row.integer(r.srcK8S?.kind.rawValue)
+        case .srcK8SOwnerName: row.string(r.srcK8S?.ownerName)
+        case .srcK8SOwnerType: row.string(r.srcK8S?.ownerType)
+        case .srcK8SHostName: row.string(r.srcK8S?.hostName)
+        case .dstK8SName: row.string(r.dstK8S?.name)
+        case .dstK8SNamespace: row.string(r.dstK8S?.namespace)
+        case .dstK8SType: row.integer(r.dstK8S?.kind.rawValue)
+        case .dstK8SOwnerName: row.string(r.dstK8S?.ownerName)
+        case .dstK8SOwnerType: row.string(r.dstK8S?.ownerType)
+        case .dstK8SHostName: row.string(r.dstK8S?.hostName)
+        case .xlatDstK8SName: row.string(r.xlatDstK8S?.name)
+        case .xlatDstK8SNamespace: row.string(r.xlatDstK8S?.namespace)
+        case .dnsBaseName: row.string(r.dnsBaseName)
+        case .dnsTries: row.string(nullIf: r.dnsTries.isEmpty) { FlowRecordJSON.encode(tries: r.dnsTries, into: &$0) }
+        case .dnsWastedQueries: row.integer(r.dnsWastedQueries)
+        case .dnsWastedMs: row.integer(r.dnsWastedNs)
+        case .dnsSearchFix: row.integer(r.dnsSearchFix?.rawValue)
+        case .dnsTimeouts: row.integer(r.dnsTimeouts)
+        case .dnsRetryOf: row.integer(r.dnsRetryOf)
+        case .dnsRetryGapMs: row.integer(r.dnsRetryGapNs)
+        case .dnsAlertReason: row.string(r.dnsAlertReason)
+        case .dnsCacheHit: row.integer(r.dnsCacheHit.map { UInt8($0 ? 1 : 0) })
+        case .dnsUpstream:
+            row.string(nullIf: r.dnsUpstream.isEmpty) { FlowRecordJSON.encode(linked: r.dnsUpstream, into: &$0) }
+        case .dnsServes:
+            row.string(nullIf: r.dnsServes.isEmpty) { FlowRecordJSON.encode(linked: r.dnsServes, into: &$0) }
+        case .dnsServerSource: row.integer(r.dnsServerSource?.rawValue)
         }
     }
 
@@ -169,6 +214,48 @@ extension FlowField {
             let uid = try row.optionalString()
             r.requester?.podUid = uid
         case .dstDnsName: r.dstDnsName = try row.optionalString()
+        // The name column makes each object, as in SQLite; the others fill it.
+        case .srcK8SName: r.srcK8S = try row.optionalString().map { KubernetesObject(kind: .pod, name: $0, namespace: "") }
+        case .srcK8SNamespace: if let namespace = try row.optionalString() { r.srcK8S?.namespace = namespace }
+        case .srcK8SType: if let kind = try ClickHouseRow.kind(&row) { r.srcK8S?.kind = kind }
+        case .srcK8SOwnerName:
+            let name = try row.optionalString()
+            r.srcK8S?.ownerName = name
+        case .srcK8SOwnerType:
+            let type = try row.optionalString()
+            r.srcK8S?.ownerType = type
+        case .srcK8SHostName:
+            let host = try row.optionalString()
+            r.srcK8S?.hostName = host
+        case .dstK8SName: r.dstK8S = try row.optionalString().map { KubernetesObject(kind: .pod, name: $0, namespace: "") }
+        case .dstK8SNamespace: if let namespace = try row.optionalString() { r.dstK8S?.namespace = namespace }
+        case .dstK8SType: if let kind = try ClickHouseRow.kind(&row) { r.dstK8S?.kind = kind }
+        case .dstK8SOwnerName:
+            let name = try row.optionalString()
+            r.dstK8S?.ownerName = name
+        case .dstK8SOwnerType:
+            let type = try row.optionalString()
+            r.dstK8S?.ownerType = type
+        case .dstK8SHostName:
+            let host = try row.optionalString()
+            r.dstK8S?.hostName = host
+        case .xlatDstK8SName:
+            r.xlatDstK8S = try row.optionalString().map { KubernetesObject(kind: .pod, name: $0, namespace: "") }
+        case .xlatDstK8SNamespace: if let namespace = try row.optionalString() { r.xlatDstK8S?.namespace = namespace }
+        case .dnsBaseName: r.dnsBaseName = try row.optionalString()
+        case .dnsTries: r.dnsTries = try row.optionalString().map(FlowRow.tries(fromJSON:)) ?? []
+        case .dnsWastedQueries: r.dnsWastedQueries = try row.optionalInteger()
+        case .dnsWastedMs: r.dnsWastedNs = try row.optionalInteger()
+        case .dnsSearchFix: r.dnsSearchFix = try row.optionalInteger(UInt8.self).flatMap(SearchPathFix.init(rawValue:))
+        case .dnsTimeouts: r.dnsTimeouts = try row.optionalInteger()
+        case .dnsRetryOf: r.dnsRetryOf = try row.optionalInteger()
+        case .dnsRetryGapMs: r.dnsRetryGapNs = try row.optionalInteger()
+        case .dnsAlertReason: r.dnsAlertReason = try row.optionalString()
+        case .dnsCacheHit: r.dnsCacheHit = try row.optionalInteger(UInt8.self).map { $0 != 0 }
+        case .dnsUpstream: r.dnsUpstream = try row.optionalString().map { FlowRow.linked(fromJSON: $0, as: self) } ?? []
+        case .dnsServes: r.dnsServes = try row.optionalString().map { FlowRow.linked(fromJSON: $0, as: self) } ?? []
+        case .dnsServerSource:
+            r.dnsServerSource = try row.optionalInteger(UInt8.self).flatMap(DNSServerSource.init(rawValue:))
         }
     }
 }

@@ -54,14 +54,20 @@ struct ClickHouseSchema: Sendable {
 
     // MARK: Queries
 
-    /// Newest first; flows that ended in the same millisecond in a fixed order, so that every collector (and
-    /// every shard order of a Distributed read) returns the same page.
+    /// Newest first (or slowest first, rows without a latency last, as SQLite orders them); flows that ended in the
+    /// same millisecond in a fixed order, so that every collector (and every shard order of a Distributed read)
+    /// returns the same page.
     func page(_ query: FlowQuery) -> String {
-        """
-        SELECT \(ClickHouseRow.selection) FROM \(readTable) \(Self.filter(query))
-        ORDER BY time_flow_end_ms DESC, dns_id, src_addr, src_port, dst_addr, dst_port, node_name
-        LIMIT \(query.limit) FORMAT RowBinary
-        """
+        let order =
+            switch query.order {
+            case .time: ""
+            case .latency: "isNull(dns_latency_ns), assumeNotNull(dns_latency_ns) DESC, "
+            }
+        return """
+            SELECT \(ClickHouseRow.selection) FROM \(readTable) \(Self.filter(query))
+            ORDER BY \(order)time_flow_end_ms DESC, dns_id, src_addr, src_port, dst_addr, dst_port, node_name
+            LIMIT \(query.offset), \(query.limit) FORMAT RowBinary
+            """
     }
 
     func count(_ query: FlowQuery) -> String {
@@ -70,24 +76,46 @@ struct ClickHouseSchema: Sendable {
 
     var countAll: String { "SELECT count() FROM \(readTable) FORMAT RowBinary" }
 
-    /// The (key columns, latency) of a window's newest transaction outcomes, as SQLite's `top` reads them:
+    /// The (key columns, latency, failed) of a window's newest transaction outcomes, as SQLite's `top` reads them:
     /// the ranking is the same Swift code for both stores.
     func topSamples(_ query: TopQuery) -> String {
-        // The records that carry an outcome (a response's rcode, or an errno for timeouts and orphans).
-        let outcome = "dns_id != \(ClickHouseRow.noDNSId) AND (dns_rcode IS NOT NULL OR dns_errno IS NOT NULL)"
-        let client = "if(dst_port = 53, src_addr, dst_addr)"
-        let server = "if(dst_port = 53, dst_addr, src_addr)"
         let keys =
             switch query.by {
-            case .latency: "\(client), \(server)"
+            case .latency: "\(Self.client), \(Self.server)"
             case .rcode: "dns_rcode"
             case .name: "ifNull(dns_name, '')"
-            case .client: client
+            case .client: "coalesce(net_ns_name, container_id), \(Self.client)"
+            case .server: "dst_addr"
+            case .comm: "ifNull(comm, '')"
             }
-        let window = FlowQuery(since: query.since, until: query.until)
         return """
-            SELECT \(keys), dns_latency_ns FROM \(readTable) \(Self.filter(window, and: outcome))
+            SELECT \(keys), dns_latency_ns, toUInt8(\(Self.failed)) FROM \(readTable)
+            \(Self.filter(query.filter, and: Self.outcome))
             ORDER BY time_flow_end_ms DESC LIMIT \(TopQuery.maxWindowRows) FORMAT RowBinary
+            """
+    }
+
+    /// (step, key, count) rows of `query`'s lookups, the key their outcome (`DNSOutcome`) or latency bucket
+    /// (`LatencyBuckets`). Where SQLite answers from its per-minute rollup (`fitsRollup`), the window reaches the
+    /// end of `until`'s minute, as the rollup's minutes do.
+    func timeSeries(_ query: TimeSeriesQuery) -> String {
+        var window = query.filter
+        if query.fitsRollup {
+            let minute = DNSRollup.minuteMs
+            window.until = (query.until + minute - 1) / minute * minute
+        }
+        let key =
+            switch query.metric {
+            case .rate: "ifNull(toInt64(dns_rcode), 256 + assumeNotNull(toInt64(dns_errno)))"
+            case .latency:
+                """
+                if(isNull(dns_latency_ns), toInt64(\(LatencyBuckets.none)), if(assumeNotNull(dns_latency_ns) < 1000, \
+                toInt64(0), 1 + toInt64(floor(log(assumeNotNull(dns_latency_ns) / 1000) / log(\(LatencyBuckets.ratio))))))
+                """
+            }
+        return """
+            SELECT intDiv(time_flow_end_ms - \(query.since), \(query.stepMs)) AS step, \(key) AS key, count()
+            FROM \(readTable) \(Self.filter(window, and: Self.outcome)) GROUP BY step, key FORMAT RowBinary
             """
     }
 
@@ -121,7 +149,8 @@ struct ClickHouseSchema: Sendable {
 
     // MARK: Filters
 
-    /// The WHERE clause of `query` (empty when unfiltered), `condition` a fixed term narrowing it further.
+    /// The WHERE clause of `query` (empty when unfiltered), `condition` a fixed term narrowing it further. The terms
+    /// are SQLite's (`FlowQuery.whereClause`); 18.16's OR is NULL when either side is, hence the `ifNull`s.
     static func filter(_ query: FlowQuery, and condition: String? = nil) -> String {
         var terms = condition.map { [$0] } ?? []
         if let dnsId = query.dnsId { terms.append("dns_id = \(dnsId)") }
@@ -142,10 +171,33 @@ struct ClickHouseSchema: Sendable {
         if let dst = query.dstAddr { terms.append("dst_addr = \(bytes(dst.bytes))") }
         if let port = query.port { terms.append("(src_port = \(port) OR dst_port = \(port))") }
         if let node = query.node { terms.append("node_name = \(literal(node))") }
+        if let client = query.client {
+            if let address = IPAddress(client) {
+                terms.append("src_addr = \(bytes(address.bytes))")
+            } else {
+                let name = literal(client)
+                terms.append("(ifNull(net_ns_name = \(name), 0) OR ifNull(container_id = \(name), 0))")
+            }
+        }
+        if let comm = query.comm { terms.append("comm = \(literal(comm))") }
+        if let server = query.server {
+            let address = bytes(server.bytes)
+            terms.append("(dst_addr = \(address) OR ifNull(xlat_dst_addr = \(address), 0))")
+        }
+        if query.errorsOnly { terms.append(failed) }
         if let since = query.since { terms.append("time_flow_end_ms >= \(since)") }
         if let until = query.until { terms.append("time_flow_end_ms < \(until)") }
         return terms.isEmpty ? "" : "WHERE " + terms.joined(separator: " AND ")
     }
+
+    /// The records that carry a transaction's outcome (a response's rcode, or an errno for timeouts and orphans),
+    /// not the query-side records that only name it.
+    static let outcome = "dns_id != \(ClickHouseRow.noDNSId) AND (dns_rcode IS NOT NULL OR dns_errno IS NOT NULL)"
+    /// `FlowQuery.failed`: an error response code, or an errno.
+    static let failed = "(ifNull(dns_rcode != 0, 0) OR ifNull(dns_errno != 0, 0))"
+    // The client is the side that is not the DNS server port.
+    static let client = "if(dst_port = 53, src_addr, dst_addr)"
+    static let server = "if(dst_port = 53, dst_addr, src_addr)"
 
     /// A string literal: backslash and quote escaped, the only characters special inside quotes.
     static func literal(_ text: String) -> String {

@@ -57,19 +57,33 @@ public final class ClickHouseStore: Sendable {
     }
 
     public func top(_ query: TopQuery) async throws(StoreError) -> [TopEntry] {
-        let samples = try await read(schema.topSamples(query)) { reader -> (key: String, latency: Double?) in
+        let samples = try await read(schema.topSamples(query)) { reader -> TopSample in
             let key: String
             switch query.by {
             case .latency:
                 let client = ClickHouseRow.address(try reader.bytes())
                 key = "\(client) → \(ClickHouseRow.address(try reader.bytes()))"
             case .rcode: key = try reader.optionalInteger(UInt8.self).map { DNSResponseCode(rawValue: $0).name } ?? ""
-            case .name: key = try reader.string()
-            case .client: key = ClickHouseRow.address(try reader.bytes()).text
+            case .name, .comm: key = try reader.string()
+            case .client:
+                let name = try reader.optionalString()
+                let address = ClickHouseRow.address(try reader.bytes())
+                key = name ?? address.text
+            case .server: key = ClickHouseRow.address(try reader.bytes()).text
             }
-            return (key, try reader.optionalInteger(UInt64.self).map { Double($0) / 1e6 })
+            let latency = try reader.optionalInteger(UInt64.self).map { Double($0) / 1e6 }
+            return TopSample(key: key, latency: latency, failed: try reader.integer(UInt8.self) != 0)
         }
         return TopRanking.rank(samples, query: query)
+    }
+
+    public func timeSeries(_ query: TimeSeriesQuery) async throws(StoreError) -> TimeSeries {
+        let rows = try await read(schema.timeSeries(query)) { reader in
+            (step: try reader.integer(Int64.self), key: try reader.integer(Int64.self), count: try reader.integer(UInt64.self))
+        }
+        var counts = TimeSeriesCounts(query)
+        for row in rows { counts.add(timeMs: query.since + row.step * query.stepMs, key: row.key, count: Int(row.count)) }
+        return counts.series
     }
 
     public func latencyHistogram(since: Int64?, until: Int64?) async throws(StoreError) -> [LatencyBucket] {

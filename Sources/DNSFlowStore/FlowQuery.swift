@@ -20,6 +20,14 @@ public struct FlowQuery: Sendable, Hashable {
     /// Matches either the source or the destination port.
     public var port: UInt16?
     public var node: String?
+    /// The client: an address (`SrcAddr`), or a name (`NetNsName` or `ContainerId`).
+    public var client: String?
+    /// The process that asked (`Comm`).
+    public var comm: String?
+    /// The server: an address, as the client addressed it or after translation.
+    public var server: IPAddress?
+    /// Only lookups that failed: a response code other than NoError, or an errno (timeout, no query).
+    public var errorsOnly = false
     /// Epoch milliseconds, inclusive, on `timeFlowEndMs`.
     public var since: Int64?
     /// Epoch milliseconds, exclusive, on `timeFlowEndMs`.
@@ -27,6 +35,16 @@ public struct FlowQuery: Sendable, Hashable {
     /// Clamped to 1...`maxLimit`.
     public var limit: Int {
         didSet { limit = min(max(limit, 1), Self.maxLimit) }
+    }
+    /// Rows of the ordered result skipped before the page.
+    public var offset = 0
+    public var order = Order.time
+
+    public enum Order: String, Sendable, CaseIterable {
+        /// Newest end time first.
+        case time
+        /// Largest `DnsLatencyMs` first; rows without a latency last.
+        case latency
     }
 
     public init(
@@ -54,13 +72,22 @@ public struct FlowQuery: Sendable, Hashable {
 
     /// True when the only filters are `since` and `until`: a partition inside the window then matches whole.
     var isTimeWindowOnly: Bool {
-        self == FlowQuery(since: since, until: until, limit: limit)
+        filter == FlowQuery(since: since, until: until).filter
+    }
+
+    /// The query without its paging and order: what decides which rows match.
+    var filter: FlowQuery {
+        var filter = self
+        filter.limit = Self.defaultLimit
+        filter.offset = 0
+        filter.order = .time
+        return filter
     }
 
     /// For a query on the DNS id alone (and a time window), its row ids in `partition`, from the posting lists
     /// without reading a row; nil for other queries.
     func dnsIdRowIDs(in partition: FlowPartition) -> (sql: String, arguments: StatementArguments)? {
-        guard let dnsId, self == FlowQuery(dnsId: dnsId, since: since, until: until, limit: limit) else { return nil }
+        guard let dnsId, filter == FlowQuery(dnsId: dnsId, since: since, until: until).filter else { return nil }
         var bounds: [String] = []
         var arguments: StatementArguments = [Int64(dnsId)]
         if let since {
@@ -110,11 +137,26 @@ public struct FlowQuery: Sendable, Hashable {
         if let dstAddr { add("dst_addr = ?", Data(dstAddr.bytes)) }
         if let port { add("(src_port = ? OR dst_port = ?)", Int64(port), Int64(port)) }
         if let node { add("node_name = ?", node) }
+        if let client {
+            if let address = IPAddress(client) {
+                add("src_addr = ?", Data(address.bytes))
+            } else {
+                add("(net_ns_name = ? OR container_id = ?)", client, client)
+            }
+        }
+        if let comm { add("comm = ?", comm) }
+        if let server {
+            add("(dst_addr = ? OR xlat_dst_addr = ?)", Data(server.bytes), Data(server.bytes))
+        }
+        if errorsOnly { add(Self.failed) }
         // On the row id, which leads with the end time: a range of the table's own B-tree.
         if let since { add("id >= ?", FlowRowID.lowerBound(since)) }
         if let until { add("id < ?", FlowRowID.lowerBound(until)) }
         return (terms.isEmpty ? "" : "WHERE " + terms.joined(separator: " AND "), StatementArguments(args))
     }
+
+    /// A lookup that failed: an error response code, or an errno (110 timed out, 2 no query).
+    static let failed = "(dns_rcode != 0 OR dns_errno != 0)"
 
     /// The stored latency unit; a bound past the largest latency stays past it.
     static func nanoseconds(_ milliseconds: Double) -> Int64 {

@@ -84,6 +84,18 @@ enum FlowRow {
         return text.withUTF8 { (try? FlowRecordJSON.decodeAddresses(UnsafeRawBufferPointer($0))) ?? [] }
     }
 
+    /// `FlowRecordJSON.encode(tries:)`'s text, as the binding writes it.
+    static func tries(fromJSON text: String) -> [DNSTry] {
+        var text = text
+        return text.withUTF8 { (try? FlowRecordJSON.decodeTries(UnsafeRawBufferPointer($0))) ?? [] }
+    }
+
+    /// `FlowRecordJSON.encode(linked:into:)`'s text, as the binding writes it.
+    static func linked(fromJSON text: String, as field: FlowField) -> [DNSLinkedLookup] {
+        var text = text
+        return text.withUTF8 { (try? FlowRecordJSON.decodeLinked(UnsafeRawBufferPointer($0), as: field)) ?? [] }
+    }
+
     private static func decoded<T: Decodable>(_ text: String) -> T? {
         try? JSONDecoder().decode(T.self, from: Data(text.utf8))
     }
@@ -135,6 +147,34 @@ extension FlowField {
         case .containerId: ("container_id", "TEXT")
         case .podUid: ("pod_uid", "TEXT")
         case .dstDnsName: ("dst_dns_name", "TEXT COLLATE NOCASE")
+        case .srcK8SName: ("src_k8s_name", "TEXT")
+        case .srcK8SNamespace: ("src_k8s_namespace", "TEXT")
+        case .srcK8SType: ("src_k8s_type", "INTEGER")
+        case .srcK8SOwnerName: ("src_k8s_owner_name", "TEXT")
+        case .srcK8SOwnerType: ("src_k8s_owner_type", "TEXT")
+        case .srcK8SHostName: ("src_k8s_host_name", "TEXT")
+        case .dstK8SName: ("dst_k8s_name", "TEXT")
+        case .dstK8SNamespace: ("dst_k8s_namespace", "TEXT")
+        case .dstK8SType: ("dst_k8s_type", "INTEGER")
+        case .dstK8SOwnerName: ("dst_k8s_owner_name", "TEXT")
+        case .dstK8SOwnerType: ("dst_k8s_owner_type", "TEXT")
+        case .dstK8SHostName: ("dst_k8s_host_name", "TEXT")
+        case .xlatDstK8SName: ("xlat_dst_k8s_name", "TEXT")
+        case .xlatDstK8SNamespace: ("xlat_dst_k8s_namespace", "TEXT")
+        case .dnsBaseName: ("dns_base_name", "TEXT COLLATE NOCASE")
+        case .dnsTries: ("dns_tries", "TEXT")
+        case .dnsWastedQueries: ("dns_wasted_queries", "INTEGER")
+        case .dnsWastedMs: ("dns_wasted_ns", "INTEGER")
+        case .dnsSearchFix: ("dns_search_fix", "INTEGER")
+        case .dnsTimeouts: ("dns_timeouts", "INTEGER")
+        case .dnsRetryOf: ("dns_retry_of", "INTEGER")
+        case .dnsRetryGapMs: ("dns_retry_gap_ns", "INTEGER")
+        case .dnsAlertReason: ("dns_alert_reason", "TEXT")
+        case .dnsCacheHit: ("dns_cache_hit", "INTEGER")
+        // The API's own JSON text, as `dns_stages`.
+        case .dnsUpstream: ("dns_upstream", "TEXT")
+        case .dnsServes: ("dns_serves", "TEXT")
+        case .dnsServerSource: ("dns_server_source", "INTEGER")
         }
     }
 
@@ -177,6 +217,33 @@ extension FlowField {
         case .containerId: row.text(r.requester?.containerId)
         case .podUid: row.text(r.requester?.podUid)
         case .dstDnsName: row.text(r.dstDnsName)
+        case .srcK8SName: row.text(r.srcK8S?.name)
+        case .srcK8SNamespace: row.text(r.srcK8S?.namespace)
+        case .srcK8SType: row.integer(r.srcK8S?.kind.rawValue)
+        case .srcK8SOwnerName: row.text(r.srcK8S?.ownerName)
+        case .srcK8SOwnerType: row.text(r.srcK8S?.ownerType)
+        case .srcK8SHostName: row.text(r.srcK8S?.hostName)
+        case .dstK8SName: row.text(r.dstK8S?.name)
+        case .dstK8SNamespace: row.text(r.dstK8S?.namespace)
+        case .dstK8SType: row.integer(r.dstK8S?.kind.rawValue)
+        case .dstK8SOwnerName: row.text(r.dstK8S?.ownerName)
+        case .dstK8SOwnerType: row.text(r.dstK8S?.ownerType)
+        case .dstK8SHostName: row.text(r.dstK8S?.hostName)
+        case .xlatDstK8SName: row.text(r.xlatDstK8S?.name)
+        case .xlatDstK8SNamespace: row.text(r.xlatDstK8S?.namespace)
+        case .dnsBaseName: row.text(r.dnsBaseName)
+        case .dnsTries: row.json(tries: r.dnsTries)
+        case .dnsWastedQueries: row.integer(r.dnsWastedQueries)
+        case .dnsWastedMs: row.integer(r.dnsWastedNs.map { Int64(clamping: $0) })
+        case .dnsSearchFix: row.integer(r.dnsSearchFix?.rawValue)
+        case .dnsTimeouts: row.integer(r.dnsTimeouts)
+        case .dnsRetryOf: row.integer(r.dnsRetryOf)
+        case .dnsRetryGapMs: row.integer(r.dnsRetryGapNs.map { Int64(clamping: $0) })
+        case .dnsAlertReason: row.text(r.dnsAlertReason)
+        case .dnsCacheHit: row.integer(r.dnsCacheHit.map { $0 ? 1 : 0 })
+        case .dnsUpstream: row.json(linked: r.dnsUpstream)
+        case .dnsServes: row.json(linked: r.dnsServes)
+        case .dnsServerSource: row.integer(r.dnsServerSource?.rawValue)
         }
     }
 
@@ -220,6 +287,37 @@ extension FlowField {
         case .containerId: r.requester?.containerId = row[i]
         case .podUid: r.requester?.podUid = row[i]
         case .dstDnsName: r.dstDnsName = row[i]
+        // The name column makes each object; the others fill it.
+        case .srcK8SName: r.srcK8S = (row[i] as String?).map { KubernetesObject(kind: .pod, name: $0, namespace: "") }
+        case .srcK8SNamespace: if let namespace: String = row[i] { r.srcK8S?.namespace = namespace }
+        case .srcK8SType:
+            if let kind = (row[i] as UInt8?).flatMap(KubernetesObject.Kind.init(rawValue:)) { r.srcK8S?.kind = kind }
+        case .srcK8SOwnerName: r.srcK8S?.ownerName = row[i]
+        case .srcK8SOwnerType: r.srcK8S?.ownerType = row[i]
+        case .srcK8SHostName: r.srcK8S?.hostName = row[i]
+        case .dstK8SName: r.dstK8S = (row[i] as String?).map { KubernetesObject(kind: .pod, name: $0, namespace: "") }
+        case .dstK8SNamespace: if let namespace: String = row[i] { r.dstK8S?.namespace = namespace }
+        case .dstK8SType:
+            if let kind = (row[i] as UInt8?).flatMap(KubernetesObject.Kind.init(rawValue:)) { r.dstK8S?.kind = kind }
+        case .dstK8SOwnerName: r.dstK8S?.ownerName = row[i]
+        case .dstK8SOwnerType: r.dstK8S?.ownerType = row[i]
+        case .dstK8SHostName: r.dstK8S?.hostName = row[i]
+        case .xlatDstK8SName:
+            r.xlatDstK8S = (row[i] as String?).map { KubernetesObject(kind: .pod, name: $0, namespace: "") }
+        case .xlatDstK8SNamespace: if let namespace: String = row[i] { r.xlatDstK8S?.namespace = namespace }
+        case .dnsBaseName: r.dnsBaseName = row[i]
+        case .dnsTries: r.dnsTries = (row[i] as String?).map(FlowRow.tries(fromJSON:)) ?? []
+        case .dnsWastedQueries: r.dnsWastedQueries = row[i]
+        case .dnsWastedMs: r.dnsWastedNs = (row[i] as Int64?).map { UInt64(clamping: $0) }
+        case .dnsSearchFix: r.dnsSearchFix = (row[i] as UInt8?).flatMap(SearchPathFix.init(rawValue:))
+        case .dnsTimeouts: r.dnsTimeouts = row[i]
+        case .dnsRetryOf: r.dnsRetryOf = row[i]
+        case .dnsRetryGapMs: r.dnsRetryGapNs = (row[i] as Int64?).map { UInt64(clamping: $0) }
+        case .dnsAlertReason: r.dnsAlertReason = row[i]
+        case .dnsCacheHit: r.dnsCacheHit = (row[i] as Int?).map { $0 != 0 }
+        case .dnsUpstream: r.dnsUpstream = (row[i] as String?).map { FlowRow.linked(fromJSON: $0, as: self) } ?? []
+        case .dnsServes: r.dnsServes = (row[i] as String?).map { FlowRow.linked(fromJSON: $0, as: self) } ?? []
+        case .dnsServerSource: r.dnsServerSource = (row[i] as UInt8?).flatMap(DNSServerSource.init(rawValue:))
         }
     }
 }

@@ -10,6 +10,7 @@ enum FlowSchema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: "CREATE TABLE \(partitions) (hour INTEGER PRIMARY KEY, rows INTEGER NOT NULL)")
+            try db.execute(sql: DNSRollup.createSQL)
         }
         return migrator
     }

@@ -42,6 +42,7 @@ public struct FlowStore: Sendable {
                 try db.execute(sql: "PRAGMA mmap_size = \(1 << 40)")
                 // Sorts and temporary B-trees of the top and count queries stay off the disk.
                 try db.execute(sql: "PRAGMA temp_store = MEMORY")
+                db.add(function: LatencyBuckets.sqlFunction)
             }
             pool = try DatabasePool(path: path, configuration: config)
             try FlowSchema.migrator().migrate(pool)
@@ -55,6 +56,7 @@ public struct FlowStore: Sendable {
         guard !records.isEmpty else { return }
         try await onPool(StoreError.write, access: .write) { db in
             try sequence.next.withLock { try FlowInsert.run(records, in: db, sequence: &$0) }
+            try DNSRollup.add(records, in: db)
         }
     }
 
@@ -79,37 +81,71 @@ public struct FlowStore: Sendable {
 
     public func query(_ query: FlowQuery) async throws(StoreError) -> FlowPage {
         try await onPool(StoreError.query) { db in
-            var flows: [FlowRecord] = []
-            var total = 0
-            // Partitions are disjoint hours: newest first across them is each one's newest first, in turn.
-            for partition in try FlowPartition.newestFirst(db, since: query.since, until: query.until) {
-                if let (sql, arguments) = query.dnsIdRowIDs(in: partition) {
-                    // The id's lists, read once: their length is the partition's total, their newest ids the page's
-                    // rows, each read by id (reading the lists twice, for the rows and the count, cost a seek per
-                    // posting run twice).
-                    let ids = try Int64.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).sorted(by: >)
-                    total += ids.count
-                    for id in ids.prefix(max(query.limit - flows.count, 0)) {
-                        let row = try Row.fetchOne(db.cachedStatement(sql: Self.rowSQL(partition)), arguments: [id])
-                        if let row { flows.append(FlowRow.record(row)) }
-                    }
-                    continue
-                }
-                let (filter, arguments) = query.whereClause(in: partition)
-                if flows.count < query.limit {
-                    flows += try Row.fetchAll(
-                        db.cachedStatement(sql: Self.pageSQL(partition, filter)),
-                        arguments: arguments + [query.limit - flows.count]
-                    ).map(FlowRow.record)
-                }
-                total += try Self.count(partition, query, in: db)
+            switch query.order {
+            case .time: try Self.newestPage(query, in: db)
+            case .latency: try Self.slowestPage(query, in: db)
             }
-            return FlowPage(flows: flows, total: total)
         }
     }
 
-    private static func pageSQL(_ partition: FlowPartition, _ filter: String) -> String {
-        "SELECT \(FlowRow.selection) FROM \(partition.table) \(filter) ORDER BY id DESC LIMIT ?"
+    private static func newestPage(_ query: FlowQuery, in db: Database) throws -> FlowPage {
+        var flows: [FlowRecord] = []
+        var total = 0
+        // Rows of the ordered result still to skip before the page starts.
+        var skip = query.offset
+        // Partitions are disjoint hours: newest first across them is each one's newest first, in turn.
+        for partition in try FlowPartition.newestFirst(db, since: query.since, until: query.until) {
+            let room = max(query.limit - flows.count, 0)
+            if let (sql, arguments) = query.dnsIdRowIDs(in: partition) {
+                // The id's lists, read once: their length is the partition's total, their newest ids the page's
+                // rows, each read by id (reading the lists twice, for the rows and the count, cost a seek per
+                // posting run twice).
+                let ids = try Int64.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).sorted(by: >)
+                total += ids.count
+                for id in ids.dropFirst(skip).prefix(room) {
+                    let row = try Row.fetchOne(db.cachedStatement(sql: Self.rowSQL(partition)), arguments: [id])
+                    if let row { flows.append(FlowRow.record(row)) }
+                }
+                skip = max(skip - ids.count, 0)
+                continue
+            }
+            let count = try Self.count(partition, query, in: db)
+            total += count
+            if room > 0 && skip < count {
+                let (filter, arguments) = query.whereClause(in: partition)
+                flows += try Row.fetchAll(
+                    db.cachedStatement(sql: Self.pageSQL(partition, filter, order: "id DESC")),
+                    arguments: arguments + [room, skip]
+                ).map(FlowRow.record)
+            }
+            skip = max(skip - count, 0)
+        }
+        return FlowPage(flows: flows, total: total)
+    }
+
+    /// Each partition's slowest `offset + limit` rows, merged.
+    private static func slowestPage(_ query: FlowQuery, in db: Database) throws -> FlowPage {
+        var rows: [(latency: Int64, id: Int64, record: FlowRecord)] = []
+        var total = 0
+        for partition in try FlowPartition.newestFirst(db, since: query.since, until: query.until) {
+            let (filter, arguments) = query.whereClause(in: partition)
+            total += try Self.count(partition, query, in: db)
+            rows += try Row.fetchAll(
+                db.cachedStatement(sql: Self.pageSQL(partition, filter, order: Self.slowestOrder)),
+                arguments: arguments + [query.offset + query.limit, 0]
+            ).map { row in
+                let record = FlowRow.record(row)
+                return (record.dnsLatencyNs.map { Int64(clamping: $0) } ?? -1, row[0], record)
+            }
+        }
+        rows.sort { ($0.latency, $0.id) > ($1.latency, $1.id) }
+        return FlowPage(flows: rows.dropFirst(query.offset).prefix(query.limit).map(\.record), total: total)
+    }
+
+    private static let slowestOrder = "COALESCE(dns_latency_ns, -1) DESC, id DESC"
+
+    private static func pageSQL(_ partition: FlowPartition, _ filter: String, order: String = "id DESC") -> String {
+        "SELECT \(FlowRow.selection) FROM \(partition.table) \(filter) ORDER BY \(order) LIMIT ? OFFSET ?"
     }
 
     private static func rowSQL(_ partition: FlowPartition) -> String {
@@ -131,7 +167,6 @@ public struct FlowStore: Sendable {
     }
 
     public func top(_ query: TopQuery) async throws(StoreError) -> [TopEntry] {
-        let window = FlowQuery(since: query.since, until: query.until)
         // One row per transaction view: the records that carry its outcome (a response's rcode, or
         // an errno for timeouts and orphans), not the query-side records that only name it.
         let outcome = "dns_id IS NOT NULL AND (dns_rcode IS NOT NULL OR dns_errno IS NOT NULL)"
@@ -140,32 +175,37 @@ public struct FlowStore: Sendable {
             case .latency: "\(Self.client), \(Self.server)"
             case .rcode: "dns_rcode"
             case .name: "COALESCE(dns_name, '')"
-            case .client: Self.client
+            case .client: "COALESCE(net_ns_name, container_id), \(Self.client)"
+            case .server: "dst_addr"
+            case .comm: "COALESCE(comm, '')"
             }
         // Keys are made into text here, for the API; SQL groups nothing, so the bytes need no text form there.
         let key: @Sendable (Row) -> String =
             switch query.by {
             case .latency: { "\(FlowRow.address($0[0])) → \(FlowRow.address($0[1]))" }
             case .rcode: { ($0[0] as UInt8?).map { DNSResponseCode(rawValue: $0).name } ?? "" }
-            case .name: { $0[0] }
-            case .client: { FlowRow.address($0[0]).text }
+            case .name, .comm: { $0[0] }
+            case .client: { ($0[0] as String?) ?? FlowRow.address($0[1]).text }
+            case .server: { FlowRow.address($0[0]).text }
             }
-        let latency = query.by == .latency ? 2 : 1
+        let latency = [.latency, .client].contains(query.by) ? 2 : 1
         let samples = try await onPool(StoreError.query) { db in
-            var samples: [(key: String, latency: Double?)] = []
+            var samples: [TopSample] = []
             for partition in try FlowPartition.newestFirst(db, since: query.since, until: query.until) {
                 let room = TopQuery.maxWindowRows - samples.count
                 guard room > 0 else { break }
-                let (filter, arguments) = window.whereClause(in: partition, and: outcome)
+                let (filter, arguments) = query.filter.whereClause(in: partition, and: outcome)
                 samples += try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT \(columns), dns_latency_ns FROM \(partition.table) \(filter)
-                        ORDER BY id DESC LIMIT \(room)
+                        SELECT \(columns), dns_latency_ns, COALESCE(\(FlowQuery.failed), 0) FROM \(partition.table)
+                        \(filter) ORDER BY id DESC LIMIT \(room)
                         """,
                     arguments: arguments
-                ).map { row -> (key: String, latency: Double?) in
-                    (key(row), (row[latency] as Int64?).map { Double($0) / 1e6 })
+                ).map { row in
+                    TopSample(
+                        key: key(row), latency: (row[latency] as Int64?).map { Double($0) / 1e6 },
+                        failed: row[latency + 1])
                 }
             }
             return samples
@@ -199,6 +239,33 @@ public struct FlowStore: Sendable {
         return uppers.enumerated().map { LatencyBucket(upperMs: $1, count: counts[$0] ?? 0) }
     }
 
+    public func timeSeries(_ query: TimeSeriesQuery) async throws(StoreError) -> TimeSeries {
+        try await onPool(StoreError.query) { db in
+            var counts = TimeSeriesCounts(query)
+            if query.fitsRollup {
+                try DNSRollup.read(into: &counts, query, in: db)
+                return counts.series
+            }
+            let outcome = "dns_id IS NOT NULL AND \(DNSOutcome.sql) IS NOT NULL"
+            for partition in try FlowPartition.newestFirst(db, since: query.since, until: query.until) {
+                let (filter, arguments) = query.filter.whereClause(in: partition, and: outcome)
+                let rows = try Row.fetchCursor(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT ((id >> \(FlowRowID.sequenceBits)) - ?) / ?, \(counts.keySQL), COUNT(*)
+                            FROM \(partition.table) \(filter) GROUP BY 1, 2
+                            """),
+                    arguments: [query.since, query.stepMs] + arguments
+                )
+                while let row = try rows.next() {
+                    let step: Int64 = row[0]
+                    counts.add(timeMs: query.since + step * query.stepMs, key: row[1], count: row[2])
+                }
+            }
+            return counts.series
+        }
+    }
+
     /// Drops the partitions whose hour ended at or before `cutoffMs`; returns the flows they held. A flow is thus
     /// kept until its whole hour has passed the cutoff: up to one hour longer than the retention.
     @discardableResult
@@ -210,6 +277,7 @@ public struct FlowStore: Sendable {
                 arguments: [FlowPartition(containing: cutoffMs).hour]
             )
             var dropped = 0
+            try DNSRollup.drop(before: FlowPartition(containing: cutoffMs).startMs, in: db)
             for row in expired {
                 let partition = FlowPartition(hour: row["hour"])
                 try partition.drop(db)
@@ -231,7 +299,7 @@ public struct FlowStore: Sendable {
                 let (filter, arguments) = query.whereClause(in: partition)
                 return try Row.fetchAll(
                     db, sql: "EXPLAIN QUERY PLAN " + Self.pageSQL(partition, filter),
-                    arguments: arguments + [query.limit]
+                    arguments: arguments + [query.limit, 0]
                 ).map { row -> String in row["detail"] }
             }.joined(separator: "\n")
         }

@@ -124,9 +124,21 @@ struct StatementBinding {
         appendText { FlowRecordJSON.encode(stages: stages, into: &$0) }
     }
 
+    /// NULL when there are none, as on every record but a resolution.
+    mutating func json(tries: [DNSTry]) {
+        guard !tries.isEmpty else { return null() }
+        appendText { FlowRecordJSON.encode(tries: tries, into: &$0) }
+    }
+
     mutating func json(addresses: [IPAddress]?) {
         guard let addresses else { return null() }
         appendText { FlowRecordJSON.encode(addresses: addresses, into: &$0) }
+    }
+
+    /// NULL when there are none.
+    mutating func json(linked lookups: [DNSLinkedLookup]) {
+        guard !lookups.isEmpty else { return null() }
+        appendText { FlowRecordJSON.encode(linked: lookups, into: &$0) }
     }
 
     mutating func json(integers: some Sequence<Int64>) { json(integers, Self.appendDecimal) }

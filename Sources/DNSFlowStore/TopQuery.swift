@@ -7,12 +7,27 @@ public struct TopQuery: Sendable, Hashable {
         case rcode
         /// Query names, ranked by the latency statistic.
         case name
-        /// Client addresses (the side that is not port 53), ranked by the latency statistic.
+        /// Clients (the side that is not port 53) by name (`NetNsName`, else `ContainerId`), else by address,
+        /// ranked by the latency statistic.
         case client
+        /// Servers as the client addressed them, ranked by the latency statistic.
+        case server
+        /// The processes that asked (`Comm`), ranked by the latency statistic.
+        case comm
     }
 
     public enum Stat: String, Sendable, CaseIterable {
-        case avg, max, p90, p99
+        case avg, max, p50, p90, p99
+    }
+
+    /// What ranks the groups.
+    public enum Order: String, Sendable, CaseIterable {
+        /// The latency statistic, largest first; response codes by count.
+        case value
+        /// Lookups, most first.
+        case count
+        /// Failed lookups (`FlowQuery.errorsOnly`), most first; groups without any are left out.
+        case errors
     }
 
     /// Percentiles are computed in Swift over at most this many of the window's newest rows.
@@ -20,16 +35,25 @@ public struct TopQuery: Sendable, Hashable {
 
     public var by: Key
     public var stat: Stat
+    public var order: Order
     public var limit: Int
-    public var since: Int64?
-    public var until: Int64?
+    /// Which lookups are ranked: its filters and window; its paging is ignored.
+    public var filter: FlowQuery
+    public var since: Int64? { filter.since }
+    public var until: Int64? { filter.until }
 
-    public init(by: Key, stat: Stat = .avg, limit: Int = 10, since: Int64? = nil, until: Int64? = nil) {
+    public init(
+        by: Key, stat: Stat = .avg, order: Order = .value, limit: Int = 10, since: Int64? = nil, until: Int64? = nil,
+        filter: FlowQuery = FlowQuery()
+    ) {
         self.by = by
         self.stat = stat
+        self.order = order
         self.limit = min(max(limit, 1), 1000)
-        self.since = since
-        self.until = until
+        var filter = filter.filter
+        filter.since = since ?? filter.since
+        filter.until = until ?? filter.until
+        self.filter = filter
     }
 }
 
@@ -38,30 +62,45 @@ public struct TopEntry: Sendable, Codable, Hashable {
     /// The latency statistic in ms; nil when no transaction of the group has a latency (timeouts only).
     public var value: Double?
     public var count: Int
+    /// Of `count`, the lookups that failed.
+    public var errors: Int
 
-    public init(key: String, value: Double?, count: Int) {
+    public init(key: String, value: Double?, count: Int, errors: Int = 0) {
         self.key = key
         self.value = value
         self.count = count
+        self.errors = errors
     }
+}
+
+/// One ranked lookup: its group's key, its latency (nil for a timeout) and whether it failed.
+struct TopSample {
+    var key: String
+    var latency: Double?
+    var failed: Bool
 }
 
 /// Ranks groups of (key, latency) pairs. Pure, so the statistics are tested without a database.
 struct TopRanking {
-    static func rank(_ samples: [(key: String, latency: Double?)], query: TopQuery) -> [TopEntry] {
+    static func rank(_ samples: [TopSample], query: TopQuery) -> [TopEntry] {
         var groups: [String: [Double]] = [:]
-        var counts: [String: Int] = [:]
+        var counts: [String: (count: Int, errors: Int)] = [:]
         for sample in samples {
-            counts[sample.key, default: 0] += 1
+            counts[sample.key, default: (0, 0)].count += 1
+            if sample.failed { counts[sample.key, default: (0, 0)].errors += 1 }
             if let latency = sample.latency { groups[sample.key, default: []].append(latency) }
         }
         let entries = counts.map { key, count in
-            TopEntry(key: key, value: groups[key].map { statistic(query.stat, of: $0) }, count: count)
+            TopEntry(
+                key: key, value: groups[key].map { statistic(query.stat, of: $0) }, count: count.count,
+                errors: count.errors)
         }
-        let sorted = entries.sorted { a, b in
-            switch query.by {
-            case .rcode: return (a.count, b.key) > (b.count, a.key)
-            default: return ((a.value ?? -1), b.key) > ((b.value ?? -1), a.key)
+        let order = query.order == .value && query.by == .rcode ? .count : query.order
+        let sorted = entries.filter { order != .errors || $0.errors > 0 }.sorted { a, b in
+            switch order {
+            case .count: return (a.count, b.key) > (b.count, a.key)
+            case .errors: return (a.errors, a.count, b.key) > (b.errors, b.count, a.key)
+            case .value: return ((a.value ?? -1), b.key) > ((b.value ?? -1), a.key)
             }
         }
         return Array(sorted.prefix(query.limit))
@@ -71,6 +110,7 @@ struct TopRanking {
         switch stat {
         case .avg: return values.reduce(0, +) / Double(values.count)
         case .max: return values.max() ?? 0
+        case .p50: return percentile(0.50, of: values)
         case .p90: return percentile(0.90, of: values)
         case .p99: return percentile(0.99, of: values)
         }

@@ -7,7 +7,7 @@ import ServiceLifecycle
 struct CollectorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "collector",
-        abstract: "Receive flows (HTTP JSON, IPFIX), store them, and serve the query API and the Network Traffic page."
+        abstract: "Receive flows (HTTP JSON, IPFIX), store them, and serve the query API and the page."
     )
 
     @Option(help: "YAML config file; flags override it.")

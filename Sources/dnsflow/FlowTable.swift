@@ -52,7 +52,7 @@ enum FlowTable {
         let answers = r.dnsAnswers.map { $0.cnames + $0.addresses.map(\.text) } ?? []
         return [
             timestamp(r.timeFlowEndMs),
-            endpoint(r.srcAddr, r.srcPort),
+            client(r),
             r.requester?.comm ?? "-",
             r.dnsName ?? "-",
             r.dnsQType?.name ?? "-",
@@ -61,6 +61,41 @@ enum FlowTable {
             server,
             answers.isEmpty ? "-" : answers.joined(separator: ","),
         ]
+    }
+
+    /// The client's name where the record has one (namespace, else container), else its address.
+    static func client(_ r: FlowRecord) -> String {
+        if let name = r.netNsName ?? r.requester?.containerId.map({ String($0.prefix(12)) }) { return name }
+        return endpoint(r.srcAddr, r.srcPort)
+    }
+
+    /// Lookups, then flows, as CSV with a header line each (RFC 4180 quoting).
+    static func csv(_ records: [FlowRecord]) -> String {
+        let transactions = records.filter(\.isTransaction)
+        let flows = records.filter { !$0.isTransaction }
+        var parts: [[[String]]] = []
+        if !transactions.isEmpty { parts.append([transactionHeaders] + transactions.map(transactionCells)) }
+        if !flows.isEmpty { parts.append([flowHeaders] + flows.map(cells)) }
+        return parts.map { rows in
+            rows.map { $0.map(csvField).joined(separator: ",") + "\n" }.joined()
+        }.joined(separator: "\n")
+    }
+
+    private static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// New lookups of `--follow`, one line each in the order given; the header only when asked.
+    static func followLines(_ records: [FlowRecord], header: Bool, stages: Bool) -> String {
+        let transactions = records.filter(\.isTransaction)
+        let rows = records.map { $0.isTransaction ? transactionCells($0) : cells($0) }
+        let lines = aligned((header ? [transactions.isEmpty ? flowHeaders : transactionHeaders] : []) + rows)
+        let body = lines.dropFirst(header ? 1 : 0)
+        return (header ? lines[0] : "")
+            + zip(records, body).map { record, line in
+                line + (stages && record.isTransaction ? waterfall(record) : "")
+            }.joined()
     }
 
     /// The rcode; for a lookup without one, what `DnsErrno` says happened.

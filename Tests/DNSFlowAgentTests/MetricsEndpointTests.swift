@@ -29,7 +29,7 @@ import Testing
         registry.makeCounter(descriptor: MetricNameDescriptor(metricName: "x", unitName: "total", helpText: "X seen."))
             .increment()
         let healthy = Atomic(true)
-        let port = Int.random(in: 50_000...59_999)
+        let port = Int.random(in: 30_000...32_767)  // below the ephemeral range: no client socket holds it
         let endpoint = MetricsEndpoint(host: "127.0.0.1", port: port, registry: registry, logger: logger) {
             healthy.load(ordering: .relaxed)
         }

@@ -16,6 +16,7 @@ final class InMemoryFlows: FlowQuerying, FlowIngesting {
         var windows: [(since: Int64?, until: Int64?)] = []
         var topEntries: [TopEntry] = []
         var buckets: [LatencyBucket] = []
+        var timeSeriesQueries: [TimeSeriesQuery] = []
     }
 
     let state: Mutex<State>
@@ -51,6 +52,13 @@ final class InMemoryFlows: FlowQuerying, FlowIngesting {
         state.withLock { state in
             state.tops.append(query)
             return state.topEntries
+        }
+    }
+
+    func timeSeries(_ query: TimeSeriesQuery) async throws -> TimeSeries {
+        state.withLock { state in
+            state.timeSeriesQueries.append(query)
+            return TimeSeries(startMs: query.since, stepMs: query.stepMs, series: [])
         }
     }
 

@@ -6,87 +6,55 @@ import Testing
 
 @testable import DNSFlowCollector
 
-/// Loads the Network Traffic page in headless Chromium against a live collector.
+/// The page in headless Chromium against a live collector holding sample lookups; `PageBrowserTests` does the same
+/// with the records of the real agent.
 @Suite(.serialized) struct PageTests {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-
-    static func chromium() throws -> String {
-        for path in ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-        where FileManager.default.isExecutableFile(atPath: path) {
-            return path
-        }
-        throw TestFailure(
-            "Chromium not found: install it with `apt-get install -y chromium` (Debian 12) to test the page")
-    }
-
-    /// Runs Chromium to completion and returns its standard output.
-    ///
-    /// Never blocks a concurrency thread: the collector under test answers Chromium on those same threads.
-    static func runChromium(_ arguments: [String]) async throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try chromium())
-        process.arguments =
-            [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
-                "--virtual-time-budget=5000", "--timeout=30000",
-            ] + arguments
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString).out")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: output) }
-        let handle = try FileHandle(forWritingTo: output)
-        process.standardOutput = handle
-        process.standardError = FileHandle.nullDevice
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            process.terminationHandler = { _ in continuation.resume() }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
-        }
-        try handle.close()
-        return try String(contentsOf: output, encoding: .utf8)
-    }
-
-    static func sampleFlows() -> [FlowRecord] {
-        let now = FlowStore.nowMs()
+    /// 120 lookups over the last three minutes: five names, a sixth of them NXDomain and a sixth ServFail.
+    static func sampleLookups(now: Int64) -> [FlowRecord] {
         let names = [
             "api.example.test", "www.example.test", "cdn.example.test", "db.internal.test", "mail.example.test",
         ]
         let rcodes: [DNSResponseCode] = ["NoError", "NoError", "NoError", "NXDomain", "ServFail", "Refused"]
         return (0..<120).map { (i: Int) -> FlowRecord in
-            let latency: Double? = i % 17 == 0 ? nil : Double((i * 37) % 300) / 7 + 0.25
-            let id: UInt16 = i == 7 ? 4242 : UInt16(1000 + i)
-            return dnsRecord(
-                id: id, name: names[i % names.count], rcode: rcodes[i % rcodes.count], latency: latency,
-                endMs: now - Int64(i) * 1500, src: IPAddress(ipv4: 10, 0, UInt8(i % 3), UInt8(10 + i % 7))
-            )
+            var r = dnsRecord(
+                id: i == 7 ? 4242 : UInt16(1000 + i), name: names[i % names.count], rcode: rcodes[i % rcodes.count],
+                latency: Double((i * 37) % 300) / 7 + 0.25, endMs: now - Int64(i) * 1500,
+                src: IPAddress(ipv4: 10, 0, UInt8(i % 3), UInt8(10 + i % 7)))
+            r.recordType = .dnsTransaction
+            r.netNsName = ["checkout", "cart", nil][i % 3]
+            return r
         }
     }
 
-    @Test func pageShowsTheFlowsOfTheDNSIdInTheURL() async throws {
-        _ = try Self.chromium()
+    @Test func theURLsFiltersNarrowTheTableAndTheChartsAreDrawn() async throws {
+        _ = try HeadlessChromium.path()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try await withLiveCollector(in: dir) { collector, port in
-            collector.ingest(Self.sampleFlows())
+            collector.ingest(Self.sampleLookups(now: FlowStore.nowMs()))
             try await waitUntilWritten(collector, 120)
-            let url = "http://127.0.0.1:\(port)/?dnsId=4242"
-            let dom = try await Self.runChromium(["--dump-dom", url])
-            #expect(dom.contains("data-dns-id=\"4242\""), "the row with DNS id 4242 is in the table")
-            #expect(!dom.contains("data-dns-id=\"1000\""), "other ids are filtered out")
-            #expect(dom.contains("<svg"), "the charts are drawn")
+            let dom = try await HeadlessChromium.dom("http://127.0.0.1:\(port)/?dnsId=4242")
+            #expect(PageDOM.lookupRows(dom, "data-dns-id") == ["4242"], "only the id in the URL")
+            #expect(dom.contains("aria-label=\"lookups per second by response code\""), "the rate chart")
+            #expect(dom.contains("aria-label=\"latency percentiles\""), "the latency chart")
+            // Lookup 7 (id 4242) asked cdn.example.test from the namespace "cart": the panels follow the filters too.
+            #expect(dom.contains("data-filter=\"dnsName\" data-value=\"cdn.example.test\""), "the top panels")
+            #expect(!dom.contains("data-value=\"db.internal.test\""), "only the filtered lookup's name")
+            #expect(dom.contains(">cart<"), "the client's name over its address")
 
-            let artifacts = Self.packageRoot.appendingPathComponent("artifacts")
-            try FileManager.default.createDirectory(at: artifacts, withIntermediateDirectories: true)
-            let screenshot = artifacts.appendingPathComponent("page.png")
-            try? FileManager.default.removeItem(at: screenshot)
-            _ = try await Self.runChromium([
-                "--screenshot=\(screenshot.path)", "--window-size=1400,900", "http://127.0.0.1:\(port)/",
-            ])
-            #expect(FileManager.default.fileExists(atPath: screenshot.path))
+            let errors = try await HeadlessChromium.dom("http://127.0.0.1:\(port)/#harness=click:[data-quick=errors]")
+            let outcomes = Set(PageDOM.lookupRows(errors, "data-rcode"))
+            #expect(!outcomes.isEmpty && !outcomes.contains("NoError"), "the errors quick filter: \(outcomes)")
+            #expect(errors.contains("aria-pressed=\"true\""))
+
+            let phone = try HeadlessChromium.artifacts("page-phone.png")
+            try await HeadlessChromium.screenshot("http://127.0.0.1:\(port)/", to: phone, window: "390,1400")
+            #expect(FileManager.default.fileExists(atPath: phone.path))
         }
     }
 
-    @Test func aLookupIsOneRowWithItsLatencyProcessAndAnswers() async throws {
-        _ = try Self.chromium()
+    @Test func clickingALookupOpensItsWaterfall() async throws {
+        _ = try HeadlessChromium.path()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try await withLiveCollector(in: dir) { collector, port in
@@ -95,15 +63,20 @@ import Testing
                 SampleRecords.dnatLookup(id: 4242, endMs: now), SampleRecords.namedConnection(endMs: now),
             ])
             try await waitUntilWritten(collector, 2)
-            let lookups = try await Self.runChromium(["--dump-dom", "http://127.0.0.1:\(port)/?dnsId=4242"])
-            #expect(lookups.components(separatedBy: "data-record-type=\"dnsTransaction\"").count == 2, "one row")
-            #expect(lookups.contains("10.96.0.10:53 → 10.0.2.53:5353"), "the server, and after NAT")
-            #expect(lookups.contains(">0.713<") && lookups.contains("client eth0 0.713 ms"), "latency and stages")
-            #expect(lookups.contains(">dig<") && lookups.contains(">alias.example.test, 10.9.9.9, fd00::9<"))
-            let flows = try await Self.runChromium(["--dump-dom", "http://127.0.0.1:\(port)/?recordType=flow"])
-            #expect(
-                flows.contains("data-record-type=\"flow\"") && !flows.contains("data-record-type=\"dnsTransaction\""))
-            #expect(flows.contains(">web.example.test<"), "the name the flow's destination was resolved from")
+            let url = "http://127.0.0.1:\(port)/?dnsId=4242#harness=click:tr.lookup"
+            let dom = try await HeadlessChromium.dom(url)
+            #expect(dom.contains("data-harness=\"done\""), "the harness ran")
+            #expect(dom.components(separatedBy: "<g class=\"stage\"").count == 5, "four stages")
+            #expect(dom.contains("+0.215 ms between"), "router in 0.698 ms, out 0.483 ms")
+            #expect(dom.contains("alias.example.test (CNAME), 10.9.9.9, fd00::9") && dom.contains("300 s"))
+            #expect(dom.contains("QR RD RA"), "the flags by name")
+            #expect(dom.contains("<b>dig</b> · pid 4242"), "who asked")
+            #expect(dom.contains("10.96.0.10:53 <span class=\"muted\">→ 10.0.2.53:5353"), "the server after NAT")
+            let screenshot = try HeadlessChromium.artifacts("waterfall-sample.png")
+            try await HeadlessChromium.screenshot(url, to: screenshot)
+
+            let flows = try await HeadlessChromium.dom("http://127.0.0.1:\(port)/?tab=flows")
+            #expect(flows.contains("data-record-type=\"flow\"") && flows.contains(">web.example.test<"))
         }
     }
 }

@@ -127,7 +127,7 @@ func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer) -> T? {
         let flows = InMemoryFlows()
         let app = Application(router: buildRouter(query: flows, ingest: flows))
         try await app.test(.router) { client in
-            try await client.execute(uri: "/api/v1/dns/top?by=server", method: .get) { response in
+            try await client.execute(uri: "/api/v1/dns/top?by=pod", method: .get) { response in
                 #expect(response.status == .badRequest)
                 #expect(decode(ErrorBody.self, response.body)?.parameter == "by")
             }
@@ -141,6 +141,7 @@ func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer) -> T? {
         try await app.test(.router) { client in
             for (uri, method) in [
                 ("/api/v1/flows", HTTPRequest.Method.get), ("/api/v1/dns/top", .get), ("/metrics", .get),
+                ("/api/v1/lookups", .get), ("/api/v1/dns/timeseries", .get),
             ] {
                 try await client.execute(uri: uri, method: method) { #expect($0.status == .unauthorized) }
             }
@@ -159,9 +160,10 @@ func decode<T: Decodable>(_ type: T.Type, _ body: ByteBuffer) -> T? {
             try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/", method: .get) { response in
                 #expect(response.status == .ok)
-                #expect(String(buffer: response.body).contains("Network Traffic"))
+                #expect(String(buffer: response.body).contains("<h1>DNS lookups</h1>"))
             }
             try await client.execute(uri: "/page/app.js", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/v1/openapi.json", method: .get) { #expect($0.status == .ok) }
         }
     }
 

@@ -133,7 +133,7 @@ import Testing
         ("[{\"NodeName\":\"a\nb\"}]", "control character"),
         (#"[{"NodeName":"abc"#, "unterminated string"),
         (#"[{"Other":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]"#, "too deep"),
-        (#"[{"RecordType":"dns"}]"#, "expected a record type, flow or dnsTransaction"),
+        (#"[{"RecordType":"dns"}]"#, "expected a record type: flow, dnsTransaction, dnsResolution or dnsAlert"),
         (#"[{"DnsStages":{}}]"#, "expected '['"),
         (#"[{"DnsStages":[1]}]"#, "expected '{'"),
         (#"[{"DnsStages":[{"NetNs":"x"}]}]"#, "DnsStages[0].NetNs: expected a number"),

@@ -58,10 +58,26 @@ struct FlowRecordJSONEncodingTests {
             "NetNsName", "NodeName", "DnsId", "DnsFlags", "DnsFlagsResponseCode", "DnsLatencyMs", "DnsName",
             "DnsQType", "DnsErrno", "DnsStages", "DnsRetransmits", "DnsAnswers", "DnsCnames", "DnsTtl", "Pid", "Comm",
             "CgroupId", "ContainerId", "PodUid", "DstDnsName",
+            "SrcK8S_Name", "SrcK8S_Namespace", "SrcK8S_Type", "SrcK8S_OwnerName", "SrcK8S_OwnerType", "SrcK8S_HostName",
+            "DstK8S_Name", "DstK8S_Namespace", "DstK8S_Type", "DstK8S_OwnerName", "DstK8S_OwnerType", "DstK8S_HostName",
+            "XlatDstK8S_Name", "XlatDstK8S_Namespace",
+            "DnsBaseName", "DnsTries", "DnsWastedQueries", "DnsWastedMs", "DnsSearchFix", "DnsTimeouts", "DnsRetryOf",
+            "DnsRetryGapMs", "DnsAlertReason",
+            "DnsCacheHit", "DnsUpstream", "DnsServes", "DnsServerSource",
         ]
         #expect(FlowField.allCases.map { "\($0.key)" } == keys)
         var every = Self.transaction
         every.dstDnsName = "web.example.test"
+        let pod = KubernetesObject(
+            kind: .pod, name: "web-1", namespace: "shop", ownerName: "web", ownerType: "Deployment", hostName: "n1")
+        (every.srcK8S, every.dstK8S, every.xlatDstK8S) = (pod, pod, pod)
+        every.setEveryHealthField()
+        every.dnsCacheHit = false
+        every.dnsUpstream = [
+            DNSLinkedLookup(addr: "10.0.1.53", port: 53, dnsId: 900, latencyNs: 40_500_000, rcode: .noError)
+        ]
+        every.dnsServes = [DNSLinkedLookup(addr: "10.0.0.2", port: 40_000, dnsId: 7)]
+        every.dnsServerSource = .packets
         let text = Self.line(every)
         let positions = keys.map { text.range(of: "\"\($0)\":")?.lowerBound }
         #expect(!positions.contains(nil))
@@ -353,6 +369,17 @@ struct FlowRecordJSONEncodingTests {
                 cgroupId: .random(in: .min ... .max, using: &generator), containerId: maybe(text()),
                 podUid: maybe(text())))
         record.dstDnsName = maybe(text())
+        record.dnsCacheHit = maybe(.random(using: &generator))
+        func linked() -> DNSLinkedLookup {
+            DNSLinkedLookup(
+                addr: address(), port: .random(in: .min ... .max, using: &generator),
+                dnsId: .random(in: .min ... .max, using: &generator),
+                latencyNs: maybe(.random(in: 0...UInt64(Int64.max), using: &generator)),
+                rcode: maybe(DNSResponseCode(rawValue: .random(in: 0...15, using: &generator))))
+        }
+        record.dnsUpstream = (0..<Int.random(in: 0...3, using: &generator)).map { _ in linked() }
+        record.dnsServes = (0..<Int.random(in: 0...2, using: &generator)).map { _ in linked() }
+        record.dnsServerSource = maybe(DNSServerSource.allCases.randomElement(using: &generator)!)
         return record
     }
 

@@ -30,8 +30,22 @@ import Testing
         var nxdomain = SampleRecords.dnatLookup(id: 10, endMs: 7000)
         nxdomain.dnsAnswers = DNSAnswers.none
         nxdomain.xlatDstAddr = "fd00::53"
+        var kubernetes = SampleRecords.dnatLookup(id: 11, endMs: 7500)
+        kubernetes.srcK8S = KubernetesObject(
+            kind: .pod, name: "checkout-7d9f", namespace: "shop", ownerName: "checkout", ownerType: "Deployment",
+            hostName: "worker-3")
+        kubernetes.dstK8S = KubernetesObject(kind: .service, name: "kube-dns", namespace: "kube-system")
+        kubernetes.xlatDstK8S = KubernetesObject(kind: .pod, name: "coredns-1", namespace: "kube-system")
+        kubernetes.dnsCacheHit = false
+        kubernetes.dnsUpstream = [DNSLinkedLookup(addr: "fd00::53", port: 53, dnsId: 900, latencyNs: 4, rcode: .noError)]
+        kubernetes.dnsServes = [DNSLinkedLookup(addr: "10.0.0.2", port: 40_000, dnsId: 7)]
+        kubernetes.dnsServerSource = .dnstap
+        var alert = SampleRecords.namedConnection(endMs: 8100)
+        alert.recordType = .dnsAlert
+        alert.dnsAlertReason = "150 unique subdomains within a minute"
         return [
-            full, transaction, nxdomain, SampleRecords.namedConnection(endMs: 8000),
+            full, transaction, nxdomain, SampleRecords.namedConnection(endMs: 8000), kubernetes, alert,
+            SampleRecords.resolution(endMs: 8200),
             dnsRecord(id: 4242, name: "api.example.test", latency: 7, endMs: 1000),
             dnsRecord(id: 4242, name: "API.Example.test", rcode: "NXDomain", latency: 2, endMs: 2000, node: "node-b"),
             dnsRecord(id: 7, name: "www.other.test", rcode: "ServFail", latency: 30, endMs: 3000, srcPort: 5353),
@@ -62,7 +76,7 @@ import Testing
             FlowQuery(port: 53), FlowQuery(node: "node-b"), FlowQuery(since: 2000, until: 4000),
             FlowQuery(srcAddr: "fd00::2"), FlowQuery(dstAddr: "10.0.0.53", limit: 2), FlowQuery(until: .min),
             FlowQuery(since: .max), FlowQuery(node: "it's \\ odd"),
-        ]
+        ] + Self.lookupQueries
         for query in queries {
             let expected = try await sqlite.store.query(query)
             let page = try await store.query(query)
@@ -70,8 +84,17 @@ import Testing
         }
         for by in TopQuery.Key.allCases {
             for stat in TopQuery.Stat.allCases {
-                let query = TopQuery(by: by, stat: stat, since: 0, until: 10_000)
-                #expect(try await store.top(query) == (try await sqlite.store.top(query)), "\(by) \(stat)")
+                for order in TopQuery.Order.allCases {
+                    let query = TopQuery(by: by, stat: stat, order: order, since: 0, until: 10_000)
+                    #expect(try await store.top(query) == (try await sqlite.store.top(query)), "\(by) \(stat) \(order)")
+                }
+            }
+        }
+        for metric in TimeSeriesQuery.Metric.allCases {
+            for (step, filter) in [(60_000, FlowQuery()), (1_000, FlowQuery()), (60_000, FlowQuery(node: "node-a"))] {
+                // 30 s past the last minute: the rollup's last minute reaches past `until`, and so does ClickHouse's.
+                let query = TimeSeriesQuery(metric: metric, stepMs: Int64(step), since: 0, until: 8_500, filter: filter)
+                #expect(try await store.timeSeries(query) == (try await sqlite.store.timeSeries(query)), "\(query)")
             }
         }
         #expect(
@@ -79,6 +102,33 @@ import Testing
                 == (try await sqlite.store.latencyHistogram(since: 0, until: 10_000)))
         #expect(try await store.count() == records.count)
     }
+
+    /// The lookups page's filters and orders.
+    static let lookupQueries: [FlowQuery] = {
+        var queries: [FlowQuery] = []
+        for client in ["10.0.1.2", "client", "0123456789ab", "nobody"] {
+            var query = FlowQuery()
+            query.client = client
+            queries.append(query)
+        }
+        var query = FlowQuery(recordType: .dnsTransaction)
+        query.comm = "dig"
+        queries.append(query)
+        query = FlowQuery()
+        query.server = "10.0.2.53"
+        queries.append(query)
+        query = FlowQuery()
+        query.errorsOnly = true
+        queries.append(query)
+        query = FlowQuery(limit: 4)
+        query.order = .latency
+        query.offset = 2
+        queries.append(query)
+        query = FlowQuery(limit: 2)
+        query.offset = 3
+        queries.append(query)
+        return queries
+    }()
 
     @Test func retentionDropsWholeHours() async throws {
         try await Self.withStore { store in

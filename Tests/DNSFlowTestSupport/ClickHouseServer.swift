@@ -18,7 +18,7 @@ public final class ClickHouseServer: @unchecked Sendable {
         let ports = ports ?? Self.freshPorts()
         httpPort = ports.http
         tcpPort = ports.tcp
-        directory = NSTemporaryDirectory() + "dnsflow-clickhouse-\(getpid())-\(httpPort)"
+        directory = NSTemporaryDirectory() + "i21-clickhouse-\(getpid())-\(httpPort)"
         try FileManager.default.createDirectory(atPath: directory + "/data/tmp", withIntermediateDirectories: true)
         try Self.config(http: httpPort, tcp: tcpPort, directory: directory, shards: shards)
             .write(toFile: directory + "/config.xml", atomically: true, encoding: .utf8)
@@ -27,15 +27,16 @@ public final class ClickHouseServer: @unchecked Sendable {
 
     /// `count` servers, each a shard of `clusterName`.
     public static func cluster(_ count: Int) throws -> [ClickHouseServer] {
-        let base = freshPorts()
+        let base = freshPorts(count: count)
         let ports = (0..<count).map { (http: base.http + $0, tcp: base.tcp + $0) }
         return try ports.map { try ClickHouseServer(ports: $0, shards: ports.map(\.tcp)) }
     }
 
-    /// Ports above those the other integration tests draw from.
-    private static func freshPorts() -> (http: Int, tcp: Int) {
-        let offset = Int.random(in: 0..<4000)
-        return (50_000 + offset, 55_000 + offset)
+    /// HTTP ports 19400..<19430 and TCP ports 30 above, the range this project's ClickHouse tests own (the bench
+    /// uses 19473/19474); room for a cluster of `count` at the base.
+    private static func freshPorts(count: Int = 1) -> (http: Int, tcp: Int) {
+        let http = 19_400 + Int.random(in: 0...(30 - count))
+        return (http, http + 30)
     }
 
     public var url: String { "http://127.0.0.1:\(httpPort)" }
@@ -45,7 +46,9 @@ public final class ClickHouseServer: @unchecked Sendable {
         "clickhouse://127.0.0.1:\(httpPort)/\(database)?user=default" + (cluster ? "&cluster=\(Self.clusterName)" : "")
     }
 
-    /// Starts the server and waits (30 s at most) until it answers `/ping`.
+    public static let startTimeout = Duration.seconds(30)
+
+    /// Starts the server and waits (`startTimeout` at most) until it answers a query.
     public func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/clickhouse-server")
@@ -61,14 +64,17 @@ public final class ClickHouseServer: @unchecked Sendable {
         process.standardError = log
         try process.run()
         self.process = process
-        for _ in 0..<300 {
-            if (try? await query("SELECT 1")) == "1\n" { return }
-            guard process.isRunning else { break }
+        let deadline = ContinuousClock.now + Self.startTimeout
+        while ContinuousClock.now < deadline, process.isRunning {
+            if (try? await query("SELECT 1", timeout: .seconds(1))) == "1\n" { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         let tail = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8))?.suffix(2000) ?? ""
         await stop()
-        throw ClickHouseServerError(description: "clickhouse-server on port \(httpPort) did not start: \(tail)")
+        throw ClickHouseServerError(
+            description:
+                "clickhouse-server on 127.0.0.1:\(httpPort) did not answer within \(Self.startTimeout) (is the clickhouse-server package installed, the port free?): \(tail)"
+        )
     }
 
     /// SIGTERM, then SIGKILL after 15 s; returns once the process has exited.
@@ -102,11 +108,11 @@ public final class ClickHouseServer: @unchecked Sendable {
 
     /// Runs `sql`; the answer in TabSeparated, or an error with ClickHouse's message.
     @discardableResult
-    public func query(_ sql: String) async throws -> String {
+    public func query(_ sql: String, timeout: Duration = .seconds(30)) async throws -> String {
         var request = HTTPClientRequest(url: url + "/")
         request.method = .POST
         request.body = .bytes(ByteBuffer(string: sql))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await HTTPClient.shared.execute(request, timeout: .init(timeout))
         let text = String(buffer: try await response.body.collect(upTo: 64 << 20))
         guard response.status == .ok else { throw ClickHouseServerError(description: "\(sql): \(text)") }
         return text

@@ -3,6 +3,10 @@ import Foundation
 
 /// The real `dnsflow agent` binary, exporting JSON lines to stdout, for one test.
 final class AgentProcess: @unchecked Sendable {
+    /// A port for the agent's /metrics: below the kernel's ephemeral range (32768 on), which the
+    /// tests' own client sockets draw from, so a bind never meets a connection's port.
+    static func metricsPort() -> Int { Int.random(in: 30_000...32_767) }
+
     let process: BackgroundProcess
     let configPath: String
 
@@ -18,7 +22,7 @@ final class AgentProcess: @unchecked Sendable {
 
     static func config(
         activeTimeout: String = "1s", dnsTimeout: String = "2s", maxPending: Int = 16_384, extra: String = "",
-        exporters: String = "    - type: Stdout", pendingTable: String = "auto"
+        exporters: String = "    - type: Stdout", pendingTable: String = "auto", features: String = "DNSTracking"
     ) -> String {
         """
         apiVersion: dnsflow.io/v1alpha1
@@ -27,9 +31,9 @@ final class AgentProcess: @unchecked Sendable {
           agent:
             ebpf:
               cacheActiveTimeout: \(activeTimeout)
-              features: [DNSTracking]
+              features: [\(features)]
               dnsTracking: {ports: [53, 5353], timeout: \(dnsTimeout), maxPending: \(maxPending), pendingTable: \(pendingTable)}
-        \(extra.contains("metrics:") ? extra : extra + "\n    metrics: {port: \(Int.random(in: 40_000...49_999))}")
+        \(extra.contains("metrics:") ? extra : extra + "\n    metrics: {port: \(Self.metricsPort())}")
           exporters:
         \(exporters)
         """

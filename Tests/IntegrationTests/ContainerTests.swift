@@ -2,8 +2,8 @@ import DNSFlowCore
 import Foundation
 import Testing
 
-/// A real container (podman with runc, from a busybox rootfs: no registry is reachable) in the
-/// lab's client namespace, under kubelet's cgroupfs layout, asking the lab's server.
+/// A real container (`BusyboxPod`) in the lab's client namespace, under kubelet's cgroupfs layout,
+/// asking the lab's server.
 @Suite(.serialized)
 struct ContainerTests {
     init() throws {
@@ -15,35 +15,11 @@ struct ContainerTests {
         let lab = try Lab()
         defer { try? lab.teardown() }
         try await lab.startDNSServer()
-        let rootfs = "/tmp/\(lab.id)-rootfs"
-        let cidFile = "/tmp/\(lab.id)-cid"
-        try sh(
-            """
-            set -e
-            mkdir -p \(rootfs)/bin \(rootfs)/etc
-            cp \"$(command -v busybox)\" \(rootfs)/bin/busybox
-            for tool in sh nslookup sleep; do ln -sf busybox \(rootfs)/bin/$tool; done
-            """)
         let podUID = UUID().uuidString.lowercased()
-        let podman = "podman --runtime runc --cgroup-manager cgroupfs"
         let agent = try await AgentProcess()
-        // The container lives on after its lookup, as a pod does: its cgroup, named by the id the
-        // kernel reports, is read while it exists.
-        try sh(
-            """
-            \(podman) run -d --cidfile \(cidFile) \
-            --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network ns:/run/netns/\(lab.client) \
-            --dns \(lab.serverAddr) --cgroup-parent /kubepods/burstable/pod\(podUID) --rootfs \(rootfs) \
-            /bin/sh -c 'nslookup a.example.test \(lab.serverAddr); sleep 60'
-            """)
-        let containerID = try String(contentsOfFile: cidFile, encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        defer { _ = try? sh("\(podman) rm -f -t 0 \(containerID)") }
-        var output = ""
-        for _ in 0..<100 where !output.contains("10.9.9.1") {
-            try await Task.sleep(for: .milliseconds(100))
-            output = (try? sh("\(podman) logs \(containerID)")) ?? ""
-        }
+        let pod = try BusyboxPod(lab: lab, podUID: podUID, dns: lab.serverAddr, name: "a.example.test")
+        defer { pod.remove() }
+        let output = try await pod.output(showing: "10.9.9.1")
         #expect(output.contains("10.9.9.1"), "nslookup: \(output)")
         try await Task.sleep(for: .milliseconds(300))
         let records = try await agent.stop()
@@ -53,7 +29,7 @@ struct ContainerTests {
         try #require(!lookups.isEmpty, "no lookup of a.example.test from the container")
         for lookup in lookups {
             #expect(lookup.requester?.comm == "nslookup")
-            #expect(lookup.requester?.containerId == containerID)
+            #expect(lookup.requester?.containerId == pod.containerID)
             #expect(lookup.requester?.podUid == podUID)
             #expect(lookup.srcAddr.text == lab.clientAddr)
         }

@@ -19,10 +19,11 @@ final class Lab: @unchecked Sendable {
     /// Labs of suites that run in parallel need distinct names and subnets.
     private static let next = Atomic<Int>(0)
 
-    init() throws {
+    /// - Parameter prefix: names a suite's labs apart from other suites' (at most 3 letters).
+    init(prefix: String = "dft") throws {
         let number = Lab.next.add(1, ordering: .relaxed).newValue
         subnet = 200 + number % 50
-        id = "dft\(getpid() % 100000)x\(number)"
+        id = "\(prefix)\(getpid() % 100000)x\(number)"
         client = "\(id)c"
         router = "\(id)r"
         server = "\(id)s"

@@ -32,10 +32,10 @@ final class CollectorProcess: @unchecked Sendable {
 
     var url: String { "http://127.0.0.1:\(httpPort)" }
 
-    /// `dnsflow flows --dns-id <id> --json`, decoded.
+    /// `dnsflow flows --dns-id <id> --output json`, decoded.
     func flows(dnsId: UInt16) throws -> [FlowRecord] {
         let auth = token.map { " --token \($0)" } ?? ""
-        let json = try sh("\(AgentProcess.binary) flows --dns-id \(dnsId) --json --collector \(url)\(auth)")
+        let json = try sh("\(AgentProcess.binary) flows --dns-id \(dnsId) --output json --collector \(url)\(auth)")
         return try FlowRecordJSON.decodePage(Array(json.utf8)).records
     }
 
@@ -107,7 +107,7 @@ struct PipelineTests {
 
     @Test("the agent's /metrics passes promtool, and a real Prometheus scrapes it")
     func metricsEndpoint() async throws {
-        let port = Int.random(in: 30_000...39_999)
+        let port = AgentProcess.metricsPort()
         let agent = try await AgentProcess(config: AgentProcess.config(extra: "    metrics: {port: \(port)}"))
         let dir = "/tmp/dnsflow-prom-\(getpid())"
         var prometheus: BackgroundProcess?

@@ -15,7 +15,7 @@ struct ReliabilityTests {
         extra: String = "", ebpf: String = "", activeTimeout: String = "500ms", dnsTimeout: String = "2s",
         maxPending: Int = 16_384, exporters: String = "    - type: Stdout"
     ) async throws -> (AgentProcess, Int) {
-        let port = Int.random(in: 40_000...49_999)
+        let port = AgentProcess.metricsPort()
         var lines = "    metrics: {port: \(port)}"
         if !ebpf.isEmpty { lines = ebpf + "\n" + lines }
         if !extra.isEmpty { lines += "\n" + extra }

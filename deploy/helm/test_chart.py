@@ -99,7 +99,8 @@ check("default: every manifest valid (kubernetes-validate --strict, 1.29 and 1.3
 
 def default_kinds() -> None:
     kinds = sorted(f"{d['kind']}/{d['metadata']['name']}" for d in default)
-    want = sorted(["ConfigMap/dnsflow-agent", "ConfigMap/dnsflow-collector", "DaemonSet/dnsflow-agent",
+    want = sorted(["ClusterRole/dnsflow-agent", "ClusterRoleBinding/dnsflow-agent",
+                   "ConfigMap/dnsflow-agent", "ConfigMap/dnsflow-collector", "DaemonSet/dnsflow-agent",
                    "Deployment/dnsflow-collector", "PersistentVolumeClaim/dnsflow-collector",
                    "Secret/dnsflow-token", "Service/dnsflow-collector", "ServiceAccount/dnsflow"])
     assert kinds == want, f"objects {kinds}"
@@ -232,6 +233,37 @@ def own_exporters() -> None:
 
 check("exporters given and collector off: the agent config has only them", own_exporters)
 
+def kubernetes_access() -> None:
+    role = find(default, "ClusterRole", "-agent")
+    granted = {(group, resource): rule["verbs"] for rule in role["rules"]
+               for group in rule["apiGroups"] for resource in rule["resources"]}
+    assert granted == {(g, r): ["get", "list", "watch"] for g, r in [
+        ("", "pods"), ("", "services"), ("", "nodes"), ("apps", "replicasets"), ("batch", "jobs")]}, granted
+    binding = find(default, "ClusterRoleBinding", "-agent")
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                  "name": "dnsflow-agent"}, binding["roleRef"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "dnsflow", "namespace": NAMESPACE}]
+    pod = find(default, "DaemonSet", "-agent")["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is True, "the agent needs its token for the API"
+    collector = find(default, "Deployment", "-collector")["spec"]["template"]["spec"]
+    assert collector["automountServiceAccountToken"] is False
+    assert agent_config(default)["spec"]["agent"]["kubernetes"] == {"enable": "auto"}
+
+
+check("default: read-only ClusterRole for the agent, bound to its service account, token mounted", kubernetes_access)
+
+
+def kubernetes_off() -> None:
+    docs = render("agent.kubernetes.enabled=false", "flowCollector.spec.agent.kubernetes.enable=false")
+    validate_all(docs)
+    assert not [d for d in docs if d["kind"] in ("ClusterRole", "ClusterRoleBinding")]
+    pod = find(docs, "DaemonSet", "-agent")["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    assert agent_config(docs)["spec"]["agent"]["kubernetes"]["enable"] is False
+
+
+check("agent.kubernetes.enabled=false: no ClusterRole, no token; still valid", kubernetes_off)
+
 # --- values the schema or the templates refuse ------------------------------------------------------------------
 for label, fragment, sets in [
     ("unknown feature Bogus", "features/0", ["flowCollector.spec.agent.ebpf.features={Bogus}"]),
@@ -244,6 +276,8 @@ for label, fragment, sets in [
     ("unknown key agent.privilged", "privilged", ["agent.privilged=false"]),
     ("collector IPFIX transport SCTP", "transport", ["collector.ipfix.transport={SCTP}"]),
     ("no exporter and no collector", "nowhere to send", ["collector.enabled=false"]),
+    ("kubernetes.enable=maybe", "kubernetes/enable", ["flowCollector.spec.agent.kubernetes.enable=maybe"]),
+    ("agent.kubernetes.enabled=yes", "kubernetes/enabled", ["agent.kubernetes.enabled=yes"]),
 ]:
     check(f"refused: {label}", expect_render_failure(fragment, *sets))
 

@@ -1,10 +1,15 @@
 import DNSFlowConfig
+import DNSFlowCore
 import DNSFlowProbe
 
 /// The agent's settings, read from FlowCollector-style YAML (see config/flowcollector.yaml).
 public struct AgentConfig: Sendable {
     public enum Feature: String, Sendable, CaseIterable {
         case dnsTracking = "DNSTracking"
+        /// Search-path resolutions, retries, socket health and tunnelling (DNS health).
+        case dnsHealth = "DNSHealth"
+        /// Cache hit or miss and upstream time: linked from packets, and from dnstap with `dnstap`.
+        case dnsServerSide = "DNSServerSide"
     }
 
     public enum Exporter: Sendable {
@@ -31,6 +36,11 @@ public struct AgentConfig: Sendable {
     public var pendingTable: ProbeSettings.PendingTable = .auto
     public var metricsPort: UInt16 = 9401
     public var exporters: [Exporter] = []
+    public var kubernetes = KubernetesSettings()
+    /// `dnsHealth.tunnel`: when `DNSHealth` flags a client as tunnelling.
+    public var tunnelThresholds = TunnelDetector.Thresholds()
+    /// `spec.agent.dnstap`: listen for resolvers' dnstap (with the DNSServerSide feature).
+    public var dnstap: DnstapConfig?
 
     public init() {}
 
@@ -64,6 +74,13 @@ public struct AgentConfig: Sendable {
                 var metrics = try metricsNode.mapping()
                 if let port = metrics.optional("port") { metricsPort = try port.integer(1...65535) }
                 try metrics.finish()
+            }
+            if let n = agent.optional("kubernetes") { kubernetes = try KubernetesSettings(n) }
+            if let n = agent.optional("dnstap") {
+                dnstap = try DnstapConfig(n)
+                guard features.contains(.dnsServerSide) else {
+                    throw n.fail("needs DNSServerSide in spec.agent.ebpf.features")
+                }
             }
             try agent.finish()
         }
@@ -106,6 +123,7 @@ public struct AgentConfig: Sendable {
             try dns.finish()
         }
         if let n = ebpf.optional("tracepoints") { tracepoints = try n.choice() }
+        if let n = ebpf.optional("dnsHealth") { tunnelThresholds = try Self.parseDNSHealth(n) }
         try ebpf.finish()
     }
 

@@ -19,6 +19,8 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
     private let assembler: FlowAssembler
     private let exporters: [any FlowExporter]
     private let enricher: (any RecordEnriching)?
+    private let health: DNSHealthPass?
+    private let serverSide: ServerSidePass?
     private let logger: Logger
     private let metrics: EvictorMetrics
     /// The source's views are counted this often, and the schedule ticked.
@@ -28,7 +30,9 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
 
     public init(
         source: Source, config: AgentConfig, nodeName: String, exporters: [any FlowExporter],
-        enricher: (any RecordEnriching)? = nil, clock: C, registry: PrometheusCollectorRegistry, logger: Logger
+        enricher: (any RecordEnriching)? = nil, clock: C, registry: PrometheusCollectorRegistry, logger: Logger,
+        health: DNSHealthPass? = nil,
+        serverSide: ServerSidePass? = nil
     ) {
         self.source = source
         self.clock = clock
@@ -36,6 +40,8 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
         self.assembler = FlowAssembler(nodeName: nodeName)
         self.exporters = exporters
         self.enricher = enricher
+        self.health = health
+        self.serverSide = serverSide
         self.metrics = EvictorMetrics(registry: registry)
         self.logger = logger
     }
@@ -74,7 +80,8 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
             guard source.viewCount + expired.count >= Self.maxViewsPerWindow else { return }
             let views = window(with: &expired)
             metrics.record(views: views)
-            export(assembler.records(transactions: joiner.join(consume views, nowNs: WallClock.nowNs())))
+            let transactions = joiner.join(consume views, nowNs: WallClock.nowNs())
+            export(assembler.records(transactions: transactions), of: transactions)
         case .releaseStartupPages:
             ProcessMemory.releaseStartupPages()
         case .trimHeap:
@@ -104,14 +111,16 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
         metrics.record(views: views)
         metrics.record(flows: flows.count, source: source)
         logger.debug("Evicted", metadata: ["dnsflow.flows": "\(flows.count)", "dnsflow.dns_views": "\(views.count)"])
-        export(
-            assembler.records(
-                flows: flows, transactions: joiner.join(consume views, nowNs: holdingRecent ? WallClock.nowNs() : nil)))
+        let transactions = joiner.join(consume views, nowNs: holdingRecent ? WallClock.nowNs() : nil)
+        export(assembler.records(flows: flows, transactions: transactions), of: transactions, final: !holdingRecent)
     }
 
-    private func export(_ records: [FlowRecord]) {
-        var records = records
+    /// `records` start with those of `transactions`, in their order; `final` in the last window.
+    /// Consumed: the window's only reference, so enriching it in place copies nothing.
+    private func export(_ records: consuming [FlowRecord], of transactions: [DNSTransaction], final: Bool = false) {
+        serverSide?.annotate(&records, transactions: transactions, final: final)
         enricher?.enrich(&records)
+        health?.process(&records, nowMs: final ? nil : WallClock.nowNs() / 1_000_000)
         if !config.interfaces.isEmpty {
             var verdicts: [String: Bool] = [:]
             records.removeAll { !config.interfaces.admits($0.interfaces, verdicts: &verdicts) }
@@ -123,10 +132,12 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
 extension FlowEvictor where C == ContinuousClock {
     public init(
         source: Source, config: AgentConfig, nodeName: String, exporters: [any FlowExporter],
-        enricher: (any RecordEnriching)? = nil, registry: PrometheusCollectorRegistry, logger: Logger
+        enricher: (any RecordEnriching)? = nil, registry: PrometheusCollectorRegistry, logger: Logger,
+        health: DNSHealthPass? = nil,
+        serverSide: ServerSidePass? = nil
     ) {
         self.init(
             source: source, config: config, nodeName: nodeName, exporters: exporters, enricher: enricher,
-            clock: ContinuousClock(), registry: registry, logger: logger)
+            clock: ContinuousClock(), registry: registry, logger: logger, health: health, serverSide: serverSide)
     }
 }

@@ -1,0 +1,20 @@
+import DNSFlowConfig
+import DNSFlowCore
+
+extension AgentConfig {
+    /// `spec.agent.ebpf.dnsHealth`: `tunnel: {uniqueSubdomains, labelLength}`.
+    static func parseDNSHealth(_ node: ConfigNode) throws(ConfigError) -> TunnelDetector.Thresholds {
+        var health = try node.mapping()
+        var thresholds = TunnelDetector.Thresholds()
+        if let n = health.optional("tunnel") {
+            var tunnel = try n.mapping()
+            if let u = tunnel.optional("uniqueSubdomains") {
+                thresholds.uniqueSubdomains = try u.integer(2...1_000_000)
+            }
+            if let l = tunnel.optional("labelLength") { thresholds.labelLength = try l.integer(1...63) }
+            try tunnel.finish()
+        }
+        try health.finish()
+        return thresholds
+    }
+}

@@ -1,0 +1,180 @@
+/// One dnstap message, typed: what a resolver logged of one DNS message it received or sent.
+public struct DnstapEvent: Hashable, Sendable {
+    public enum Kind: Hashable, Sendable {
+        /// CLIENT_QUERY, CLIENT_RESPONSE: between a client and this server.
+        case clientQuery, clientResponse
+        /// RESOLVER_* and FORWARDER_*: between this server and its upstream.
+        case upstreamQuery, upstreamResponse
+    }
+
+    public var kind: Kind
+    /// The connection it came on: several resolvers may send at once.
+    public var sender: UInt64
+    /// IANA protocol number (17 UDP, 6 TCP).
+    public var proto: UInt8
+    /// The side that sent the query, and the side that answers it.
+    public var queryAddr: IPAddress
+    public var queryPort: UInt16
+    public var responseAddr: IPAddress
+    public var responsePort: UInt16
+    public var id: UInt16
+    public var question: DNSQuestion?
+    /// A response's code.
+    public var rcode: DNSResponseCode?
+    /// Epoch nanoseconds: the query's for a query; for a response, when it was sent or received.
+    public var timeNs: Int64
+    /// A response's query time, when the server logged it with the response.
+    public var queryTimeNs: Int64?
+
+    public init(
+        kind: Kind, sender: UInt64, proto: UInt8, queryAddr: IPAddress, queryPort: UInt16, responseAddr: IPAddress,
+        responsePort: UInt16, id: UInt16, question: DNSQuestion?, rcode: DNSResponseCode? = nil, timeNs: Int64,
+        queryTimeNs: Int64? = nil
+    ) {
+        self.kind = kind
+        self.sender = sender
+        self.proto = proto
+        self.queryAddr = queryAddr
+        self.queryPort = queryPort
+        self.responseAddr = responseAddr
+        self.responsePort = responsePort
+        self.id = id
+        self.question = question
+        self.rcode = rcode
+        self.timeNs = timeNs
+        self.queryTimeNs = queryTimeNs
+    }
+}
+
+/// Joins resolvers' dnstap messages with the node's transaction records: a client lookup by (client
+/// address, port, protocol, id); the upstream queries the same resolver sent for the same question
+/// during the client's wait become its `DnsUpstream`, with their own latency, and none is a cache hit.
+/// An upstream query's own record (from packets) gets the client lookups it served as `DnsServes`.
+///
+/// Messages wait for the records of the next windows (a record may be held back past them) for
+/// `retention` of the servers' time, at most `capacity` of each kind.
+public struct DnstapJoiner: Sendable {
+    private struct LookupKey: Hashable {
+        var addr: IPAddress
+        var port: UInt16
+        var proto: UInt8
+        var id: UInt16
+    }
+
+    /// A query and its response, as far as seen.
+    private struct Lookup {
+        var sender: UInt64
+        var question: DNSQuestion?
+        var queryNs: Int64?
+        var responseNs: Int64?
+        var rcode: DNSResponseCode?
+        var server: IPAddress
+        var serverPort: UInt16
+        var client: IPAddress
+        var clientPort: UInt16
+        var id: UInt16
+
+        var lastNs: Int64 { responseNs ?? queryNs ?? 0 }
+    }
+
+    private var clients: [LookupKey: Lookup] = [:]
+    private var upstreams: [LookupKey: Lookup] = [:]
+    private var newestNs: Int64 = 0
+    private let retentionNs: Int64
+    private let capacity: Int
+
+    public init(retention: Duration = .seconds(10), capacity: Int = 65_536) {
+        retentionNs = retention.components.seconds * 1_000_000_000
+        self.capacity = capacity
+    }
+
+    /// Messages held for the records to come.
+    public var heldCount: Int { clients.count + upstreams.count }
+
+    public mutating func add(_ events: [DnstapEvent]) {
+        for event in events {
+            newestNs = max(newestNs, event.timeNs)
+            let key = LookupKey(addr: event.queryAddr, port: event.queryPort, proto: event.proto, id: event.id)
+            switch event.kind {
+            case .clientQuery, .clientResponse:
+                guard clients[key] != nil || clients.count < capacity else { continue }
+                Self.merge(event, into: &clients[key])
+            case .upstreamQuery, .upstreamResponse:
+                guard upstreams[key] != nil || upstreams.count < capacity else { continue }
+                Self.merge(event, into: &upstreams[key])
+            }
+        }
+        let oldest = newestNs - retentionNs
+        clients = clients.filter { $0.value.lastNs >= oldest }
+        upstreams = upstreams.filter { $0.value.lastNs >= oldest }
+    }
+
+    private static func merge(_ event: DnstapEvent, into lookup: inout Lookup?) {
+        var merged =
+            lookup
+            ?? Lookup(
+                sender: event.sender, question: event.question, server: event.responseAddr,
+                serverPort: event.responsePort, client: event.queryAddr, clientPort: event.queryPort, id: event.id)
+        merged.question = merged.question ?? event.question
+        switch event.kind {
+        case .clientQuery, .upstreamQuery:
+            merged.queryNs = event.timeNs
+        case .clientResponse, .upstreamResponse:
+            merged.responseNs = event.timeNs
+            merged.rcode = event.rcode
+            if merged.queryNs == nil { merged.queryNs = event.queryTimeNs }
+        }
+        lookup = merged
+    }
+
+    /// Sets the server side of every transaction record a message names; those records' messages
+    /// are then let go.
+    public mutating func annotate(_ records: inout ArraySlice<FlowRecord>) {
+        guard !clients.isEmpty || !upstreams.isEmpty else { return }
+        var answered: [LookupKey] = []
+        for index in records.indices where records[index].isTransaction {
+            guard let id = records[index].dnsId else { continue }
+            let key = LookupKey(
+                addr: records[index].srcAddr, port: records[index].srcPort, proto: records[index].proto, id: id)
+            if let client = clients[key], let responseNs = client.responseNs {
+                // Without the query's time, the record's own wait.
+                let queryNs =
+                    client.queryNs ?? responseNs - Int64(clamping: records[index].dnsLatencyNs ?? 0) - 1_000_000
+                let upstream = upstreams.values.filter {
+                    guard $0.sender == client.sender, let sent = $0.queryNs else { return false }
+                    return (queryNs...responseNs).contains(sent) && Self.same($0.question, client.question)
+                }
+                .sorted { ($0.queryNs ?? 0) < ($1.queryNs ?? 0) }
+                records[index].dnsCacheHit = upstream.isEmpty
+                records[index].dnsUpstream = upstream.map { lookup in
+                    let latency = lookup.queryNs.flatMap { sent in lookup.responseNs.map { UInt64(max(0, $0 - sent)) } }
+                    return DNSLinkedLookup(
+                        addr: lookup.server, port: lookup.serverPort, dnsId: lookup.id, latencyNs: latency,
+                        rcode: lookup.rcode)
+                }
+                records[index].dnsServerSource = .dnstap
+                answered.append(key)
+            }
+            // bind logs its upstream queries from the unspecified address its socket is bound to.
+            var unspecified = key
+            unspecified.addr = key.addr.isIPv4 ? .v4(0) : .v6(high: 0, low: 0)
+            if let upstream = upstreams[key] ?? upstreams[unspecified], let sent = upstream.queryNs {
+                let served = clients.values.filter {
+                    guard $0.sender == upstream.sender, let asked = $0.queryNs else { return false }
+                    return asked <= sent && sent <= ($0.responseNs ?? .max) && Self.same($0.question, upstream.question)
+                }
+                guard !served.isEmpty else { continue }
+                records[index].dnsServes = served.map {
+                    DNSLinkedLookup(addr: $0.client, port: $0.clientPort, dnsId: $0.id)
+                }
+                records[index].dnsServerSource = .dnstap
+            }
+        }
+        for key in answered { clients[key] = nil }
+    }
+
+    private static func same(_ a: DNSQuestion?, _ b: DNSQuestion?) -> Bool {
+        guard let a, let b else { return false }
+        return a.type == b.type && a.name.lowercased() == b.name.lowercased()
+    }
+}

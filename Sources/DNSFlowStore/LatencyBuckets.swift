@@ -1,0 +1,41 @@
+import Foundation
+import GRDB
+
+/// Latencies in logarithmic buckets 5% wide, so that percentiles over millions of lookups come from a few hundred
+/// counts per step instead of every latency; the value reported for a bucket is its geometric middle.
+enum LatencyBuckets {
+    static let ratio = 1.05
+    /// The bucket of a lookup without a latency (a timeout, an orphan response).
+    static let none: Int64 = -1
+
+    /// Bucket 0 holds everything below 1 µs; bucket b > 0 holds [ratio^(b-1), ratio^b) µs.
+    static func bucket(latencyNs: Int64) -> Int64 {
+        let micros = Double(latencyNs) / 1000
+        guard micros >= 1 else { return 0 }
+        return 1 + Int64((log(micros) / log(ratio)).rounded(.down))
+    }
+
+    /// The bucket's middle, in milliseconds.
+    static func milliseconds(_ bucket: Int64) -> Double {
+        bucket <= 0 ? 0.0005 : pow(ratio, Double(bucket) - 0.5) / 1000
+    }
+
+    /// `dns_latency_bucket(dns_latency_ns)` in SQL: the same buckets, -1 for NULL.
+    static let sqlFunction = DatabaseFunction("dns_latency_bucket", argumentCount: 1, pure: true) { values in
+        guard let latency = Int64.fromDatabaseValue(values[0]) else { return none }
+        return bucket(latencyNs: latency)
+    }
+
+    /// The nearest-rank percentile `p` of a histogram of bucket → count, in milliseconds; nil when it is empty.
+    static func percentile(_ p: Double, of counts: [Int64: Int]) -> Double? {
+        let total = counts.values.reduce(0, +)
+        guard total > 0 else { return nil }
+        let rank = max(Int((p * Double(total)).rounded(.up)), 1)
+        var seen = 0
+        for bucket in counts.keys.sorted() {
+            seen += counts[bucket]!
+            if seen >= rank { return milliseconds(bucket) }
+        }
+        return nil
+    }
+}
