@@ -215,7 +215,8 @@ extension FlowField {
             r.requester?.podUid = uid
         case .dstDnsName: r.dstDnsName = try row.optionalString()
         // The name column makes each object, as in SQLite; the others fill it.
-        case .srcK8SName: r.srcK8S = try row.optionalString().map { KubernetesObject(kind: .pod, name: $0, namespace: "") }
+        case .srcK8SName:
+            r.srcK8S = try row.optionalString().map { KubernetesObject(kind: .pod, name: $0, namespace: "") }
         case .srcK8SNamespace: if let namespace = try row.optionalString() { r.srcK8S?.namespace = namespace }
         case .srcK8SType: if let kind = try ClickHouseRow.kind(&row) { r.srcK8S?.kind = kind }
         case .srcK8SOwnerName:
@@ -227,7 +228,8 @@ extension FlowField {
         case .srcK8SHostName:
             let host = try row.optionalString()
             r.srcK8S?.hostName = host
-        case .dstK8SName: r.dstK8S = try row.optionalString().map { KubernetesObject(kind: .pod, name: $0, namespace: "") }
+        case .dstK8SName:
+            r.dstK8S = try row.optionalString().map { KubernetesObject(kind: .pod, name: $0, namespace: "") }
         case .dstK8SNamespace: if let namespace = try row.optionalString() { r.dstK8S?.namespace = namespace }
         case .dstK8SType: if let kind = try ClickHouseRow.kind(&row) { r.dstK8S?.kind = kind }
         case .dstK8SOwnerName:

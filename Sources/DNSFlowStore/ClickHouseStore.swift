@@ -79,10 +79,15 @@ public final class ClickHouseStore: Sendable {
 
     public func timeSeries(_ query: TimeSeriesQuery) async throws(StoreError) -> TimeSeries {
         let rows = try await read(schema.timeSeries(query)) { reader in
-            (step: try reader.integer(Int64.self), key: try reader.integer(Int64.self), count: try reader.integer(UInt64.self))
+            (
+                step: try reader.integer(Int64.self), key: try reader.integer(Int64.self),
+                count: try reader.integer(UInt64.self)
+            )
         }
         var counts = TimeSeriesCounts(query)
-        for row in rows { counts.add(timeMs: query.since + row.step * query.stepMs, key: row.key, count: Int(row.count)) }
+        for row in rows {
+            counts.add(timeMs: query.since + row.step * query.stepMs, key: row.key, count: Int(row.count))
+        }
         return counts.series
     }
 

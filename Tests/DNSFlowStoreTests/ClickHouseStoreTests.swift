@@ -37,7 +37,9 @@ import Testing
         kubernetes.dstK8S = KubernetesObject(kind: .service, name: "kube-dns", namespace: "kube-system")
         kubernetes.xlatDstK8S = KubernetesObject(kind: .pod, name: "coredns-1", namespace: "kube-system")
         kubernetes.dnsCacheHit = false
-        kubernetes.dnsUpstream = [DNSLinkedLookup(addr: "fd00::53", port: 53, dnsId: 900, latencyNs: 4, rcode: .noError)]
+        kubernetes.dnsUpstream = [
+            DNSLinkedLookup(addr: "fd00::53", port: 53, dnsId: 900, latencyNs: 4, rcode: .noError)
+        ]
         kubernetes.dnsServes = [DNSLinkedLookup(addr: "10.0.0.2", port: 40_000, dnsId: 7)]
         kubernetes.dnsServerSource = .dnstap
         var alert = SampleRecords.namedConnection(endMs: 8100)
@@ -67,16 +69,18 @@ import Testing
         let all = try await store.query(FlowQuery())
         #expect(all.total == records.count)
         #expect(Set(all.flows) == Set(records), "every field round-trips")
-        let queries = [
-            FlowQuery(), FlowQuery(limit: 3), FlowQuery(dnsId: 4242), FlowQuery(dnsId: 9),
-            FlowQuery(dnsName: "api.example.test"), FlowQuery(dnsName: "*.example.test"), FlowQuery(dnsName: "x_y.*"),
-            FlowQuery(dnsName: "x%y.*"), FlowQuery(recordType: .flow), FlowQuery(recordType: .dnsTransaction),
-            FlowQuery(rcode: DNSResponseCode(name: "nxdomain")), FlowQuery(minLatencyMs: 5),
-            FlowQuery(minLatencyMs: 5, maxLatencyMs: 10), FlowQuery(errno: 110), FlowQuery(port: 5353),
-            FlowQuery(port: 53), FlowQuery(node: "node-b"), FlowQuery(since: 2000, until: 4000),
-            FlowQuery(srcAddr: "fd00::2"), FlowQuery(dstAddr: "10.0.0.53", limit: 2), FlowQuery(until: .min),
-            FlowQuery(since: .max), FlowQuery(node: "it's \\ odd"),
-        ] + Self.lookupQueries
+        let queries =
+            [
+                FlowQuery(), FlowQuery(limit: 3), FlowQuery(dnsId: 4242), FlowQuery(dnsId: 9),
+                FlowQuery(dnsName: "api.example.test"), FlowQuery(dnsName: "*.example.test"),
+                FlowQuery(dnsName: "x_y.*"),
+                FlowQuery(dnsName: "x%y.*"), FlowQuery(recordType: .flow), FlowQuery(recordType: .dnsTransaction),
+                FlowQuery(rcode: DNSResponseCode(name: "nxdomain")), FlowQuery(minLatencyMs: 5),
+                FlowQuery(minLatencyMs: 5, maxLatencyMs: 10), FlowQuery(errno: 110), FlowQuery(port: 5353),
+                FlowQuery(port: 53), FlowQuery(node: "node-b"), FlowQuery(since: 2000, until: 4000),
+                FlowQuery(srcAddr: "fd00::2"), FlowQuery(dstAddr: "10.0.0.53", limit: 2), FlowQuery(until: .min),
+                FlowQuery(since: .max), FlowQuery(node: "it's \\ odd"),
+            ] + Self.lookupQueries
         for query in queries {
             let expected = try await sqlite.store.query(query)
             let page = try await store.query(query)

@@ -79,7 +79,9 @@ enum Backend: String, CaseIterable, Sendable {
         upstream.dnsServerSource = .packets
         upstream.requester = nil
         upstream.netNsName = nil
-        return [hit, nxdomain, timeout, resolution, alert, upstream, SampleRecords.namedConnection(endMs: start + 66_000)]
+        return [
+            hit, nxdomain, timeout, resolution, alert, upstream, SampleRecords.namedConnection(endMs: start + 66_000),
+        ]
     }()
 
     static func newestFirst(_ records: [FlowRecord]) -> [FlowRecord] {
@@ -148,7 +150,8 @@ enum Backend: String, CaseIterable, Sendable {
             var curl = FlowQuery()
             curl.comm = "curl"
             let filtered = try await store.timeSeries(
-                TimeSeriesQuery(metric: .rate, stepMs: 30_000, since: Self.start, until: Self.start + 90_000, filter: curl))
+                TimeSeriesQuery(
+                    metric: .rate, stepMs: 30_000, since: Self.start, until: Self.start + 90_000, filter: curl))
             #expect(filtered.series == [.init(key: "NXDomain", values: [0, 0, 1 / 30])])
         }
     }
@@ -157,7 +160,8 @@ enum Backend: String, CaseIterable, Sendable {
         try await backend.withStore { store in
             try await store.insert(Self.records)
             func top(_ by: TopQuery.Key, _ order: TopQuery.Order = .count) async throws -> [TopEntry] {
-                try await store.top(TopQuery(by: by, stat: .max, order: order, since: Self.start, until: Self.start + 120_000))
+                try await store.top(
+                    TopQuery(by: by, stat: .max, order: order, since: Self.start, until: Self.start + 120_000))
             }
             #expect(
                 try await top(.name) == [
@@ -166,7 +170,8 @@ enum Backend: String, CaseIterable, Sendable {
                 ])
             #expect(
                 try await top(.rcode) == [
-                    TopEntry(key: "NoError", value: 0.713, count: 3), TopEntry(key: "", value: nil, count: 1, errors: 1),
+                    TopEntry(key: "NoError", value: 0.713, count: 3),
+                    TopEntry(key: "", value: nil, count: 1, errors: 1),
                     TopEntry(key: "NXDomain", value: 20, count: 1, errors: 1),
                 ])
             #expect(
