@@ -154,6 +154,8 @@ let package = Package(
             name: "DNSFlowStoreTests",
             dependencies: [
                 "DNSFlowStore", "DNSFlowCore", "DNSFlowTestSupport",
+                // `FlowQuerying`: what the query API reads, from either store.
+                "DNSFlowCollector",
                 // To build a store at an old schema version.
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

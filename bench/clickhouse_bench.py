@@ -36,19 +36,23 @@ def start_clickhouse(directory):
 <default_profile>default</default_profile><default_database>default</default_database>
 <mark_cache_size>1073741824</mark_cache_size></yandex>""")
     with open(f"{directory}/users.xml", "w") as f:
-        f.write("""<?xml version="1.0"?><yandex><profiles><default></default></profiles><users><default><password>
-</password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
-<quotas><default></default></quotas></yandex>""")
+        f.write("""<?xml version="1.0"?><yandex><profiles><default></default></profiles><users><default>
+<password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota>
+</default></users><quotas><default></default></quotas></yandex>""")
+    log = open(f"{directory}/server.log", "w")
     proc = subprocess.Popen(["/usr/sbin/clickhouse-server", f"--config-file={directory}/config.xml"],
-                            cwd=directory, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(300):
+                            cwd=directory, stdout=log, stderr=log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
             if ch("SELECT 1", timeout=1).strip() == "1":
                 return proc
         except OSError:
-            time.sleep(0.1)
+            time.sleep(0.2)
     proc.kill()
-    raise SystemExit("clickhouse-server did not start")
+    proc.wait()
+    with open(f"{directory}/server.log") as f:
+        raise SystemExit(f"clickhouse-server on 127.0.0.1:{CH_HTTP} did not answer within 60 s:\n{f.read()[-2000:]}")
 
 
 def start_collector():

@@ -1,3 +1,4 @@
+import DNSFlowCollector
 import DNSFlowCore
 import DNSFlowTestSupport
 import Logging
@@ -5,17 +6,8 @@ import Testing
 
 @testable import DNSFlowStore
 
-/// What the query API reads, as both stores offer it.
-protocol APIStore: FlowBatchInserting {
-    func query(_ query: FlowQuery) async throws -> FlowPage
-    func top(_ query: TopQuery) async throws -> [TopEntry]
-    func timeSeries(_ query: TimeSeriesQuery) async throws -> TimeSeries
-    func latencyHistogram(since: Int64?, until: Int64?) async throws -> [LatencyBucket]
-    func count() async throws -> Int
-}
-
-extension FlowStore: APIStore {}
-extension ClickHouseStore: APIStore {}
+/// What the query API reads and the writer inserts into, as both stores offer it.
+typealias APIStore = FlowQuerying & FlowBatchInserting
 
 enum Backend: String, CaseIterable, Sendable {
     case sqlite, clickHouse
