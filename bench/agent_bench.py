@@ -48,7 +48,7 @@ CLIENT_ADDR, SERVER_ADDR = f"{NET}.2", f"{NET}.1"
 CHEAP_SERVER_ADDR, CHEAP_ANSWER = f"{NET}.3", f"{NET}.9"
 # Loopback ports for the collector (HTTP, IPFIX) and the agent's metrics; off the defaults so
 # another dnsflow on the machine does not collide.
-PORT_BASE = 19000 + (os.getpid() % 500) * 3
+PORT_BASE = int(os.environ.get("BENCH_PORT_BASE") or 19000 + (os.getpid() % 500) * 3)
 COLLECTOR_PORT, IPFIX_PORT, AGENT_METRICS_PORT = PORT_BASE, PORT_BASE + 1, PORT_BASE + 2
 
 # (name, dnsperf arguments, fixed rate?)
@@ -72,7 +72,13 @@ TRAFFIC_CASES = [
     ("bulk_tcp", [], ["DNSTracking"]),
     ("bulk_tcp_flows_only", [], []),
     ("small_udp", ["-u", "-l", "64", "-b", "0"], ["DNSTracking"]),
+    # The same datagrams with every other one dropped by nftables in the server's namespace (64-byte payloads only:
+    # iperf3's handshake datagram passes): what PacketDrop's kfree_skb program costs drops that are not DNS, off
+    # and on.
+    ("dropped_udp", ["-u", "-l", "64", "-b", "0"], ["DNSTracking"]),
+    ("dropped_udp_packetdrop", ["-u", "-l", "64", "-b", "0"], ["DNSTracking", "PacketDrop"]),
 ]
+DROP_CASES = {"dropped_udp", "dropped_udp_packetdrop"}
 if os.environ.get("BENCH_CASES"):
     CASES = [c for c in CASES if c[0] in os.environ["BENCH_CASES"].split(",")]
     TRAFFIC_CASES = [c for c in TRAFFIC_CASES if c[0] in os.environ["BENCH_CASES"].split(",")]
@@ -572,6 +578,24 @@ def iperf3(extra):
 
 def run_traffic_case(name, extra, features, with_agent, tag):
     """One iperf3 run, with or without an agent that has the given features on."""
+    if name not in DROP_CASES:
+        return run_iperf3_case(name, extra, features, with_agent, tag)
+    table = f"{BENCH_ID}_drop"
+    sh(f"""ip netns exec {SERVER_NS} nft -f - <<'NFT'
+table inet {table} {{
+    chain input {{
+        type filter hook input priority 0;
+        udp dport 5201 udp length 72 numgen inc mod 2 == 0 drop
+    }}
+}}
+NFT""")
+    try:
+        return run_iperf3_case(name, extra, features, with_agent, tag)
+    finally:
+        sh(f"ip netns exec {SERVER_NS} nft delete table inet {table}", check=False)
+
+
+def run_iperf3_case(name, extra, features, with_agent, tag):
     if not with_agent:
         perf = iperf3(extra)
         note(f"{name:19s} without agent: {perf['bits_per_second'] / 1e9:6.2f} Gbit/s"
@@ -600,10 +624,16 @@ def run_traffic_case(name, extra, features, with_agent, tag):
              # Each packet is sighted twice: leaving one namespace, entering the other.
              "bpf_ns_per_sighting": round(run_ns / packets / 2, 1),
              "bpf_cores": round(run_ns / 1e9 / (t1 - t0), 4)}
+        drop = [p for k, p in progs.items() if k.startswith("dnsflow_drop#")]
+        if drop:
+            ns, cnt = sum(p["run_time_ns"] for p in drop), sum(p["run_cnt"] for p in drop)
+            r["drop_ns_per_run"] = round(ns / max(cnt, 1), 1)
+            r["drop_runs_per_s"] = round(cnt / (t1 - t0))
         note(f"{name:19s} with agent:    {perf['bits_per_second'] / 1e9:6.2f} Gbit/s"
              + (f", {perf['packets_per_second']:.0f} pkt/s" if perf["packets_per_second"] else "")
              + f", bpf {r['bpf_ns_per_sighting']} ns/sighting, {r['bpf_runs_per_packet']} runs/packet, "
-             f"{r['bpf_cores']} cores, agent cpu {r['agent_cpu_pct']}%")
+             f"{r['bpf_cores']} cores, agent cpu {r['agent_cpu_pct']}%"
+             + (f", kfree_skb {r['drop_ns_per_run']} ns/run, {r['drop_runs_per_s']} runs/s" if drop else ""))
         return r
     finally:
         set_bpf_stats(False)
@@ -627,6 +657,9 @@ def summarize_traffic(runs):
              "bpf_runs_per_packet": med([r["bpf_runs_per_packet"] for r in wi]),
              "bpf_cores": med([r["bpf_cores"] for r in wi]),
              "agent_cpu_pct": med([r["agent_cpu_pct"] for r in wi])}
+        if "drop_ns_per_run" in wi[0]:
+            c["drop_ns_per_run"] = med([r["drop_ns_per_run"] for r in wi])
+            c["drop_runs_per_s"] = med([r["drop_runs_per_s"] for r in wi])
         if wo[0]["iperf3"]["packets_per_second"]:
             c["pps_without"] = med([r["iperf3"]["packets_per_second"] for r in wo])
             c["pps_with"] = med([r["iperf3"]["packets_per_second"] for r in wi])
@@ -645,7 +678,9 @@ def report_traffic(s):
         print(f'{n:20s} {",".join(c["features"]) or "-":13s} {c["gbit_without"]:10.2f} {c["gbit_with"]:9.2f} '
               f'{c["throughput_ratio"]:6.3f} {c["throughput_ratio_worst"]:6.3f} {fmt(c.get("pps_ratio"), "11.3f")} '
               f'{c["bpf_ns_per_sighting"]:15.1f} {c["bpf_runs_per_packet"]:8.2f} {c["bpf_cores"]:9.4f} '
-              f'{c["agent_cpu_pct"]:9.1f}')
+              f'{c["agent_cpu_pct"]:9.1f}'
+              + (f'  kfree_skb {c["drop_ns_per_run"]:.1f} ns/run, {c["drop_runs_per_s"]:.0f} runs/s'
+                 if "drop_ns_per_run" in c else ''))
 
 
 def latency_sample():

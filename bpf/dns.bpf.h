@@ -29,6 +29,27 @@ static __always_inline int is_dns(const struct packet *p)
 	return is_dns_port(p->key.src_port) || is_dns_port(p->key.dst_port);
 }
 
+/* The transaction's key from one of its packets (key zeroed): a response goes server to client. */
+static __always_inline void fill_dns_key(struct dns_key *key, const struct packet *p, int response,
+					 __u32 netns, __u16 id)
+{
+	if (response) {
+		__builtin_memcpy(key->client_addr, p->key.dst_addr, 16);
+		__builtin_memcpy(key->server_addr, p->key.src_addr, 16);
+		key->client_port = p->key.dst_port;
+		key->server_port = p->key.src_port;
+	} else {
+		__builtin_memcpy(key->client_addr, p->key.src_addr, 16);
+		__builtin_memcpy(key->server_addr, p->key.dst_addr, 16);
+		key->client_port = p->key.src_port;
+		key->server_port = p->key.dst_port;
+	}
+	key->netns = netns;
+	key->id = id;
+	key->eth_type = p->key.eth_type;
+	key->proto = p->key.proto;
+}
+
 /* FNV-1a over the key's 32-bit words: its slot in dns_pending. */
 static __always_inline __u32 dns_key_hash(const struct dns_key *key)
 {
@@ -174,21 +195,7 @@ static __always_inline void track_dns(const struct packet *p, enum reader r,
 	int response = flags & DNS_QR_RESPONSE;
 	struct dns_key key = {};
 
-	if (response) {
-		__builtin_memcpy(key.client_addr, p->key.dst_addr, 16);
-		__builtin_memcpy(key.server_addr, p->key.src_addr, 16);
-		key.client_port = p->key.dst_port;
-		key.server_port = p->key.src_port;
-	} else {
-		__builtin_memcpy(key.client_addr, p->key.src_addr, 16);
-		__builtin_memcpy(key.server_addr, p->key.dst_addr, 16);
-		key.client_port = p->key.src_port;
-		key.server_port = p->key.dst_port;
-	}
-	key.netns = s->netns;
-	key.id = bpf_ntohs(h.id);
-	key.eth_type = p->key.eth_type;
-	key.proto = p->key.proto;
+	fill_dns_key(&key, p, response, s->netns, bpf_ntohs(h.id));
 
 	__u64 now = s->now;
 	__u32 hash = dns_key_hash(&key);

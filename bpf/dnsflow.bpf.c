@@ -7,6 +7,8 @@
  * root: at the tracepoints a TCP segment's payload sits in page frags, out of reach of a read
  * from the linear area, and this needs neither fentry nor kprobes.
  *
+ * Drops (PacketDrop): tp_btf/kfree_skb, with the reason it takes since Linux 5.17.
+ *
  * This file holds the entry points; a packet goes through parse.bpf.h, flow.bpf.h and dns.bpf.h,
  * and every map is in maps.bpf.h. */
 #include <linux/bpf.h>
@@ -20,6 +22,7 @@
 #include "parse.bpf.h"
 #include "flow.bpf.h"
 #include "dns.bpf.h"
+#include "drops.bpf.h"
 
 /* Reads through a kernel pointer: a plain load at tp_btf, where the verifier knows the pointer's
  * type (no helper call); a CO-RE probe read at the classic tracepoints. btf is a constant, so
@@ -186,5 +189,13 @@ static __always_inline void handle_cgroup_skb(struct __sk_buff *skb, __u8 direct
 
 CGROUP_PROGRAMS(, 1)
 CGROUP_PROGRAMS(_hash, 0)
+
+/* Loaded only with PacketDrop on, and where the kernel's kfree_skb has its reason (5.17). */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(dnsflow_drop, struct sk_buff *skb, void *location, int reason)
+{
+	handle_drop(skb, reason);
+	return 0;
+}
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -141,6 +141,18 @@ struct dns_event {
 	__u8 message[DNSFLOW_MAX_MESSAGE];
 };
 
+/* Ring buffer record of dns_drops: a DNS packet the kernel dropped (kfree_skb). The key is the
+ * transaction's, client and server told apart by the header's QR bit (by the DNS port when the
+ * header was not read). */
+struct dns_drop_event {
+	struct dns_key key; /* id 0 with has_id 0: not read (TCP, or past the first bytes) */
+	__u64 drop_ns;
+	__u32 reason; /* enum skb_drop_reason; user space names it from the kernel's BTF */
+	__u8 response;
+	__u8 has_id;
+	__u8 pad[2];
+};
+
 /* Per-CPU counters, one slot each; every early return that loses data bumps one. */
 enum dnsflow_counter {
 	DNSFLOW_CTR_PACKETS,		  /* packets the tracepoints looked at */
@@ -161,6 +173,11 @@ enum dnsflow_counter {
 	/* a response's sections cut (dns_answers on): longer than DNSFLOW_MAX_MESSAGE, past the
 	 * skb's linear data at the tracepoints, or going on in a later TCP segment */
 	DNSFLOW_CTR_DNS_ANSWERS_CUT,
+	/* kfree_skb (PacketDrop): the drops it left at once, and DNS drops lost */
+	DNSFLOW_CTR_DROP_NOT_IP,	   /* a dropped packet neither IPv4 nor IPv6 */
+	DNSFLOW_CTR_DROP_NO_HEADER,	   /* its network header unset or unreadable */
+	DNSFLOW_CTR_DROP_NOT_DNS,	   /* not UDP or TCP to or from a DNS port */
+	DNSFLOW_CTR_DROP_RING_BUFFER_FULL, /* a DNS drop lost: dns_drops was full */
 	DNSFLOW_CTR_MAX,
 };
 

@@ -62,3 +62,18 @@ int dnsflow_probe_cmpxchg(void)
 
 	return loads(BPF_PROG_TYPE_SOCKET_FILTER, insns, sizeof(insns) / sizeof(insns[0]), NULL);
 }
+
+int dnsflow_probe_drop_reasons(void)
+{
+	const char *name = "kfree_skb";
+	struct btf *vmlinux;
+	int has_enum;
+
+	if (!dnsflow_probe_tp_btf(&name, 1))
+		return 0;
+	/* The tracepoint takes its reason since Linux 5.17, which added the enum. */
+	vmlinux = btf__load_vmlinux_btf();
+	has_enum = vmlinux && btf__find_by_name_kind(vmlinux, "skb_drop_reason", BTF_KIND_ENUM) > 0;
+	btf__free(vmlinux);
+	return has_enum;
+}

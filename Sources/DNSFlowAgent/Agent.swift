@@ -39,7 +39,7 @@ public struct Agent: Sendable {
         let enricher = RecordEnricher(
             netNsNames: netNsNames, cgroupPaths: CgroupPaths(logger: logger), resolvedNames: config.resolvedNames,
             kubernetes: kubernetes?.cache, registry: registry)
-        let dnstap = ServerSideServices(config: config, registry: registry, logger: logger)
+        let dnstap = ServerSideServices(config: config, nodeName: nodeName, registry: registry, logger: logger)
         let sockets =
             config.features.contains(.dnsHealth)
             ? SocketHealthMetrics(namespaces: NamespaceProcesses(), registry: registry, logger: logger) : nil
@@ -50,7 +50,9 @@ public struct Agent: Sendable {
                 DNSHealthPass(
                     sockets: $0, suffixes: PublicSuffixList.installed(logger: logger),
                     thresholds: config.tunnelThresholds, registry: registry)
-            }, serverSide: dnstap.pass)
+            }, serverSide: dnstap.pass,
+            drops: probe.tracksDrops
+                ? PacketDropPass(hold: config.dnsTimeout + config.cacheActiveTimeout * 2, registry: registry) : nil)
         // A group shuts down in reverse order: the metrics endpoint, then the evictor flushes,
         // then the probe detaches, then the exporters deliver what the evictor flushed, and the
         // namespace names the flush used stop refreshing last.

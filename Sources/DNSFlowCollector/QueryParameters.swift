@@ -39,6 +39,13 @@ struct QueryParameters {
         query.comm = string("comm")
         query.server = try address("server")
         query.errorsOnly = try flag("errors")
+        if let source = string("serverSource") {
+            guard let serverSource = DNSServerSource(name: source) else {
+                let names = DNSServerSource.allCases.map(\.name).joined(separator: " or ")
+                throw .badParameter("serverSource", "expected \(names), got \"\(source)\"")
+            }
+            query.serverSource = serverSource
+        }
         query.offset = Int(try integer("offset") as UInt32? ?? 0)
         query.order = try choice("sort", FlowQuery.Order.self) ?? .time
         (query.since, query.until) = try window()

@@ -55,6 +55,15 @@ package struct ConfigNode {
         return value
     }
 
+    package func number(_ range: ClosedRange<Double>) throws(ConfigError) -> Double {
+        let text = try string()
+        guard let value = Double(text), value.isFinite else { throw fail("expected a number, got '\(text)'") }
+        guard range.contains(value) else {
+            throw fail("\(text) is out of range \(range.lowerBound)...\(range.upperBound)")
+        }
+        return value
+    }
+
     package func bool() throws(ConfigError) -> Bool {
         switch try string().lowercased() {
         case "true", "yes", "on": return true

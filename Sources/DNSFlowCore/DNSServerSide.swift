@@ -38,3 +38,8 @@ public enum DNSServerSource: UInt8, Sendable, Hashable, CaseIterable {
         self = source
     }
 }
+
+extension FlowRecord {
+    /// A lookup only a server's dnstap told of: no packet of it was seen on this node (`DnstapJoiner.expire`).
+    public var isDnstapOnly: Bool { isTransaction && dnsStages.isEmpty && dnsServerSource == .dnstap }
+}

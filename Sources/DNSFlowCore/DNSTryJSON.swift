@@ -60,6 +60,7 @@ extension FlowField {
     static func healthValueLength(_ r: UnsafePointer<FlowRecord>) -> Int {
         var length = escapedLength(r.pointee.dnsBaseName) + escapedLength(r.pointee.dnsSearchFix?.line)
         length += escapedLength(r.pointee.dnsAlertReason)
+        length += escapedLength(r.pointee.dnsDropReason)
         if !r.pointee.dnsTries.isEmpty { length += DNSTryField.maxLength(of: r.pointee.dnsTries) }
         return length
     }

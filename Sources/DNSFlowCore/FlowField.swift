@@ -17,6 +17,7 @@ public enum FlowField: Int, CaseIterable, Sendable {
     /// DNS health's.
     case dnsBaseName, dnsTries, dnsWastedQueries, dnsWastedMs, dnsSearchFix, dnsTimeouts, dnsRetryOf, dnsRetryGapMs
     case dnsAlertReason
+    case dnsDropReason
     case dnsCacheHit, dnsUpstream, dnsServes, dnsServerSource
 
     /// The JSON key, as NetObserv spells it.
@@ -89,6 +90,7 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .dnsRetryOf: #""DnsRetryOf":"#
         case .dnsRetryGapMs: #""DnsRetryGapMs":"#
         case .dnsAlertReason: #""DnsAlertReason":"#
+        case .dnsDropReason: #""DnsDropReason":"#
         case .dnsCacheHit: #""DnsCacheHit":"#
         case .dnsUpstream: #""DnsUpstream":"#
         case .dnsServes: #""DnsServes":"#
@@ -174,6 +176,7 @@ public enum FlowField: Int, CaseIterable, Sendable {
         w.field(.dnsRetryOf, r.pointee.dnsRetryOf)
         w.milliseconds(.dnsRetryGapMs, nanoseconds: r.pointee.dnsRetryGapNs)
         w.field(.dnsAlertReason, r.pointee.dnsAlertReason)
+        w.field(.dnsDropReason, r.pointee.dnsDropReason)
         w.field(.dnsCacheHit, r.pointee.dnsCacheHit)
         w.field(.dnsUpstream, r.pointee.dnsUpstream)
         w.field(.dnsServes, r.pointee.dnsServes)
@@ -254,6 +257,7 @@ public enum FlowField: Int, CaseIterable, Sendable {
         case .dnsRetryOf: r.dnsRetryOf = try j.nullOr { (j) throws(FlowJSONError) in try j.integer() }
         case .dnsRetryGapMs: r.dnsRetryGapNs = try j.nullOr { (j) throws(FlowJSONError) in try j.nanoseconds() }
         case .dnsAlertReason: r.dnsAlertReason = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
+        case .dnsDropReason: r.dnsDropReason = try j.nullOr { (j) throws(FlowJSONError) in try j.string() }
         case .dnsCacheHit: r.dnsCacheHit = try j.nullOr { (j) throws(FlowJSONError) in try j.boolean() }
         case .dnsUpstream:
             r.dnsUpstream = try j.nullOr { (j) throws(FlowJSONError) in try j.linkedLookups(.dnsUpstream) } ?? []
@@ -285,6 +289,7 @@ public enum FlowField: Int, CaseIterable, Sendable {
             .flags, .netNs, .dnsId, .dnsFlags, .dnsErrno, .dnsRetransmits, .dnsTtl, .pid, .cgroupId:
             21
         case .dnsBaseName, .dnsTries, .dnsSearchFix, .dnsAlertReason: 2
+        case .dnsDropReason: 2
         case .dnsWastedMs, .dnsRetryGapMs: 27
         case .dnsWastedQueries, .dnsTimeouts, .dnsRetryOf: 21
         }

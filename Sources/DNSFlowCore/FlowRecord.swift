@@ -79,6 +79,8 @@ public struct FlowRecord: Sendable, Hashable {
     public var dnsRetryGapNs: UInt64?
     /// On a `dnsAlert`: what the client did.
     public var dnsAlertReason: String?
+    /// Why the kernel dropped a packet of this transaction (`DropLinker`): `enum skb_drop_reason`'s name.
+    public var dnsDropReason: String?
 
     /// The server's side of a lookup, by a resolver on the node: whether it answered from its cache
     /// (nil where that is not known), the upstream queries it sent meanwhile, and on an upstream

@@ -14,6 +14,10 @@ enum DNSCodes {
     static let absentRetransmits = UInt16.max
     static let absentTtl = UInt32.max
     static let absentPort: UInt16 = 0
+    /// `DnsCacheHit`: 0 a miss, 1 a hit.
+    static let absentCacheHit: UInt8 = 255
+    /// `DnsServerSource`: its number (1 packets, 2 dnstap).
+    static let absentServerSource: UInt8 = 0
 
     static func present<T: Equatable>(_ value: T, unless absent: T) -> T? { value == absent ? nil : value }
 

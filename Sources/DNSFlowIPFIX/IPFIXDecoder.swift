@@ -46,9 +46,10 @@ public struct IPFIXDecodedMessage: Sendable {
 /// domain as RFC 7011 section 8 asks. Fields it does not know are skipped, so a template with extra
 /// elements still decodes; fields a template lacks keep zero or empty values.
 ///
-/// RFC 6313 lists: a subTemplateList is read as the transaction's stages, over whichever template
-/// it names; a basicList by the element it holds (our answer addresses and CNAMEs). Lists of
-/// anything else are skipped like unknown fields.
+/// RFC 6313 lists: a subTemplateList is read by the template it names: one with a DNS id is a
+/// linked-lookup list (`DnsServes` when it holds source addresses, else `DnsUpstream`), any other
+/// the transaction's stages; a basicList by the element it holds (our answer addresses and
+/// CNAMEs). Lists of anything else are skipped like unknown fields.
 public struct IPFIXDecoder: Sendable {
     /// The PEN our enterprise elements are registered under; must match the exporter's.
     public let enterpriseId: UInt32
@@ -200,6 +201,32 @@ public struct IPFIXDecoder: Sendable {
         var cgroupId: UInt64 = 0
         var containerId: String?
         var podUid: String?
+        /// The Kubernetes strings, by element; absent ones empty.
+        var kubernetes: [IPFIXElement: String] = [:]
+
+        /// The object `name`…`hostName` describe; nil when all are empty. Throws on a type we do not know.
+        func object(
+            _ name: IPFIXElement, _ namespace: IPFIXElement, type: IPFIXElement? = nil, owner: IPFIXElement? = nil,
+            ownerType: IPFIXElement? = nil, host: IPFIXElement? = nil
+        ) throws(IPFIXError) -> KubernetesObject? {
+            let text = { (element: IPFIXElement?) -> String? in
+                element.flatMap { kubernetes[$0] }.flatMap { DNSCodes.present($0) }
+            }
+            guard [name, namespace, type, owner, ownerType, host].contains(where: { text($0) != nil }) else {
+                return nil
+            }
+            var object = KubernetesObject.unnamed
+            object.name = text(name) ?? ""
+            object.namespace = text(namespace) ?? ""
+            if let kind = text(type) {
+                guard let known = KubernetesObject.Kind(name: kind) else {
+                    throw IPFIXError(.badRecord, "\(type!) \"\(kind)\" is not Pod, Service or Node")
+                }
+                object.kind = known
+            }
+            (object.ownerName, object.ownerType, object.hostName) = (text(owner), text(ownerType), text(host))
+            return object
+        }
 
         var answers: DNSAnswers? {
             addresses.isEmpty && cnames.isEmpty && ttl == nil
@@ -235,7 +262,7 @@ public struct IPFIXDecoder: Sendable {
                     if case .basicList = field.kind {
                         try readBasicList(&list, into: &parts)
                     } else {
-                        record.dnsStages = try readStages(&list, context: context)
+                        try readSubTemplateList(&list, context: context, into: &record)
                     }
                 } catch let error as IPFIXError {
                     failure =
@@ -326,9 +353,32 @@ public struct IPFIXDecoder: Sendable {
             case .dnsAnswerIPv4Address, .dnsAnswerIPv6Address:
                 parts.addresses.append(try Self.address(&set, length, element))
             case .dnsCname: parts.cnames.append(try set.string(length, "\(element)"))
-            case .dnsStages, .dnsAnswersIPv4, .dnsAnswersIPv6, .dnsCnames:
+            case .dnsCacheHit:
+                let hit = UInt8(truncatingIfNeeded: try set.unsigned(length, "\(element)"))
+                record.dnsCacheHit = hit <= 1 ? hit == 1 : nil
+            case .dnsServerSource:
+                record.dnsServerSource = DNSServerSource(
+                    rawValue: UInt8(truncatingIfNeeded: try set.unsigned(length, "\(element)")))
+            case .srcK8SName, .srcK8SNamespace, .srcK8SType, .srcK8SOwnerName, .srcK8SOwnerType, .srcK8SHostName,
+                .dstK8SName, .dstK8SNamespace, .dstK8SType, .dstK8SOwnerName, .dstK8SOwnerType, .dstK8SHostName,
+                .xlatDstK8SName, .xlatDstK8SNamespace:
+                parts.kubernetes[element] = try set.string(length, "\(element)")
+            case .dnsStages, .dnsAnswersIPv4, .dnsAnswersIPv6, .dnsCnames, .dnsUpstream, .dnsServes:
                 _ = try set.take(length, "\(element)")  // never looked up: `kind` makes lists `.basicList`
             }
+        }
+        do {
+            record.srcK8S = try parts.object(
+                .srcK8SName, .srcK8SNamespace, type: .srcK8SType, owner: .srcK8SOwnerName,
+                ownerType: .srcK8SOwnerType, host: .srcK8SHostName)
+            record.dstK8S = try parts.object(
+                .dstK8SName, .dstK8SNamespace, type: .dstK8SType, owner: .dstK8SOwnerName,
+                ownerType: .dstK8SOwnerType, host: .dstK8SHostName)
+            record.xlatDstK8S = try parts.object(.xlatDstK8SName, .xlatDstK8SNamespace)
+        } catch {
+            failure =
+                failure
+                ?? IPFIXError(.badRecord, "template \(context.templateId) from \(context.exporter): \(error.message)")
         }
         if let failure { return .failure(failure) }
         record.dnsAnswers = parts.answers
@@ -368,9 +418,13 @@ public struct IPFIXDecoder: Sendable {
         }
     }
 
-    /// An RFC 6313 subTemplateList (section 4.5.2) of stages: semantic, template id, then records
-    /// of that template until the list ends.
-    private func readStages(_ list: inout ByteReader, context: RecordContext) throws -> [DNSStage] {
+    /// An RFC 6313 subTemplateList (section 4.5.2): semantic, template id, then records of that
+    /// template until the list ends; the template's fields tell which of the record's lists it is.
+    private func readSubTemplateList(
+        _ list: inout ByteReader, context: RecordContext, into record: inout FlowRecord
+    )
+        throws
+    {
         _ = try list.unsigned(1, "subTemplateList semantic")
         let id = try list.u16("subTemplateList template id")
         guard let template = context.templates[id] else {
@@ -380,6 +434,55 @@ public struct IPFIXDecoder: Sendable {
         guard template.minimumLength > 0 else {
             throw IPFIXError(.badList, "its subTemplateList names template \(id), which describes records of no octets")
         }
+        let has = { (element: IPFIXElement) in
+            template.fields.contains { if case .element(element) = $0.kind { true } else { false } }
+        }
+        if has(.dnsId) {
+            let lookups = try readLinked(&list, template: template, id: id)
+            if has(.sourceIPv6Address) || has(.sourceIPv4Address) {
+                record.dnsServes = lookups
+            } else {
+                record.dnsUpstream = lookups
+            }
+        } else {
+            record.dnsStages = try readStages(&list, template: template, id: id)
+        }
+    }
+
+    /// `DnsUpstream` or `DnsServes`: one linked lookup per record of the sub-template.
+    private func readLinked(_ list: inout ByteReader, template: Template, id: UInt16) throws -> [DNSLinkedLookup] {
+        var lookups: [DNSLinkedLookup] = []
+        while list.remaining > 0 {
+            var lookup = DNSLinkedLookup(addr: .v4(0), port: 0, dnsId: 0)
+            for field in template.fields {
+                let what = "linked lookup \(lookups.count) of template \(id)"
+                let length =
+                    field.length == IPFIX.variableLength ? try list.variableLength(what) : Int(field.length)
+                switch field.kind {
+                case .element(let element)
+                where [.sourceIPv4Address, .sourceIPv6Address, .destinationIPv4Address, .destinationIPv6Address]
+                    .contains(element):
+                    lookup.addr = try Self.address(&list, length, element).unmappedFromIPv6
+                case .element(.sourceTransportPort), .element(.destinationTransportPort):
+                    lookup.port = UInt16(truncatingIfNeeded: try list.unsigned(length, what))
+                case .element(.dnsId): lookup.dnsId = UInt16(truncatingIfNeeded: try list.unsigned(length, what))
+                case .element(.dnsLatencyNanoseconds):
+                    lookup.latencyNs = DNSCodes.present(try list.unsigned(length, what), unless: DNSCodes.absentLatency)
+                case .element(.dnsRcode):
+                    let code = UInt8(truncatingIfNeeded: try list.unsigned(length, what))
+                    lookup.rcode = DNSCodes.present(code, unless: DNSCodes.absentRcode).map {
+                        DNSResponseCode(rawValue: $0)
+                    }
+                default: _ = try list.take(length, what)
+                }
+            }
+            lookups.append(lookup)
+        }
+        return lookups
+    }
+
+    /// The transaction's stages, one per record of the sub-template.
+    private func readStages(_ list: inout ByteReader, template: Template, id: UInt16) throws -> [DNSStage] {
         var stages: [DNSStage] = []
         while list.remaining > 0 {
             var stage = DNSStage(netNs: 0, interface: "", serverAddr: .v4(0), serverPort: 0, latencyNs: nil)

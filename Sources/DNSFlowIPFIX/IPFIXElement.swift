@@ -37,6 +37,12 @@ enum IPFIXElement: CaseIterable, Sendable {
     case dnsStages, dnsAnswersIPv4, dnsAnswersIPv6, dnsCnames
     /// Only inside the basicLists.
     case dnsAnswerIPv4Address, dnsAnswerIPv6Address, dnsCname
+    /// The server side: cache hit or miss, where it came from, and two more subTemplateLists.
+    case dnsCacheHit, dnsServerSource, dnsUpstream, dnsServes
+    /// `SrcK8S_*`, `DstK8S_*`, `XlatDstK8S_*`.
+    case srcK8SName, srcK8SNamespace, srcK8SType, srcK8SOwnerName, srcK8SOwnerType, srcK8SHostName
+    case dstK8SName, dstK8SNamespace, dstK8SType, dstK8SOwnerName, dstK8SOwnerType, dstK8SHostName
+    case xlatDstK8SName, xlatDstK8SNamespace
 
     enum Owner { case iana, cert, dnsflow }
 
@@ -45,7 +51,10 @@ enum IPFIXElement: CaseIterable, Sendable {
         case .certDnsId: .cert
         case .ifDirections, .netNs, .nodeName, .recordType, .netNsName, .dstDnsName, .dnsId, .dnsFlags, .dnsRcode,
             .dnsLatencyNanoseconds, .dnsQType, .dnsErrno, .dnsName, .dnsRetransmits, .dnsTtl, .pid, .comm, .cgroupId,
-            .containerId, .podUid, .dnsAnswerIPv4Address, .dnsAnswerIPv6Address, .dnsCname:
+            .containerId, .podUid, .dnsAnswerIPv4Address, .dnsAnswerIPv6Address, .dnsCname, .dnsCacheHit,
+            .dnsServerSource, .srcK8SName, .srcK8SNamespace, .srcK8SType, .srcK8SOwnerName, .srcK8SOwnerType,
+            .srcK8SHostName, .dstK8SName, .dstK8SNamespace, .dstK8SType, .dstK8SOwnerName, .dstK8SOwnerType,
+            .dstK8SHostName, .xlatDstK8SName, .xlatDstK8SNamespace:
             .dnsflow
         default: .iana
         }
@@ -73,7 +82,7 @@ enum IPFIXElement: CaseIterable, Sendable {
         case .ethernetType: 256
         case .postNATDestinationIPv6Address: 282
         case .dnsAnswersIPv4, .dnsAnswersIPv6, .dnsCnames: 291
-        case .dnsStages: 292
+        case .dnsStages, .dnsUpstream, .dnsServes: 292
         case .certDnsId: 226
         case .dnsId: 1
         case .dnsFlags: 2
@@ -98,13 +107,29 @@ enum IPFIXElement: CaseIterable, Sendable {
         case .containerId: 21
         case .podUid: 22
         case .dstDnsName: 23
+        case .dnsCacheHit: 24
+        case .dnsServerSource: 25
+        case .srcK8SName: 26
+        case .srcK8SNamespace: 27
+        case .srcK8SType: 28
+        case .srcK8SOwnerName: 29
+        case .srcK8SOwnerType: 30
+        case .srcK8SHostName: 31
+        case .dstK8SName: 32
+        case .dstK8SNamespace: 33
+        case .dstK8SType: 34
+        case .dstK8SOwnerName: 35
+        case .dstK8SOwnerType: 36
+        case .dstK8SHostName: 37
+        case .xlatDstK8SName: 38
+        case .xlatDstK8SNamespace: 39
         }
     }
 
     /// Octets on the wire; `IPFIX.variableLength` for strings, octet arrays and lists.
     var length: UInt16 {
         switch self {
-        case .protocolIdentifier, .flowDirection, .dnsRcode, .dnsErrno, .recordType: 1
+        case .protocolIdentifier, .flowDirection, .dnsRcode, .dnsErrno, .recordType, .dnsCacheHit, .dnsServerSource: 1
         case .sourceTransportPort, .destinationTransportPort, .ethernetType, .tcpControlBits, .certDnsId, .dnsId,
             .dnsFlags, .dnsQType, .postNAPTDestinationTransportPort, .dnsRetransmits:
             2
@@ -116,7 +141,10 @@ enum IPFIXElement: CaseIterable, Sendable {
             8
         case .sourceIPv6Address, .destinationIPv6Address, .postNATDestinationIPv6Address, .dnsAnswerIPv6Address: 16
         case .interfaceName, .ifDirections, .nodeName, .netNsName, .dstDnsName, .dnsName, .comm, .containerId,
-            .podUid, .dnsCname, .dnsStages, .dnsAnswersIPv4, .dnsAnswersIPv6, .dnsCnames:
+            .podUid, .dnsCname, .dnsStages, .dnsAnswersIPv4, .dnsAnswersIPv6, .dnsCnames, .dnsUpstream, .dnsServes,
+            .srcK8SName, .srcK8SNamespace, .srcK8SType, .srcK8SOwnerName, .srcK8SOwnerType, .srcK8SHostName,
+            .dstK8SName, .dstK8SNamespace, .dstK8SType, .dstK8SOwnerName, .dstK8SOwnerType, .dstK8SHostName,
+            .xlatDstK8SName, .xlatDstK8SNamespace:
             IPFIX.variableLength
         }
     }
@@ -154,6 +182,10 @@ enum IPFIXTemplate: UInt16, CaseIterable, Sendable {
     /// Sub-templates of the transaction's `dnsStages` list, one per server address family.
     case ipv4Stage = 262
     case ipv6Stage = 263
+    /// Sub-templates of `dnsUpstream` and `dnsServes`: every address as IPv6, an IPv4 one mapped
+    /// (`::ffff:a.b.c.d`), since a resolver's upstreams need not be its clients' family.
+    case upstream = 264
+    case served = 265
 
     /// The template of a data record.
     init(ipv6: Bool, recordType: RecordType, dns: Bool) {
@@ -189,12 +221,21 @@ enum IPFIXTemplate: UInt16, CaseIterable, Sendable {
     private static let stage: [IPFIXElement] = [
         .netNs, .netNsName, .interfaceName, .destinationTransportPort, .dnsLatencyNanoseconds,
     ]
+    private static let serverSide: [IPFIXElement] = [.dnsCacheHit, .dnsServerSource, .dnsUpstream, .dnsServes]
+    private static let kubernetes: [IPFIXElement] = [
+        .srcK8SName, .srcK8SNamespace, .srcK8SType, .srcK8SOwnerName, .srcK8SOwnerType, .srcK8SHostName,
+        .dstK8SName, .dstK8SNamespace, .dstK8SType, .dstK8SOwnerName, .dstK8SOwnerType, .dstK8SHostName,
+    ]
     private static let fieldsByTemplate: [[IPFIXElement]] = [
-        v4 + common + [.dstDnsName], v6 + common + [.dstDnsName],
-        v4 + common + dns + [.dstDnsName], v6 + common + dns + [.dstDnsName],
-        v4 + common + dns + [.postNATDestinationIPv4Address] + transaction,
-        v6 + common + dns + [.postNATDestinationIPv6Address] + transaction,
+        v4 + common + [.dstDnsName] + kubernetes, v6 + common + [.dstDnsName] + kubernetes,
+        v4 + common + dns + [.dstDnsName] + kubernetes, v6 + common + dns + [.dstDnsName] + kubernetes,
+        v4 + common + dns + [.postNATDestinationIPv4Address] + transaction + serverSide + kubernetes
+            + [.xlatDstK8SName, .xlatDstK8SNamespace],
+        v6 + common + dns + [.postNATDestinationIPv6Address] + transaction + serverSide + kubernetes
+            + [.xlatDstK8SName, .xlatDstK8SNamespace],
         [.destinationIPv4Address] + stage, [.destinationIPv6Address] + stage,
+        [.destinationIPv6Address, .destinationTransportPort, .dnsId, .dnsLatencyNanoseconds, .dnsRcode],
+        [.sourceIPv6Address, .sourceTransportPort, .dnsId],
     ]
 
     /// Fields in wire order; the encoder writes and the decoder reads in exactly this order.
@@ -206,4 +247,18 @@ enum IPFIXTemplate: UInt16, CaseIterable, Sendable {
 
     /// Octets of the fixed-length fields plus one length octet per variable-length field.
     var minimumRecordLength: Int { Self.minimumLengths[Int(rawValue - 256)] }
+}
+
+extension IPAddress {
+    /// As the linked-lookup sub-templates carry every address: IPv4 mapped into IPv6 (RFC 4291 2.5.5.2).
+    var mappedToIPv6: IPAddress {
+        guard case .v4(let value) = self else { return self }
+        return .v6(high: 0, low: 0xFFFF_0000_0000 | UInt64(value))
+    }
+
+    /// An IPv4-mapped address back to IPv4; any other unchanged.
+    var unmappedFromIPv6: IPAddress {
+        guard case .v6(0, let low) = self, low >> 32 == 0xFFFF else { return self }
+        return .v4(UInt32(truncatingIfNeeded: low))
+    }
 }

@@ -194,6 +194,8 @@ struct PreparedRecord {
     private static let basicListHeader = 9
     /// A subTemplateList's header: semantic, template id (RFC 6313 section 4.5.2).
     private static let subTemplateListHeader = 3
+    /// The octets of one record of a linked-lookup sub-template, all its fields fixed-length.
+    private static func linkedLength(_ template: IPFIXTemplate) -> Int { template.minimumRecordLength }
 
     /// Takes a pointer so only the fields read are loaded, not a copy of the whole record.
     init?(_ record: UnsafePointer<FlowRecord>) {
@@ -211,6 +213,7 @@ struct PreparedRecord {
         length += ByteWriter.variableLengthExtra(record.pointee.ifDirections.count)
         length += ByteWriter.variableLengthExtra(record.pointee.nodeName.utf8.count)
         length += ByteWriter.variableLengthExtra(record.pointee.netNsName?.utf8.count ?? 0)
+        length += Self.stringsLength(record.pointee.srcK8S) + Self.stringsLength(record.pointee.dstK8S)
         if record.pointee.isDNS || record.pointee.isTransaction {
             length += ByteWriter.variableLengthExtra(record.pointee.dnsName?.utf8.count ?? 0)
         }
@@ -245,12 +248,27 @@ struct PreparedRecord {
         length += ByteWriter.variableLengthExtra(Self.basicListHeader + 4 * v4)
         length += ByteWriter.variableLengthExtra(Self.basicListHeader + 16 * v6)
         length += ByteWriter.variableLengthExtra(cnames)
+        length += ByteWriter.variableLengthExtra(
+            Self.subTemplateListHeader + Self.linkedLength(.upstream) * record.pointee.dnsUpstream.count)
+        length += ByteWriter.variableLengthExtra(
+            Self.subTemplateListHeader + Self.linkedLength(.served) * record.pointee.dnsServes.count)
+        length += ByteWriter.variableLengthExtra(record.pointee.xlatDstK8S?.name.utf8.count ?? 0)
+        length += ByteWriter.variableLengthExtra(record.pointee.xlatDstK8S?.namespace.utf8.count ?? 0)
         if let requester = record.pointee.requester {
             length += ByteWriter.variableLengthExtra(requester.comm.utf8.count)
             length += ByteWriter.variableLengthExtra(requester.containerId?.utf8.count ?? 0)
             length += ByteWriter.variableLengthExtra(requester.podUid?.utf8.count ?? 0)
         }
         self.length = length
+    }
+
+    /// What an object's six strings add past their length octets.
+    private static func stringsLength(_ object: KubernetesObject?) -> Int {
+        guard let object else { return 0 }
+        return [
+            object.name, object.namespace, object.kind.name, object.ownerName ?? "", object.ownerType ?? "",
+            object.hostName ?? "",
+        ].reduce(0) { $0 + ByteWriter.variableLengthExtra($1.utf8.count) }
     }
 
     /// Writes `record`, the one this was prepared from.
@@ -315,6 +333,17 @@ struct PreparedRecord {
             case .cgroupId: writer.u64(record.pointee.requester?.cgroupId ?? 0)
             case .containerId: writer.string(record.pointee.requester?.containerId ?? "")
             case .podUid: writer.string(record.pointee.requester?.podUid ?? "")
+            case .dnsCacheHit:
+                writer.u8(record.pointee.dnsCacheHit.map { $0 ? 1 : 0 } ?? DNSCodes.absentCacheHit)
+            case .dnsServerSource: writer.u8(record.pointee.dnsServerSource?.rawValue ?? DNSCodes.absentServerSource)
+            case .dnsUpstream: Self.writeLinked(record.pointee.dnsUpstream, as: .upstream, into: &writer)
+            case .dnsServes: Self.writeLinked(record.pointee.dnsServes, as: .served, into: &writer)
+            case .srcK8SName, .srcK8SNamespace, .srcK8SType, .srcK8SOwnerName, .srcK8SOwnerType, .srcK8SHostName:
+                writer.string(Self.text(of: element, in: record.pointee.srcK8S))
+            case .dstK8SName, .dstK8SNamespace, .dstK8SType, .dstK8SOwnerName, .dstK8SOwnerType, .dstK8SHostName:
+                writer.string(Self.text(of: element, in: record.pointee.dstK8S))
+            case .xlatDstK8SName: writer.string(record.pointee.xlatDstK8S?.name ?? "")
+            case .xlatDstK8SNamespace: writer.string(record.pointee.xlatDstK8S?.namespace ?? "")
             case .dnsAnswerIPv4Address, .dnsAnswerIPv6Address, .dnsCname:
                 preconditionFailure("\(element) is only in a basicList, never in a template")
             }
@@ -335,6 +364,36 @@ struct PreparedRecord {
             writer.string(stage.interface)
             writer.u16(stage.serverPort)
             writer.u64(stage.latencyNs ?? DNSCodes.absentLatency)
+        }
+    }
+
+    /// An object's field as the element names it; empty when absent.
+    private static func text(of element: IPFIXElement, in object: KubernetesObject?) -> String {
+        guard let object else { return "" }
+        return switch element {
+        case .srcK8SName, .dstK8SName: object.name
+        case .srcK8SNamespace, .dstK8SNamespace: object.namespace
+        case .srcK8SType, .dstK8SType: object.kind.name
+        case .srcK8SOwnerName, .dstK8SOwnerName: object.ownerName ?? ""
+        case .srcK8SOwnerType, .dstK8SOwnerType: object.ownerType ?? ""
+        default: object.hostName ?? ""
+        }
+    }
+
+    /// `DnsUpstream` or `DnsServes` as a subTemplateList of `template`'s records, in the record's order.
+    private static func writeLinked(
+        _ lookups: [DNSLinkedLookup], as template: IPFIXTemplate, into writer: inout ByteWriter
+    ) {
+        writer.variableLength(subTemplateListHeader + linkedLength(template) * lookups.count)
+        writer.u8(IPFIX.orderedSemantic)
+        writer.u16(template.rawValue)
+        for lookup in lookups {
+            write(lookup.addr.mappedToIPv6, into: &writer)
+            writer.u16(lookup.port)
+            writer.u16(lookup.dnsId)
+            guard template == .upstream else { continue }
+            writer.u64(lookup.latencyNs ?? DNSCodes.absentLatency)
+            writer.u8(lookup.rcode?.rawValue ?? DNSCodes.absentRcode)
         }
     }
 

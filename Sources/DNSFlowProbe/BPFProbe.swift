@@ -20,10 +20,13 @@ public final class BPFProbe: Service, Sendable {
     public let pendingTable: ProbeSettings.PendingTable
     /// False when DNS over TCP is not tracked (no cgroup v2 mount, or too old a kernel).
     public let tracksTCP: Bool
+    /// True when DNS packet drops are followed (PacketDrop on a kernel with `tp_btf/kfree_skb`'s reason).
+    public let tracksDrops: Bool
 
     private let logger: Logger
     private let interfaceNames = InterfaceNames()
     private let views = DecodedViews()
+    private let drops = DecodedDrops()
     private let attached = Atomic<Bool>(false)
     private let stopRequested = Atomic<Bool>(false)
     /// The skeleton and its readers; nil once closed.
@@ -57,7 +60,10 @@ public final class BPFProbe: Service, Sendable {
             count: Int(settings.pendingSlots))
         let reader = try RingBufferReader(
             mapFD: bpf_map__fd(maps.dns_events),
-            decoder: DNSEventDecoder(interfaceNames: interfaceNames, answers: settings.answers))
+            decoder: DNSEventDecoder(interfaceNames: interfaceNames, answers: settings.answers),
+            dropsFD: bpf_map__fd(maps.dns_drops),
+            drops: build.drops
+                ? RingBufferReader.DropBatch(decoder: DropEventDecoder(reasons: DropReasonNames()), drops: drops) : nil)
         self.program = Mutex(
             LoadedProgram(
                 skeleton: skeleton,
@@ -70,6 +76,7 @@ public final class BPFProbe: Service, Sendable {
         self.tracepoints = build.tracepoints
         self.pendingTable = build.pendingTable
         self.tracksTCP = build.cgroupRoot != nil
+        self.tracksDrops = build.drops
         self.logger = logger
     }
 
@@ -82,7 +89,8 @@ public final class BPFProbe: Service, Sendable {
             "BPF program attached",
             metadata: [
                 "dnsflow.tracepoints": "\(tracepoints)", "dnsflow.pending_table": "\(pendingTable)",
-                "dnsflow.dns_over_tcp": "\(tracksTCP)", "dnsflow.programs": "\(programs)",
+                "dnsflow.dns_over_tcp": "\(tracksTCP)", "dnsflow.packet_drops": "\(tracksDrops)",
+                "dnsflow.programs": "\(programs)",
             ])
         // On a thread of its own, started and joined here: sleeping on Swift concurrency's timers
         // woke two threads a period (the timer's, then a worker's) and cost the agent more CPU.
@@ -138,6 +146,14 @@ public final class BPFProbe: Service, Sendable {
 
     /// How many views `takeViews()` would return now.
     public var viewCount: Int { views.count }
+
+    /// The DNS packet drops decoded since the last call (PacketDrop).
+    public func takeDrops() -> [DNSDrop] {
+        drops.take()
+    }
+
+    /// Drops lost in user space because the evictor fell behind the reader.
+    public var lostDrops: Int { drops.lost }
 
     /// Removes every flow from the kernel map, in batches, and returns them.
     public func evictFlows() throws(ProbeError) -> [FlowSample] {

@@ -44,7 +44,8 @@ final class BPFSkeleton {
             guard err == 0 else { throw .sizingMap(name, to: entries, errno: err) }
         }
         let chosen = Set(
-            (Self.tracepointPrograms(build) + (build.cgroupRoot != nil ? Self.cgroupPrograms(build) : []))
+            (Self.tracepointPrograms(build) + (build.cgroupRoot != nil ? Self.cgroupPrograms(build) : [])
+                + Self.dropPrograms(build))
                 .map { skeleton.pointee[keyPath: $0.program] })
         var program = bpf_object__next_program(skeleton.pointee.obj, nil)
         while let current = program {
@@ -64,7 +65,7 @@ final class BPFSkeleton {
     /// Attaches the build's programs; returns how many.
     func attach() throws(ProbeError) -> Int {
         if build.tracepoints == .classic { try TraceFS.mount() }
-        let tracepoints = Self.tracepointPrograms(build)
+        let tracepoints = Self.tracepointPrograms(build) + Self.dropPrograms(build)
         for program in tracepoints {
             guard let link = bpf_program__attach(skeleton.pointee[keyPath: program.program]) else {
                 throw .attaching(name(program), errno: errno, libbpfLog: LibbpfLog.takeLines())
@@ -137,6 +138,11 @@ final class BPFSkeleton {
                 Program(program: \.progs.dnsflow_ingress_btf, link: \.links.dnsflow_ingress_btf),
             ]
         }
+    }
+
+    /// `tp_btf/kfree_skb`, when the build has PacketDrop.
+    static func dropPrograms(_ build: ProgramBuild) -> [Program] {
+        build.drops ? [Program(program: \.progs.dnsflow_drop, link: \.links.dnsflow_drop)] : []
     }
 
     /// The two `cgroup_skb` programs of a build (DNS over TCP): egress, then ingress.

@@ -17,6 +17,10 @@ public enum KernelCounter: UInt32, CaseIterable, Sendable {
     case dnsFragment
     case dnsRequesterNotSender
     case dnsAnswersCut
+    case dropNotIP
+    case dropNoHeader
+    case dropNotDNS
+    case dropRingBufferFull
 
     /// The metric label: what happened, in words a dashboard can show.
     public var reason: String {
@@ -35,6 +39,10 @@ public enum KernelCounter: UInt32, CaseIterable, Sendable {
         case .dnsFragment: "dns_fragment"
         case .dnsRequesterNotSender: "dns_requester_not_sender"
         case .dnsAnswersCut: "dns_answers_cut"
+        case .dropNotIP: "drop_not_ip"
+        case .dropNoHeader: "drop_no_header"
+        case .dropNotDNS: "drop_not_dns"
+        case .dropRingBufferFull: "drop_ring_buffer_full"
         }
     }
 }

@@ -8,6 +8,8 @@ struct KernelFeatures: Hashable, Sendable {
     var compareAndSwap: Bool
     /// `bpf_skc_to_tcp_sock` at `cgroup_skb` (Linux 5.9), through which DNS over TCP is read.
     var tcpSocketHelper: Bool
+    /// `tp_btf/kfree_skb` with its drop reason (Linux 5.17), which PacketDrop loads.
+    var dropReasons: Bool = false
 
     /// Loads a tiny program for each feature, as libbpf-tools' runqslower probes `tp_btf`.
     static func probe() -> KernelFeatures {
@@ -23,6 +25,7 @@ struct KernelFeatures: Hashable, Sendable {
         return KernelFeatures(
             btfTracepoints: btfTracepoints,
             compareAndSwap: dnsflow_probe_cmpxchg() == 1,
-            tcpSocketHelper: libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_skc_to_tcp_sock, nil) == 1)
+            tcpSocketHelper: libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_skc_to_tcp_sock, nil) == 1,
+            dropReasons: dnsflow_probe_drop_reasons() == 1)
     }
 }

@@ -36,12 +36,15 @@ public struct ProbeSettings: Sendable, Hashable {
     public var pendingTable: PendingTable
     /// Where cgroup v2 is mounted, for DNS over TCP; nil finds it in /proc/mounts.
     public var cgroupRoot: String?
+    /// DNS packets the kernel drops, from `tp_btf/kfree_skb` (PacketDrop).
+    public var packetDrops: Bool
 
     public init(
         sampling: UInt32 = 1, dnsTracking: Bool = true, answers: Bool = true, dnsOverTCP: Bool = true,
         dnsPorts: [UInt16] = [53],
         maxFlows: UInt32 = 100_000, maxPendingQueries: UInt32 = 16_384, ringBufferBytes: UInt32 = 1 << 21,
-        tracepoints: Tracepoints = .auto, pendingTable: PendingTable = .auto, cgroupRoot: String? = nil
+        tracepoints: Tracepoints = .auto, pendingTable: PendingTable = .auto, cgroupRoot: String? = nil,
+        packetDrops: Bool = false
     ) {
         self.sampling = sampling
         self.dnsTracking = dnsTracking
@@ -54,6 +57,7 @@ public struct ProbeSettings: Sendable, Hashable {
         self.tracepoints = tracepoints
         self.pendingTable = pendingTable
         self.cgroupRoot = cgroupRoot
+        self.packetDrops = packetDrops
     }
 
     /// Slots of `dns_pending`: indexed by a masked hash, so a power of two. At most 4,096 (256 KiB,

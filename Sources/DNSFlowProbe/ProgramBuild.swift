@@ -7,6 +7,7 @@ struct ProgramBuild: Hashable, Sendable {
         case hashPendingTable = "hash_pending_table"
         case noCgroup2Mount = "no_cgroup2_mount"
         case noTCPSocketHelper = "no_tcp_socket_helper"
+        case noDropReasons = "no_drop_reasons"
 
         var reason: String {
             switch self {
@@ -14,6 +15,8 @@ struct ProgramBuild: Hashable, Sendable {
             case .hashPendingTable: "the kernel has no BPF compare-and-swap (Linux 5.12)"
             case .noCgroup2Mount: "no cgroup v2 mount in /proc/mounts: DNS over TCP is not tracked"
             case .noTCPSocketHelper: "the kernel lacks bpf_skc_to_tcp_sock (Linux 5.9): DNS over TCP is not tracked"
+            case .noDropReasons:
+                "the kernel has no tp_btf/kfree_skb with a drop reason (Linux 5.17): DNS packet drops are not tracked"
             }
         }
     }
@@ -24,6 +27,8 @@ struct ProgramBuild: Hashable, Sendable {
     var pendingTable: ProbeSettings.PendingTable
     /// Where the `cgroup_skb` programs attach; nil leaves DNS over TCP untracked.
     var cgroupRoot: String?
+    /// The `kfree_skb` program (PacketDrop) is loaded.
+    var drops: Bool
     var fallbacks: [Fallback]
 
     /// `auto` settings take the fastest build the kernel offers; explicit ones are loaded as they are.
@@ -46,6 +51,8 @@ struct ProgramBuild: Hashable, Sendable {
                 self.cgroupRoot = cgroupRoot
             }
         }
+        drops = settings.dnsTracking && settings.packetDrops && features.dropReasons
+        if settings.dnsTracking && settings.packetDrops && !features.dropReasons { fallbacks.append(.noDropReasons) }
         self.fallbacks = fallbacks
     }
 

@@ -24,12 +24,25 @@ final class RingBufferReader {
         }
     }
 
+    /// What the `dns_drops` ring's callback decodes into (PacketDrop).
+    final class DropBatch {
+        let decoder: DropEventDecoder
+        let drops: DecodedDrops
+        var clock = ClockOffset()
+
+        init(decoder: DropEventDecoder, drops: DecodedDrops) {
+            self.decoder = decoder
+            self.drops = drops
+        }
+    }
+
     private let ringBuffer: OpaquePointer
     private let batch: Batch
+    private let dropBatch: DropBatch?
 
-    /// `mapFD` is `dns_events`. The ring's memory mapping keeps the map alive, so the reader
-    /// outlives the skeleton that created it.
-    init(mapFD: Int32, decoder: DNSEventDecoder) throws(ProbeError) {
+    /// `mapFD` is `dns_events`; `drops`, with `dropsFD` (`dns_drops`), is consumed with it. The rings' memory
+    /// mappings keep the maps alive, so the reader outlives the skeleton that created it.
+    init(mapFD: Int32, decoder: DNSEventDecoder, dropsFD: Int32 = -1, drops: DropBatch? = nil) throws(ProbeError) {
         let batch = Batch(decoder: decoder)
         let ringBuffer = ring_buffer__new(
             mapFD,
@@ -45,6 +58,24 @@ final class RingBufferReader {
         guard let ringBuffer else { throw .openingRingBuffer(errno: errno) }
         self.ringBuffer = ringBuffer
         self.batch = batch
+        self.dropBatch = drops
+        guard let drops else { return }
+        let added = ring_buffer__add(
+            ringBuffer, dropsFD,
+            { context, data, size in
+                guard let context, let data else { return 0 }
+                let batch = Unmanaged<DropBatch>.fromOpaque(context).takeUnretainedValue()
+                if let drop = batch.decoder.drop(
+                    of: UnsafeRawBufferPointer(start: data, count: size), clock: batch.clock)
+                {
+                    batch.drops.append(drop)
+                }
+                return 0
+            }, Unmanaged.passUnretained(drops).toOpaque())
+        guard added == 0 else {
+            ring_buffer__free(ringBuffer)
+            throw .openingRingBuffer(errno: -added)
+        }
     }
 
     deinit {
@@ -54,6 +85,7 @@ final class RingBufferReader {
     /// Consumes what the ring holds now and hands the views to `views`.
     func drain(into views: DecodedViews) {
         batch.clock = ClockOffset()
+        dropBatch?.clock = batch.clock
         _ = ring_buffer__consume(ringBuffer)
         views.publish(&batch.views, badAnswerSections: batch.badAnswerSections)
         batch.badAnswerSections = 0

@@ -82,6 +82,7 @@ extension FlowField {
             case .dnsSearchFix, .dnsCacheHit, .dnsServerSource: "Nullable(UInt8)"
             case .dnsAlertReason: "Nullable(String)"
             case .dnsUpstream, .dnsServes: "Nullable(String)"
+            case .dnsDropReason: "Nullable(String)"
             }
         return (column?.name ?? "time_flow_end_ms", type)
     }
@@ -158,6 +159,7 @@ extension FlowField {
         case .dnsServes:
             row.string(nullIf: r.dnsServes.isEmpty) { FlowRecordJSON.encode(linked: r.dnsServes, into: &$0) }
         case .dnsServerSource: row.integer(r.dnsServerSource?.rawValue)
+        case .dnsDropReason: row.string(r.dnsDropReason)
         }
     }
 
@@ -258,6 +260,7 @@ extension FlowField {
         case .dnsServes: r.dnsServes = try row.optionalString().map { FlowRow.linked(fromJSON: $0, as: self) } ?? []
         case .dnsServerSource:
             r.dnsServerSource = try row.optionalInteger(UInt8.self).flatMap(DNSServerSource.init(rawValue:))
+        case .dnsDropReason: r.dnsDropReason = try row.optionalString()
         }
     }
 }

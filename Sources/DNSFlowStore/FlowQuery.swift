@@ -28,6 +28,8 @@ public struct FlowQuery: Sendable, Hashable {
     public var server: IPAddress?
     /// Only lookups that failed: a response code other than NoError, or an errno (timeout, no query).
     public var errorsOnly = false
+    /// Where the server side came from (`DnsServerSource`).
+    public var serverSource: DNSServerSource?
     /// Epoch milliseconds, inclusive, on `timeFlowEndMs`.
     public var since: Int64?
     /// Epoch milliseconds, exclusive, on `timeFlowEndMs`.
@@ -149,6 +151,7 @@ public struct FlowQuery: Sendable, Hashable {
             add("(dst_addr = ? OR xlat_dst_addr = ?)", Data(server.bytes), Data(server.bytes))
         }
         if errorsOnly { add(Self.failed) }
+        if let serverSource { add("dns_server_source = ?", Int64(serverSource.rawValue)) }
         // On the row id, which leads with the end time: a range of the table's own B-tree.
         if let since { add("id >= ?", FlowRowID.lowerBound(since)) }
         if let until { add("id < ?", FlowRowID.lowerBound(until)) }

@@ -170,6 +170,7 @@ extension FlowField {
         case .dnsRetryOf: ("dns_retry_of", "INTEGER")
         case .dnsRetryGapMs: ("dns_retry_gap_ns", "INTEGER")
         case .dnsAlertReason: ("dns_alert_reason", "TEXT")
+        case .dnsDropReason: ("dns_drop_reason", "TEXT")
         case .dnsCacheHit: ("dns_cache_hit", "INTEGER")
         // The API's own JSON text, as `dns_stages`.
         case .dnsUpstream: ("dns_upstream", "TEXT")
@@ -240,6 +241,7 @@ extension FlowField {
         case .dnsRetryOf: row.integer(r.dnsRetryOf)
         case .dnsRetryGapMs: row.integer(r.dnsRetryGapNs.map { Int64(clamping: $0) })
         case .dnsAlertReason: row.text(r.dnsAlertReason)
+        case .dnsDropReason: row.text(r.dnsDropReason)
         case .dnsCacheHit: row.integer(r.dnsCacheHit.map { $0 ? 1 : 0 })
         case .dnsUpstream: row.json(linked: r.dnsUpstream)
         case .dnsServes: row.json(linked: r.dnsServes)
@@ -314,6 +316,7 @@ extension FlowField {
         case .dnsRetryOf: r.dnsRetryOf = row[i]
         case .dnsRetryGapMs: r.dnsRetryGapNs = (row[i] as Int64?).map { UInt64(clamping: $0) }
         case .dnsAlertReason: r.dnsAlertReason = row[i]
+        case .dnsDropReason: r.dnsDropReason = row[i]
         case .dnsCacheHit: r.dnsCacheHit = (row[i] as Int?).map { $0 != 0 }
         case .dnsUpstream: r.dnsUpstream = (row[i] as String?).map { FlowRow.linked(fromJSON: $0, as: self) } ?? []
         case .dnsServes: r.dnsServes = (row[i] as String?).map { FlowRow.linked(fromJSON: $0, as: self) } ?? []

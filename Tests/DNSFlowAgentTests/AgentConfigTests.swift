@@ -63,6 +63,42 @@ struct AgentConfigTests {
         }
     }
 
+    @Test("dnsHealth.tunnel: every threshold a key, each bad value named by its path")
+    func tunnelThresholds() throws {
+        let parsed = try config(
+            """
+                  features: [DNSTracking, DNSHealth]
+                  dnsHealth: {tunnel: {uniqueSubdomains: 50, labelLength: 30, entropyBits: 4.2, tunnelTypeShare: 0.25}}
+            """)
+        #expect(parsed.tunnelThresholds.uniqueSubdomains == 50 && parsed.tunnelThresholds.labelLength == 30)
+        #expect(parsed.tunnelThresholds.entropyBits == 4.2 && parsed.tunnelThresholds.tunnelTypeShare == 0.25)
+        #expect(try config("      features: [DNSTracking]").tunnelThresholds.entropyBits == 3.5)
+        for (value, path, reason) in [
+            ("{entropyBits: 9}", "entropyBits", "9 is out of range 0.0...8.0"),
+            ("{entropyBits: high}", "entropyBits", "expected a number, got 'high'"),
+            ("{tunnelTypeShare: 1.5}", "tunnelTypeShare", "1.5 is out of range 0.0...1.0"),
+        ] {
+            #expect {
+                _ = try config("      dnsHealth: {tunnel: \(value)}")
+            } throws: { error in
+                guard let error = error as? ConfigError else { return false }
+                return error.path == "spec.agent.ebpf.dnsHealth.tunnel.\(path)" && error.reason == reason
+            }
+        }
+    }
+
+    @Test("PacketDrop: off by default, written to the probe's settings, and only with DNSTracking")
+    func packetDrop() throws {
+        #expect(try !config("      features: [DNSTracking]").probeSettings.packetDrops)
+        #expect(try config("      features: [DNSTracking, PacketDrop]").probeSettings.packetDrops)
+        #expect {
+            _ = try config("      features: [PacketDrop]")
+        } throws: { error in
+            guard let error = error as? ConfigError else { return false }
+            return error.path == "spec.agent.ebpf.features" && error.reason.contains("PacketDrop needs DNSTracking")
+        }
+    }
+
     @Test(arguments: [
         ("      features: [DNSTracking, Bogus]", "spec.agent.ebpf.features[1]", "unknown feature 'Bogus'"),
         ("      cacheActiveTimeout: -5s", "spec.agent.ebpf.cacheActiveTimeout", "expected a duration"),

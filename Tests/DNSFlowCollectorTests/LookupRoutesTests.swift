@@ -40,7 +40,7 @@ import Testing
         try await app.test(.router) { client in
             let uri =
                 "/api/v1/lookups?client=checkout&comm=dig&server=10.96.0.10&errors=true&sort=latency&offset=50"
-                + "&dnsName=*.example.test&minLatencyMs=100"
+                + "&dnsName=*.example.test&minLatencyMs=100&serverSource=dnstap"
             try await client.execute(uri: uri, method: .get) { response in
                 #expect(response.status == .ok)
                 let body = String(buffer: response.body)
@@ -50,7 +50,7 @@ import Testing
             try await client.execute(uri: "/api/v1/lookups?recordType=flow", method: .get) { response in
                 #expect(response.status == .badRequest)
             }
-            for bad in ["errors=maybe", "sort=name", "server=dns", "offset=-1"] {
+            for bad in ["errors=maybe", "sort=name", "server=dns", "offset=-1", "serverSource=cache"] {
                 try await client.execute(uri: "/api/v1/lookups?\(bad)", method: .get) { response in
                     #expect(response.status == .badRequest, "\(bad)")
                     #expect(
@@ -64,6 +64,7 @@ import Testing
         #expect(query.client == "checkout" && query.comm == "dig" && query.server == "10.96.0.10")
         #expect(query.errorsOnly && query.order == .latency && query.offset == 50)
         #expect(query.dnsName == "*.example.test" && query.minLatencyMs == 100)
+        #expect(query.serverSource == .dnstap)
     }
 
     @Test func timeSeriesCutsAStepFromTheRangeUnlessGiven() async throws {

@@ -26,12 +26,13 @@ struct DnstapJoinerTests {
 
     @Test func aMissCarriesItsUpstreamsLatencyAndTheUpstreamRecordServesTheClient() {
         var joiner = DnstapJoiner()
-        joiner.add([
-            Self.event(.clientQuery, at: 0, id: 7),
-            Self.event(.upstreamQuery, at: 200_000, id: 900),
-            Self.event(.upstreamResponse, at: 40_700_000, id: 900, rcode: .noError),
-            Self.event(.clientResponse, at: 41_000_000, id: 7, rcode: .noError),
-        ])
+        joiner.add(
+            [
+                Self.event(.clientQuery, at: 0, id: 7),
+                Self.event(.upstreamQuery, at: 200_000, id: 900),
+                Self.event(.upstreamResponse, at: 40_700_000, id: 900, rcode: .noError),
+                Self.event(.clientResponse, at: 41_000_000, id: 7, rcode: .noError),
+            ], nowNs: 0)
         var records = [Self.record(from: "10.0.1.1", 51_000, id: 900), Self.record(from: "10.0.0.2", 40_000, id: 7)][
             ...]
         joiner.annotate(&records)
@@ -46,7 +47,7 @@ struct DnstapJoinerTests {
 
     @Test func aResponseWithNoUpstreamBetweenIsAHit() {
         var joiner = DnstapJoiner()
-        joiner.add([Self.event(.clientQuery, at: 0, id: 8), Self.event(.clientResponse, at: 100_000, id: 8)])
+        joiner.add([Self.event(.clientQuery, at: 0, id: 8), Self.event(.clientResponse, at: 100_000, id: 8)], nowNs: 0)
         var records = [Self.record(from: "10.0.0.2", 40_000, id: 8)][...]
         joiner.annotate(&records)
         #expect(records[0].dnsCacheHit == true && records[0].dnsUpstream.isEmpty)
@@ -55,29 +56,75 @@ struct DnstapJoinerTests {
 
     @Test func anotherSendersUpstreamIsNotOurs() {
         var joiner = DnstapJoiner()
-        joiner.add([
-            Self.event(.clientQuery, at: 0, id: 7),
-            Self.event(.upstreamQuery, at: 200_000, id: 900, sender: 2),
-            Self.event(.clientResponse, at: 41_000_000, id: 7),
-        ])
+        joiner.add(
+            [
+                Self.event(.clientQuery, at: 0, id: 7),
+                Self.event(.upstreamQuery, at: 200_000, id: 900, sender: 2),
+                Self.event(.clientResponse, at: 41_000_000, id: 7),
+            ], nowNs: 0)
         var records = [Self.record(from: "10.0.0.2", 40_000, id: 7)][...]
         joiner.annotate(&records)
         #expect(records[0].dnsCacheHit == true)
     }
 
-    @Test func messagesWaitForALaterWindowAndExpire() {
-        var joiner = DnstapJoiner(retention: .seconds(10))
-        joiner.add([Self.event(.clientQuery, at: 0, id: 7), Self.event(.clientResponse, at: 100_000, id: 7)])
+    @Test func aLookupNoRecordNamedGoesOutAloneAfterTheWindow() throws {
+        var joiner = DnstapJoiner(window: .seconds(10))
+        var response = Self.event(.clientResponse, at: 41_000_000, id: 7, rcode: .nameError)
+        response.flags = 0x8183
+        joiner.add(
+            [
+                Self.event(.clientQuery, at: 0, id: 7), Self.event(.upstreamQuery, at: 200_000, id: 900),
+                Self.event(.upstreamResponse, at: 40_700_000, id: 900, rcode: .nameError), response,
+            ], nowNs: 0)
         var none = [FlowRecord]()[...]
         joiner.annotate(&none)
-        #expect(joiner.heldCount == 1)
-        joiner.add([Self.event(.clientQuery, at: 11_000_000_000, id: 9)])
-        #expect(joiner.heldCount == 1, "the old lookup is gone, the new one held")
+        #expect(joiner.expire(nowNs: 9_000_000_000, nodeName: "n").records.isEmpty, "still in the window")
+        let records = joiner.expire(nowNs: 11_000_000_000, nodeName: "n").records
+        #expect(records.count == 1 && joiner.heldCount == 0)
+        let record = try #require(records.first)
+        #expect(record.isDnstapOnly && record.nodeName == "n")
+        #expect(
+            (record.srcAddr, record.srcPort, record.dstAddr, record.dstPort) == ("10.0.0.2", 40_000, "10.0.0.53", 53))
+        #expect((record.proto, record.etype, record.dnsId, record.dnsFlags) == (17, 0x0800, 7, 0x8183))
+        #expect(
+            record.dnsName == "a.example.test" && record.dnsQType == .a && record.dnsFlagsResponseCode == .nameError)
+        #expect(record.dnsLatencyNs == 41_000_000 && record.timeFlowEndMs - record.timeFlowStartMs == 41)
+        #expect(record.dnsCacheHit == false && record.dnsUpstream.map(\.dnsId) == [900])
+    }
+
+    @Test func aJoinedLookupNeverGoesOutAgain() {
+        var joiner = DnstapJoiner()
+        joiner.add([Self.event(.clientQuery, at: 0, id: 7), Self.event(.clientResponse, at: 100_000, id: 7)], nowNs: 0)
+        var records = [Self.record(from: "10.0.0.2", 40_000, id: 7)][...]
+        joiner.annotate(&records)
+        #expect(records[0].dnsServerSource == .dnstap)
+        #expect(joiner.expire(nowNs: nil, nodeName: "n").records.isEmpty)
+    }
+
+    @Test func aRecordNotAdmittedLeavesItsLookupToDnstap() {
+        var joiner = DnstapJoiner()
+        joiner.add([Self.event(.clientQuery, at: 0, id: 7), Self.event(.clientResponse, at: 100_000, id: 7)], nowNs: 0)
+        var records = [Self.record(from: "10.0.0.2", 40_000, id: 7)][...]
+        joiner.annotate(&records, admitted: { _ in false })
+        #expect(records[0].dnsServerSource == nil)
+        #expect(joiner.expire(nowNs: nil, nodeName: "n").records.map(\.dnsId) == [7])
+    }
+
+    @Test func aFullJoinerDropsAndAQueryWithNoResponseIsCounted() {
+        var joiner = DnstapJoiner(capacity: 1)
+        let dropped = joiner.add(
+            [
+                Self.event(.clientQuery, at: 0, id: 7), Self.event(.clientQuery, at: 1, id: 8),
+                Self.event(.clientResponse, at: 2, id: 8),
+            ], nowNs: 0)
+        #expect(dropped == 2)
+        let expired = joiner.expire(nowNs: nil, nodeName: "n")
+        #expect(expired.records.isEmpty && expired.unanswered == 1)
     }
 
     @Test func aRecordNoMessageNamesIsLeftAlone() {
         var joiner = DnstapJoiner()
-        joiner.add([Self.event(.clientQuery, at: 0, id: 7), Self.event(.clientResponse, at: 100_000, id: 7)])
+        joiner.add([Self.event(.clientQuery, at: 0, id: 7), Self.event(.clientResponse, at: 100_000, id: 7)], nowNs: 0)
         var records = [Self.record(from: "10.0.0.2", 40_001, id: 7)][...]
         joiner.annotate(&records)
         #expect(records[0].dnsCacheHit == nil && records[0].dnsServerSource == nil)

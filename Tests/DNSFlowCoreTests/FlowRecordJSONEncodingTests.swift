@@ -63,6 +63,7 @@ struct FlowRecordJSONEncodingTests {
             "XlatDstK8S_Name", "XlatDstK8S_Namespace",
             "DnsBaseName", "DnsTries", "DnsWastedQueries", "DnsWastedMs", "DnsSearchFix", "DnsTimeouts", "DnsRetryOf",
             "DnsRetryGapMs", "DnsAlertReason",
+            "DnsDropReason",
             "DnsCacheHit", "DnsUpstream", "DnsServes", "DnsServerSource",
         ]
         #expect(FlowField.allCases.map { "\($0.key)" } == keys)

@@ -104,3 +104,45 @@ extension Fixtures {
 
     static let transactions = [transaction, ipv6TransactionTimeout]
 }
+
+/// The server side and the Kubernetes names.
+extension Fixtures {
+    /// A pod's miss through a Service to CoreDNS, told by dnstap: two upstreams, one IPv6, one unanswered.
+    static let serverSideMiss: FlowRecord = {
+        var record = transaction
+        record.dnsCacheHit = false
+        record.dnsServerSource = .dnstap
+        record.dnsUpstream = [
+            DNSLinkedLookup(addr: "10.0.1.53", port: 53, dnsId: 900, latencyNs: 40_500_000, rcode: .noError),
+            DNSLinkedLookup(addr: "fd00::53", port: 5353, dnsId: 901),
+        ]
+        record.srcK8S = KubernetesObject(
+            kind: .pod, name: "checkout-7d9f", namespace: "shop", ownerName: "checkout", ownerType: "Deployment",
+            hostName: "node-a.example")
+        record.dstK8S = KubernetesObject(kind: .service, name: "kube-dns", namespace: "kube-system")
+        record.xlatDstK8S = KubernetesObject(kind: .pod, name: "coredns-5d78", namespace: "kube-system")
+        return record
+    }()
+
+    /// The resolver's own upstream query, from packets: the client lookups it served, no cache verdict.
+    static let upstreamServing: FlowRecord = {
+        var record = ipv6TransactionTimeout
+        record.dnsServerSource = .packets
+        record.dnsServes = [
+            DNSLinkedLookup(addr: "10.244.1.7", port: 40_001, dnsId: 0xCAFE),
+            DNSLinkedLookup(addr: "fd00::7", port: 40_002, dnsId: 7),
+        ]
+        return record
+    }()
+
+    /// A flow between two pods, with a node's name as the destination.
+    static let ipv4FlowBetweenPods: FlowRecord = {
+        var record = ipv4Flow
+        record.srcK8S = KubernetesObject(
+            kind: .pod, name: "web-0", namespace: "shop", ownerName: "web", ownerType: "StatefulSet")
+        record.dstK8S = KubernetesObject(kind: .node, name: "node-b", namespace: "")
+        return record
+    }()
+
+    static let serverSideAndKubernetes = [serverSideMiss, upstreamServing, ipv4FlowBetweenPods]
+}

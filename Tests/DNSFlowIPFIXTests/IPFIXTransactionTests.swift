@@ -6,17 +6,17 @@ import Testing
 /// The DNS transaction record: its template, its RFC 6313 lists, and what the decoder does with
 /// lists that do not parse.
 @Suite struct IPFIXTransactionTests {
-    private func messages(_ records: [FlowRecord]) -> (templates: [UInt8], data: [UInt8]) {
+    private func messages(_ records: [FlowRecord]) -> (templates: [[UInt8]], data: [UInt8]) {
         var encoder = IPFIXEncoder()
         let templates = encoder.templateMessages(exportTime: 0)
         let data = encoder.encode(records, exportTime: 0).messages
-        #expect(templates.count == 1 && data.count == 1)
-        return (templates[0], data[0])
+        #expect(data.count == 1)
+        return (templates, data[0])
     }
 
-    private func decoded(_ data: [UInt8], after templates: [UInt8]) throws -> IPFIXDecodedMessage {
+    private func decoded(_ data: [UInt8], after templates: [[UInt8]]) throws -> IPFIXDecodedMessage {
         var decoder = IPFIXDecoder()
-        _ = try decoder.decode(templates, exporter: "x")
+        for message in templates { _ = try decoder.decode(message, exporter: "x") }
         return try decoder.decode(data, exporter: "x")
     }
 
@@ -50,6 +50,38 @@ import Testing
         #expect(decodedRecords[1].xlatDstAddr == nil && decodedRecords[1].requester == nil)
     }
 
+    @Test func theServerSideAndKubernetesNamesDecodeToTheSameRecords() throws {
+        var encoder = IPFIXEncoder()
+        var decoder = IPFIXDecoder()
+        var decoded: [FlowRecord] = []
+        let records = Fixtures.serverSideAndKubernetes
+        for message in encoder.templateMessages(exportTime: 0) + encoder.encode(records, exportTime: 0).messages {
+            let message = try decoder.decode(message, exporter: "x")
+            #expect(message.skippedRecords.isEmpty)
+            decoded += message.records
+        }
+        #expect(decoded == records)
+        #expect(decoded[0].dnsUpstream.map(\.addr) == ["10.0.1.53", "fd00::53"], "IPv4 unmapped, IPv6 kept")
+        #expect(decoded[0].dnsStages == Fixtures.transaction.dnsStages, "the stages' list is still the stages")
+        #expect(decoded[1].dnsCacheHit == nil && decoded[1].dnsServes.count == 2)
+        #expect(decoded[2].dstK8S?.kind == .node)
+    }
+
+    @Test func anUnknownKubernetesTypeSkipsItsRecordAlone() throws {
+        let pods = Fixtures.ipv4FlowBetweenPods
+        var encoder = IPFIXEncoder()
+        let templates = encoder.templateMessages(exportTime: 0)
+        var data = try #require(encoder.encode([pods, pods], exportTime: 0).messages.first)
+        // The first record's "Pod" becomes "Pox", a type no collector knows; its length is unchanged.
+        let pod = try offset(of: Array("Pod".utf8), in: data)
+        data[pod + 2] = UInt8(ascii: "x")
+        var decoder = IPFIXDecoder()
+        for message in templates { _ = try decoder.decode(message, exporter: "x") }
+        let message = try decoder.decode(data, exporter: "x")
+        #expect(message.records == [Fixtures.ipv4FlowBetweenPods])
+        #expect(message.skippedRecords.map(\.message).first?.contains("srcK8SType \"Pox\" is not Pod") == true)
+    }
+
     @Test func templatesAreOnePerKindAndFamilyWithTheStageSubTemplates() {
         #expect(IPFIXTemplate(ipv6: false, recordType: .dnsTransaction, dns: true) == .ipv4Transaction)
         #expect(IPFIXTemplate(ipv6: true, recordType: .dnsTransaction, dns: true) == .ipv6Transaction)
@@ -60,7 +92,8 @@ import Testing
         #expect(IPFIXTemplate.ipv4Stage.elements.first == .destinationIPv4Address)
         #expect(IPFIXTemplate.ipv6Stage.elements.first == .destinationIPv6Address)
         // Every element id is used once per owner, lists aside.
-        let plain = IPFIXElement.allCases.filter { $0.listElement == nil && $0 != .dnsStages }
+        let subTemplateLists: [IPFIXElement] = [.dnsStages, .dnsUpstream, .dnsServes]
+        let plain = IPFIXElement.allCases.filter { $0.listElement == nil && !subTemplateLists.contains($0) }
         #expect(Set(plain.map { "\($0.owner)/\($0.id)" }).count == plain.count)
     }
 

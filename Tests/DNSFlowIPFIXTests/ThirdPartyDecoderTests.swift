@@ -136,7 +136,7 @@ import Testing
         #expect(tsharkTemplateFields(json).keys.contains { $0.hasSuffix("226 [pen: CERT Coordination Center]") })
         let ours = fields.filter { $0["cflow.template_ipfix_field_pen"] as? String == "\(IPFIX.defaultEnterpriseId)" }
         // Every enterprise element of ours but the three that only basicLists hold.
-        #expect(Set(ours.compactMap { $0["cflow.template_ipfix_field_type_enterprise"] as? String }).count == 20)
+        #expect(Set(ours.compactMap { $0["cflow.template_ipfix_field_type_enterprise"] as? String }).count == 36)
     }
 
     /// RFC 6313 lists as this test spells them, independently of the encoder: a basicList of one of
@@ -196,8 +196,11 @@ import Testing
                     as? String == xlat.text)
             #expect(flow["cflow.post_naptdestination_transport_port"] as? String == "\(r.xlatDstPort ?? 0)")
 
-            // The subTemplateList, stage by stage: IANA fields by name, ours as their octets.
-            let list = try #require(flow["cflow.subtemplate_list"] as? [String: Any])
+            // The subTemplateLists (stages, upstreams, clients served): the first, stage by stage: IANA
+            // fields by name, ours as their octets.
+            let lists = flow["cflow.subtemplate_list"] as? [[String: Any]] ?? []
+            try #require(lists.count == 3, "\(flow["cflow.subtemplate_list"] ?? "no list")")
+            let list = lists[0]
             #expect(list["cflow.subtemplate_semantic"] as? String == "4")
             #expect(list["cflow.subtemplate_id"] as? String == (ipv6 ? "263" : "262"))
             for (index, stage) in r.dnsStages.enumerated() {
@@ -287,11 +290,20 @@ import Testing
             "dnsflowNetNsName": .text(r.netNsName ?? ""),
             "dnsflowDstDnsName": .text(r.dstDnsName ?? ""),
         ]
+        for side in ["Src", "Dst"] {
+            for field in ["Name", "Namespace", "Type", "OwnerName", "OwnerType", "HostName"] {
+                expected["dnsflow\(side)K8S\(field)"] = .text(json["\(side)K8S_\(field)"] as? String ?? "")
+            }
+        }
         var covered: Set<String> = [
             "SrcAddr", "DstAddr", "SrcPort", "DstPort", "Proto", "Etype", "Bytes", "Packets", "TimeFlowStartMs",
             "TimeFlowEndMs", "Flags", "Interfaces", "IfDirections", "NetNs", "NodeName", "RecordType", "NetNsName",
             "DstDnsName",
         ]
+        covered.formUnion(
+            ["Src", "Dst"].flatMap { side in
+                ["Name", "Namespace", "Type", "OwnerName", "OwnerType", "HostName"].map { "\(side)K8S_\($0)" }
+            })
         if let id = json["DnsId"] as? NSNumber {
             let latency = (json["DnsLatencyMs"] as? NSNumber).map { UInt64(($0.doubleValue * 1e6).rounded()) }
             expected["certDnsId"] = .number(id.uint64Value)
@@ -314,9 +326,10 @@ import Testing
     }
 
     @Test func pythonIPFIXDecodesEveryFieldIncludingEnterpriseOnes() throws {
-        let decoded = try pythonDecoded(Fixtures.all)
-        try #require(decoded.count == Fixtures.all.count)
-        for (actual, record) in zip(decoded, Fixtures.all) {
+        let records = Fixtures.all + [Fixtures.ipv4FlowBetweenPods]
+        let decoded = try pythonDecoded(records)
+        try #require(decoded.count == records.count)
+        for (actual, record) in zip(decoded, records) {
             let expected = try expectedIPFIX(record)
             #expect(Set(actual.keys) == Set(expected.keys))
             for (name, value) in expected {
@@ -369,6 +382,51 @@ extension ThirdPartyDecoderTests {
                 #expect(actual[name] == value, "\(name) of \(r.srcAddr):\(r.srcPort)")
             }
             #expect(actual["dnsflowDstDnsName"] == nil, "a transaction's template has no DstDnsName")
+        }
+    }
+
+    /// The linked-lookup subTemplateList as this test spells it: addresses as IPv6 (IPv4 mapped).
+    private func linkedList(_ lookups: [DNSLinkedLookup], upstream: Bool) -> [UInt8] {
+        var list: [UInt8] = [IPFIX.orderedSemantic] + bigEndian(UInt16(upstream ? 264 : 265))
+        for lookup in lookups {
+            let mapped: [UInt8] =
+                if case .v4 = lookup.addr { Array(repeating: 0, count: 10) + [0xFF, 0xFF] + octets(lookup.addr) } else {
+                    octets(lookup.addr)
+                }
+            list += mapped + bigEndian(lookup.port) + bigEndian(lookup.dnsId)
+            if upstream { list += bigEndian(lookup.latencyNs ?? .max) + [lookup.rcode?.rawValue ?? 255] }
+        }
+        return list
+    }
+
+    /// python-ipfix reads the cache verdict, the source and the Kubernetes names by name, and the
+    /// upstream and served lists as octets in their layout.
+    @Test func pythonIPFIXDecodesTheServerSideAndTheKubernetesNames() throws {
+        let records = [Fixtures.serverSideMiss, Fixtures.upstreamServing]
+        let decoded = try pythonDecoded(records)
+        try #require(decoded.count == records.count)
+        for (actual, r) in zip(decoded, records) {
+            func list(_ octets: [UInt8]) -> Value { .list(octets.map(UInt64.init)) }
+            let expected: [String: Value] = [
+                "dnsflowDnsCacheHit": .number(r.dnsCacheHit.map { $0 ? 1 : 0 } ?? 255),
+                "dnsflowDnsServerSource": .number(UInt64(r.dnsServerSource?.rawValue ?? 0)),
+                "subTemplateList": list(stageList(r)),
+                "subTemplateList#2": list(linkedList(r.dnsUpstream, upstream: true)),
+                "subTemplateList#3": list(linkedList(r.dnsServes, upstream: false)),
+                "dnsflowSrcK8SName": .text(r.srcK8S?.name ?? ""),
+                "dnsflowSrcK8SNamespace": .text(r.srcK8S?.namespace ?? ""),
+                "dnsflowSrcK8SType": .text(r.srcK8S?.kind.name ?? ""),
+                "dnsflowSrcK8SOwnerName": .text(r.srcK8S?.ownerName ?? ""),
+                "dnsflowSrcK8SOwnerType": .text(r.srcK8S?.ownerType ?? ""),
+                "dnsflowSrcK8SHostName": .text(r.srcK8S?.hostName ?? ""),
+                "dnsflowDstK8SName": .text(r.dstK8S?.name ?? ""),
+                "dnsflowDstK8SType": .text(r.dstK8S?.kind.name ?? ""),
+                "dnsflowXlatDstK8SName": .text(r.xlatDstK8S?.name ?? ""),
+                "dnsflowXlatDstK8SNamespace": .text(r.xlatDstK8S?.namespace ?? ""),
+            ]
+            for (name, value) in expected {
+                #expect(actual[name] == value, "\(name) of \(r.srcAddr):\(r.srcPort)")
+            }
         }
     }
 }

@@ -16,6 +16,8 @@ import Testing
             (.dnsOrphanResponse, DNSFLOW_CTR_DNS_ORPHAN_RESPONSE), (.dnsFragment, DNSFLOW_CTR_DNS_FRAGMENT),
             (.dnsRequesterNotSender, DNSFLOW_CTR_DNS_REQUESTER_NOT_SENDER),
             (.dnsAnswersCut, DNSFLOW_CTR_DNS_ANSWERS_CUT),
+            (.dropNotIP, DNSFLOW_CTR_DROP_NOT_IP), (.dropNoHeader, DNSFLOW_CTR_DROP_NO_HEADER),
+            (.dropNotDNS, DNSFLOW_CTR_DROP_NOT_DNS), (.dropRingBufferFull, DNSFLOW_CTR_DROP_RING_BUFFER_FULL),
         ]
         for (counter, constant) in pairs { #expect(counter.rawValue == constant.rawValue, "\(counter)") }
         #expect(KernelCounter.allCases.count == Int(DNSFLOW_CTR_MAX.rawValue))

@@ -46,6 +46,18 @@ import Testing
         #expect(build.cgroupRoot == nil && build.fallbacks.isEmpty)
     }
 
+    @Test("PacketDrop loads kfree_skb where the kernel has its reason; else it falls back and the rest loads")
+    func drops() {
+        var features = Self.everything
+        features.dropReasons = true
+        let build = ProgramBuild(settings: ProbeSettings(packetDrops: true), features: features, cgroupRoot: "/")
+        #expect(build.drops && build.fallbacks.isEmpty && BPFSkeleton.dropPrograms(build).count == 1)
+        let off = ProgramBuild(settings: ProbeSettings(), features: features, cgroupRoot: "/")
+        #expect(!off.drops && BPFSkeleton.dropPrograms(off).isEmpty, "off: not loaded")
+        let old = ProgramBuild(settings: ProbeSettings(packetDrops: true), features: Self.everything, cgroupRoot: "/")
+        #expect(!old.drops && old.fallbacks == [.noDropReasons] && old.tracepoints == .btf)
+    }
+
     @Test("each build loads its own programs, two per hook kind")
     func programs() {
         var names: Set<String> = []

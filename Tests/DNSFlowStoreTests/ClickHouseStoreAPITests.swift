@@ -1,7 +1,6 @@
 import DNSFlowCollector
 import DNSFlowCore
 import DNSFlowTestSupport
-import Logging
 import Testing
 
 @testable import DNSFlowStore

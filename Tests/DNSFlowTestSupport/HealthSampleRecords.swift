@@ -15,6 +15,7 @@ extension FlowRecord {
         dnsRetryOf = 77
         dnsRetryGapNs = 5_000_000_000
         dnsAlertReason = "150 unique subdomains within a minute"
+        dnsDropReason = "NETFILTER_DROP"
     }
 }
 

@@ -54,6 +54,89 @@ struct PageBrowserTests {
         await collector.stop()
     }
 
+    @Test("a lookup from dnstap alone: marked in the table, its waterfall with the cache miss and the upstream's bar")
+    func theServerSideInTheWaterfall() async throws {
+        _ = try HeadlessChromium.path()
+        let lab = try Lab(prefix: "i20")
+        defer { try? lab.teardown() }
+        let serverSide = try ServerSideTests()
+        try await serverSide.startAnsweringServer(lab, delayMs: 40)
+        let collector = try await CollectorProcess(httpPort: 19720, ipfixPort: 19721)
+        do {
+            let lookup = try await serverSide.dnstapOnlyLookup(lab, collector)
+            let upstream = try #require(lookup.dnsUpstream.first?.latencyNs)
+            let url =
+                "\(collector.url)/?dnsId=\(lookup.dnsId ?? 0)&client=\(lab.clientAddr)&serverSource=dnstap&since=5m"
+                + "#harness=click:tr.lookup"
+            let dom = try await HeadlessChromium.dom(url)
+            #expect(dom.contains("data-harness=\"done\""), "\(dom.suffix(300))")
+            #expect(PageDOM.lookupRows(dom, "data-dnstap-only") == ["true"], "the row is marked dnstap-only")
+            #expect(dom.components(separatedBy: "<g class=\"upstream\"").count - 1 == 1, "one upstream bar")
+            #expect(dom.contains("cache miss"))
+            let label = String(format: "%.3f ms", Double(upstream) / 1e6)
+            #expect(dom.contains(">\(label)</text>"), "the upstream's bar is labelled \(label)")
+            try await HeadlessChromium.screenshot(
+                url, to: try HeadlessChromium.artifacts("server-side-waterfall.png"), window: "1280,900")
+        } catch {
+            await collector.stop()
+            throw error
+        }
+        await collector.stop()
+    }
+
+    @Test("the DNS health panels: a client's search-path waste with its fix, a tunnel suspect, a drop beside a timeout")
+    func healthPanels() async throws {
+        _ = try HeadlessChromium.path()
+        let collector = try await CollectorProcess(httpPort: Int.random(in: 19_650...19_669))
+        do {
+            try await Self.healthRecordsShown(collector)
+        } catch {
+            await collector.stop()
+            throw error
+        }
+        await collector.stop()
+    }
+
+    /// The agent's DNS health records as its HTTP exporter posts them, then the page.
+    static func healthRecordsShown(_ collector: CollectorProcess) async throws {
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        let resolution = SampleRecords.resolution(endMs: nowMs)
+        var alert = SampleRecords.dnatLookup(id: 9, endMs: nowMs)
+        alert.recordType = .dnsAlert
+        alert.dnsName = "tunnel.test"
+        alert.dnsAlertReason = "200 unique subdomains within a minute"
+        var dropped = SampleRecords.dnatLookup(id: 10, endMs: nowMs)
+        dropped.dnsDropReason = "NETFILTER_DROP"
+        var timedOut = SampleRecords.dnatLookup(id: 11, endMs: nowMs)
+        (timedOut.dnsErrno, timedOut.dnsFlagsResponseCode, timedOut.dnsLatencyNs) = (DNSErrno.timedOut, nil, nil)
+        var body: [UInt8] = []
+        FlowRecordJSON.encode([resolution, alert, dropped, timedOut], into: &body)
+        let file = "/tmp/i19-health-\(getpid()).json"
+        try Data(body).write(to: URL(fileURLWithPath: file))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        _ = try sh(
+            "curl -sf -H 'Content-Type: application/json' --data-binary @\(file) \(collector.url)/api/v1/flows")
+        var stored = 0
+        for _ in 0..<100 where stored < 4 {
+            let json = try sh("curl -sf '\(collector.url)/api/v1/flows?since=5m&limit=10'")
+            stored = try FlowRecordJSON.decodePage(Array(json.utf8)).records.count
+            if stored < 4 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let dom = try await HeadlessChromium.dom("http://127.0.0.1:\(collector.httpPort)/?since=5m")
+        let waste = try #require(dom.range(of: "id=\"healthWaste\"").map { String(dom[$0.upperBound...].prefix(600)) })
+        #expect(waste.contains("dig · 10.0.1.2") && waste.contains("1 tries"), "\(waste)")
+        #expect(waste.contains(try #require(resolution.dnsSearchFix?.line)), "the fix in a line")
+        let tunnels = try #require(
+            dom.range(of: "id=\"healthTunnels\"").map { String(dom[$0.upperBound...].prefix(600)) })
+        #expect(tunnels.contains("tunnel.test") && tunnels.contains("200 unique subdomains"), "\(tunnels)")
+        let drops = try #require(dom.range(of: "id=\"healthDrops\"").map { String(dom[$0.upperBound...].prefix(600)) })
+        #expect(drops.contains("dropped: NETFILTER_DROP"), "\(drops)")
+        #expect(drops.contains("timed out</span><span class=\"val\">1<"), "one timeout beside it: \(drops)")
+        try await HeadlessChromium.screenshot(
+            "http://127.0.0.1:\(collector.httpPort)/?since=5m", to: try HeadlessChromium.artifacts("health-panels.png"),
+            window: "1280,1100")
+    }
+
     static func browse(_ lab: Lab, _ collector: CollectorProcess) async throws {
         let agent = try await AgentProcess(
             config: AgentProcess.config(exporters: "    - {type: HTTP, http: {url: '\(collector.url)/api/v1/flows'}}"))

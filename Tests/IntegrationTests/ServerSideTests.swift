@@ -194,6 +194,70 @@ struct ServerSideTests {
         let own = records.filter { $0.isTransaction && $0.dnsId == upstream.dnsId && $0.netNs == router }
         try #require(own.count == 1, "the upstream has \(own.count) records")
         #expect(own[0].dnsServes == [DNSLinkedLookup(addr: miss.srcAddr, port: miss.srcPort, dnsId: ids[0])])
+        // One record of each lookup, joined: the agent's last window let go of no dnstap-only twin.
+        let mine = records.filter { $0.isTransaction && $0.srcAddr.text == lab.clientAddr }
+        #expect(mine.count == 2 && !mine.contains(where: \.isDnstapOnly), "\(mine)")
+    }
+
+    @Test("a client whose packets the agent does not watch: its lookup from unbound's dnstap alone, in the collector")
+    func dnstapOnlyLookupInTheCollector() async throws {
+        let lab = try Lab(prefix: "i20")
+        defer { try? lab.teardown() }
+        try await startAnsweringServer(lab, delayMs: 40)
+        let collector = try await CollectorProcess(httpPort: 19710, ipfixPort: 19711)
+        do {
+            try await dnstapOnlyLookup(lab, collector)
+        } catch {
+            await collector.stop()
+            throw error
+        }
+        await collector.stop()
+    }
+
+    /// The client's veth pair is excluded, as a node would exclude interfaces it does not own: its
+    /// lookup is known only from what unbound tells over dnstap. Returns it as the collector stored it.
+    @discardableResult
+    func dnstapOnlyLookup(_ lab: Lab, _ collector: CollectorProcess) async throws -> FlowRecord {
+        let socket = "/tmp/\(lab.id)-dnstap.sock"
+        let config = AgentProcess.config(
+            extra: "    dnstap: {unix: \(socket), joinWindow: 2s}",
+            exporters: "    - type: Stdout\n    - {type: HTTP, http: {url: '\(collector.url)/api/v1/flows'}}",
+            features: Self.features
+        ).replacingOccurrences(
+            of: "      features:", with: "      excludeInterfaces: [\(lab.id)c0, \(lab.id)r0]\n      features:")
+        let agent = try await AgentProcess(config: config)
+        let unbound = try await startUnbound(lab, socket: socket)
+        try await waitForSender(agent)
+        let output = try lab.run(
+            lab.client, "dig +tries=1 +time=2 +nocookie @\(Self.resolverAddr(lab)) off.cache.test A")
+        let dig = try #require(digHeader(output), "no header from dig: \(output)")
+        var found: [FlowRecord] = []
+        for _ in 0..<100 {  // the join window, the agent's batch, the collector's write
+            let json = try sh("curl -sf '\(collector.url)/api/v1/lookups?serverSource=dnstap&dnsId=\(dig.id)'")
+            found = try FlowRecordJSON.decodePage(Array(json.utf8)).records.filter { $0.srcAddr.text == lab.clientAddr }
+            if !found.isEmpty { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let records = try await agent.stop()
+        #expect(unbound.isRunning)
+        try #require(found.count == 1, "id \(dig.id): \(found.count) dnstap lookups in the collector")
+        let lookup = found[0]
+        #expect(lookup.isDnstapOnly && lookup.dnsServerSource == .dnstap && lookup.nodeName == "test-node")
+        #expect(lookup.dstAddr.text == Self.resolverAddr(lab) && lookup.dstPort == 53 && lookup.proto == 17)
+        #expect(lookup.dnsName == "off.cache.test" && lookup.dnsQType == .a)
+        #expect(dig.status == "NOERROR" && lookup.dnsFlagsResponseCode == .noError)
+        #expect(lookup.dnsAnswers?.addresses == ["10.9.9.9"])
+        #expect(lookup.dnsCacheHit == false && lookup.dnsUpstream.first?.addr.text == lab.serverAddr)
+        let upstreamMs = Double(lookup.dnsUpstream.first?.latencyNs ?? 0) / 1e6
+        let latencyMs = lookup.dnsLatencyMs ?? 0
+        // At least the test server's 40 ms, within the client's wait (the 40–45 ms bound is unboundDnstap's).
+        #expect(upstreamMs >= 40 && latencyMs >= upstreamMs, "\(upstreamMs) ms of \(latencyMs) ms")
+        // The packets' record of it was not exported, nor joined: the one record is dnstap's.
+        #expect(!records.contains { $0.isTransaction && $0.srcAddr.text == lab.clientAddr && !$0.isDnstapOnly })
+        let packets = try sh("curl -sf '\(collector.url)/api/v1/lookups?serverSource=packets&dnsId=\(dig.id)'")
+        #expect(
+            try FlowRecordJSON.decodePage(Array(packets.utf8)).records.allSatisfy { $0.srcAddr.text != lab.clientAddr })
+        return lookup
     }
 
     /// bind flushes its dnstap at most once a second (`fstrm-set-flush-timeout` is 1 to 600 s), so its

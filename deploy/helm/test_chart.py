@@ -276,10 +276,24 @@ def kubernetes_off() -> None:
 
 check("agent.kubernetes.enabled=false: no ClusterRole, no token; still valid", kubernetes_off)
 
+def dns_health_and_drops() -> None:
+    # Whole numbers: --set keeps a decimal as a string.
+    docs = render("flowCollector.spec.agent.ebpf.features={DNSTracking,DNSHealth,PacketDrop}",
+                  "flowCollector.spec.agent.ebpf.dnsHealth.tunnel.entropyBits=4",
+                  "flowCollector.spec.agent.ebpf.dnsHealth.tunnel.tunnelTypeShare=1")
+    validate_all(docs)
+    ebpf = agent_config(docs)["spec"]["agent"]["ebpf"]
+    assert ebpf["features"] == ["DNSTracking", "DNSHealth", "PacketDrop"], ebpf["features"]
+    assert ebpf["dnsHealth"]["tunnel"] == {"entropyBits": 4, "tunnelTypeShare": 1}, ebpf["dnsHealth"]
+
+
+check("DNSHealth and PacketDrop with the tunnel thresholds: in the agent's config", dns_health_and_drops)
+
 # --- values the schema or the templates refuse ------------------------------------------------------------------
 for label, fragment, sets in [
     ("unknown feature Bogus", "features/0", ["flowCollector.spec.agent.ebpf.features={Bogus}"]),
     ("tracepoints=fast", "tracepoints", ["flowCollector.spec.agent.ebpf.tracepoints=fast"]),
+    ("entropyBits=9", "entropyBits", ["flowCollector.spec.agent.ebpf.dnsHealth.tunnel.entropyBits=9"]),
     ("exporter type Kafka", "exporters/0/type", ["flowCollector.spec.exporters[0].type=Kafka"]),
     ("IPFIX transport SCTP", "ipfix/transport", ["flowCollector.spec.exporters[0].type=IPFIX",
                                              "flowCollector.spec.exporters[0].ipfix.targetHost=h",
@@ -290,6 +304,10 @@ for label, fragment, sets in [
     ("no exporter and no collector", "nowhere to send", ["collector.enabled=false"]),
     ("kubernetes.enable=maybe", "kubernetes/enable", ["flowCollector.spec.agent.kubernetes.enable=maybe"]),
     ("agent.kubernetes.enabled=yes", "kubernetes/enabled", ["agent.kubernetes.enabled=yes"]),
+    ("dnstap.joinWindow=soon", "joinWindow", ["flowCollector.spec.agent.dnstap.unix=/run/dnsflow/dnstap.sock",
+                                              "flowCollector.spec.agent.dnstap.joinWindow=soon"]),
+    ("dnstap.maxPending=0", "maxPending", ["flowCollector.spec.agent.dnstap.unix=/run/dnsflow/dnstap.sock",
+                                           "flowCollector.spec.agent.dnstap.maxPending=0"]),
 ]:
     check(f"refused: {label}", expect_render_failure(fragment, *sets))
 

@@ -8,4 +8,8 @@ int dnsflow_probe_tp_btf(const char *const *names, int count);
 
 /* 1 if the kernel has BPF compare-and-swap (BPF_ATOMIC | BPF_CMPXCHG, Linux 5.12), 0 if not. */
 int dnsflow_probe_cmpxchg(void);
+
+/* 1 if the kernel loads tp_btf/kfree_skb and its BTF has enum skb_drop_reason (the tracepoint's
+ * reason argument, Linux 5.17), 0 if not. */
+int dnsflow_probe_drop_reasons(void);
 #endif

@@ -10,6 +10,8 @@ public struct AgentConfig: Sendable {
         case dnsHealth = "DNSHealth"
         /// Cache hit or miss and upstream time: linked from packets, and from dnstap with `dnstap`.
         case dnsServerSide = "DNSServerSide"
+        /// DNS packets the kernel drops (`tp_btf/kfree_skb`), with the reason, on their transactions.
+        case packetDrop = "PacketDrop"
     }
 
     public enum Exporter: Sendable {
@@ -50,7 +52,7 @@ public struct AgentConfig: Sendable {
             dnsOverTCP: dnsOverTCP,
             dnsPorts: dnsPorts,
             maxFlows: cacheMaxFlows, maxPendingQueries: dnsMaxPending, tracepoints: tracepoints,
-            pendingTable: pendingTable)
+            pendingTable: pendingTable, packetDrops: features.contains(.packetDrop))
     }
 
     /// Parses the YAML; every error names the key path and the reason.
@@ -106,6 +108,9 @@ public struct AgentConfig: Sendable {
                     throw item.fail("unknown feature '\(name)' (known: \(known))")
                 }
                 features.insert(feature)
+            }
+            if features.contains(.packetDrop) && !features.contains(.dnsTracking) {
+                throw n.fail("PacketDrop needs DNSTracking: drops are followed for DNS packets only")
             }
         }
         if let n = ebpf.optional("dnsTracking") {

@@ -9,6 +9,12 @@ public struct DnstapConfig: Sendable, Hashable {
     public var tcpPort: Int?
     /// Decoded messages waiting for the evictor's next window; beyond, frames are dropped and counted.
     public var queueSize = 65_536
+    /// How long a client lookup from dnstap waits for this node's record of it; after, it goes out
+    /// as a record of its own (an off-node client, or one whose packets are not watched).
+    public var joinWindow: Duration = .seconds(10)
+    /// Client lookups (and upstream queries) waiting for a join, at most; beyond, messages are dropped
+    /// and counted.
+    public var maxPending = 65_536
 
     public init(unixPath: String? = nil, tcpHost: String? = nil, tcpPort: Int? = nil) {
         self.unixPath = unixPath
@@ -33,6 +39,11 @@ public struct DnstapConfig: Sendable, Hashable {
             tcpPort = port
         }
         if let n = map.optional("queueSize") { queueSize = try n.integer(1...10_000_000) }
+        if let n = map.optional("joinWindow") {
+            joinWindow = try n.duration()
+            guard joinWindow >= .seconds(1) else { throw n.fail("expected at least 1s") }
+        }
+        if let n = map.optional("maxPending") { maxPending = try n.integer(1...10_000_000) }
         guard unixPath != nil || tcpHost != nil else { throw node.fail("set unix, tcp or both") }
         try map.finish()
     }

@@ -41,6 +41,11 @@ public enum DnstapMessageDecoder {
         let responseNs = time(message.responseTimeSec, message.responseTimeNsec, present: message.hasResponseTimeSec)
         guard let timeNs = isResponse ? responseNs : queryNs else { throw DecodingError(reason: "no time") }
         let qdcount = UInt16(header[4]) << 8 | UInt16(header[5])
+        let ancount = Int(UInt16(header[6]) << 8 | UInt16(header[7]))
+        // The answers matter to a lookup told of by dnstap alone; one that does not decode is left out.
+        let answers =
+            isResponse && ancount > 0
+            ? try? DNSAnswerSection.decode([UInt8](dns.dropFirst(12)), answerCount: ancount) : nil
         return DnstapEvent(
             kind: kind, sender: sender, proto: message.socketProtocol == .udp ? 17 : 6, queryAddr: queryAddr,
             queryPort: UInt16(truncatingIfNeeded: message.queryPort), responseAddr: responseAddr,
@@ -48,7 +53,7 @@ public enum DnstapMessageDecoder {
             id: UInt16(header[0]) << 8 | UInt16(header[1]),
             question: qdcount == 1 ? try? DNSQuestion.decode(dns.dropFirst(12)) : nil,
             rcode: isResponse ? DNSResponseCode(flags: flags) : nil, timeNs: timeNs,
-            queryTimeNs: isResponse ? queryNs : nil)
+            queryTimeNs: isResponse ? queryNs : nil, flags: flags, answers: answers == DNSAnswers.none ? nil : answers)
     }
 
     private static func time(_ seconds: UInt64, _ nanoseconds: UInt32, present: Bool) -> Int64? {

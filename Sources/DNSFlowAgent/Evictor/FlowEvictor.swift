@@ -21,6 +21,7 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
     private let enricher: (any RecordEnriching)?
     private let health: DNSHealthPass?
     private let serverSide: ServerSidePass?
+    private let drops: PacketDropPass?
     private let logger: Logger
     private let metrics: EvictorMetrics
     /// The source's views are counted this often, and the schedule ticked.
@@ -32,7 +33,8 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
         source: Source, config: AgentConfig, nodeName: String, exporters: [any FlowExporter],
         enricher: (any RecordEnriching)? = nil, clock: C, registry: PrometheusCollectorRegistry, logger: Logger,
         health: DNSHealthPass? = nil,
-        serverSide: ServerSidePass? = nil
+        serverSide: ServerSidePass? = nil,
+        drops: PacketDropPass? = nil
     ) {
         self.source = source
         self.clock = clock
@@ -42,6 +44,7 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
         self.enricher = enricher
         self.health = health
         self.serverSide = serverSide
+        self.drops = drops
         self.metrics = EvictorMetrics(registry: registry)
         self.logger = logger
     }
@@ -118,13 +121,19 @@ public struct FlowEvictor<Source: FlowSource, C: Clock>: Service where C.Duratio
     /// `records` start with those of `transactions`, in their order; `final` in the last window.
     /// Consumed: the window's only reference, so enriching it in place copies nothing.
     private func export(_ records: consuming [FlowRecord], of transactions: [DNSTransaction], final: Bool = false) {
-        serverSide?.annotate(&records, transactions: transactions, final: final)
-        enricher?.enrich(&records)
-        health?.process(&records, nowMs: final ? nil : WallClock.nowNs() / 1_000_000)
-        if !config.interfaces.isEmpty {
-            var verdicts: [String: Bool] = [:]
-            records.removeAll { !config.interfaces.admits($0.interfaces, verdicts: &verdicts) }
+        let interfaces = config.interfaces
+        var verdicts: [String: Bool] = [:]
+        // A dnstap-only record was seen on no interface: the filter is not its to pass.
+        let exported = { (record: FlowRecord) in
+            interfaces.isEmpty || record.isDnstapOnly || interfaces.admits(record.interfaces, verdicts: &verdicts)
         }
+        serverSide?.annotate(
+            &records, transactions: transactions, final: final, nowNs: WallClock.nowNs(), exported: exported)
+        enricher?.enrich(&records)
+        let nowMs = final ? nil : WallClock.nowNs() / 1_000_000
+        drops?.process(&records, drops: source.takeDrops(), lostTotal: source.lostDrops, nowMs: nowMs)
+        health?.process(&records, nowMs: nowMs)
+        if !interfaces.isEmpty { records.removeAll { !exported($0) } }
         for exporter in exporters { exporter.enqueue(records) }
     }
 }
@@ -134,10 +143,12 @@ extension FlowEvictor where C == ContinuousClock {
         source: Source, config: AgentConfig, nodeName: String, exporters: [any FlowExporter],
         enricher: (any RecordEnriching)? = nil, registry: PrometheusCollectorRegistry, logger: Logger,
         health: DNSHealthPass? = nil,
-        serverSide: ServerSidePass? = nil
+        serverSide: ServerSidePass? = nil,
+        drops: PacketDropPass? = nil
     ) {
         self.init(
             source: source, config: config, nodeName: nodeName, exporters: exporters, enricher: enricher,
-            clock: ContinuousClock(), registry: registry, logger: logger, health: health, serverSide: serverSide)
+            clock: ContinuousClock(), registry: registry, logger: logger, health: health, serverSide: serverSide,
+            drops: drops)
     }
 }

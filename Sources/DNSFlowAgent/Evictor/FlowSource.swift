@@ -13,6 +13,10 @@ public protocol FlowSource: Sendable {
     func expireQueries(timeout: Duration) -> [DNSView]
     /// Removes every flow from the kernel map and returns them.
     func evictFlows() throws -> [FlowSample]
+    /// The DNS packet drops decoded since the last call (PacketDrop).
+    func takeDrops() -> [DNSDrop]
+    /// Drops lost in user space because the evictor fell behind, since the start.
+    var lostDrops: Int { get }
     /// Waits until what the ring buffer holds now is decoded; at shutdown.
     func drainEvents()
 
@@ -26,6 +30,12 @@ public protocol FlowSource: Sendable {
     func counters() -> [KernelCounter: UInt64]
     /// Cumulative run count and run time of each program.
     func programStats() -> [ProgramStats]
+}
+
+extension FlowSource {
+    /// No drops: a source without PacketDrop.
+    public func takeDrops() -> [DNSDrop] { [] }
+    public var lostDrops: Int { 0 }
 }
 
 extension BPFProbe: FlowSource {}

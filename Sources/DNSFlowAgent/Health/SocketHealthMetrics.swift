@@ -6,12 +6,15 @@ import Synchronization
 
 /// Every `interval`, the UDP socket health (`SocketHealth`) of each namespace DNS was seen in, read through
 /// a process in it (`/proc/PID/net/…` are its namespace's), as gauges by namespace name. A namespace with no
-/// process left is gone: its series go with it.
+/// process left is gone: its series go with it. Where nf_conntrack is loaded, the namespace's conntrack failures
+/// (`ConntrackStats`, /proc/net/stat/nf_conntrack) beside them.
 public final class SocketHealthMetrics: Service, Sendable {
     public static var interval: Duration { .seconds(5) }
 
     private struct Series {
         var gauges: [Gauge]
+        /// Made once the namespace's conntrack file is read (the module may load later).
+        var conntrack: [Gauge] = []
     }
 
     let namespaces: NamespaceProcesses
@@ -74,13 +77,29 @@ public final class SocketHealthMetrics: Service, Sendable {
                 return gauges
             }
             for (gauge, value) in zip(gauges, values) { gauge.set(Double(value)) }
+            // Absent without nf_conntrack: skipped.
+            guard let text = FileSystem.contents(of: "\(proc)/\(pid)/net/stat/nf_conntrack", limit: 1 << 18),
+                let conntrack = ConntrackStats(text: text[...])
+            else { continue }
+            let conntrackGauges = series.withLock { series in
+                if let known = series[netNs]?.conntrack, !known.isEmpty { return known }
+                let gauges = Self.conntrackMetrics.map { metric in
+                    registry.makeGauge(
+                        descriptor: .named(metric.name, help: metric.help), labels: [("namespace", name)])
+                }
+                series[netNs]?.conntrack = gauges
+                return gauges
+            }
+            for (gauge, value) in zip(conntrackGauges, [conntrack.insertFailed, conntrack.drop]) {
+                gauge.set(Double(value))
+            }
         }
     }
 
     private func forget(_ netNs: UInt32) {
         seen.withLock { _ = $0.removeValue(forKey: netNs) }
         guard let gone = series.withLock({ $0.removeValue(forKey: netNs) }) else { return }
-        for gauge in gone.gauges { registry.unregisterGauge(gauge) }
+        for gauge in gone.gauges + gone.conntrack { registry.unregisterGauge(gauge) }
         logger.debug("Network namespace gone", metadata: ["dnsflow.netns": "\(netNs)"])
     }
 
@@ -94,5 +113,16 @@ public final class SocketHealthMetrics: Service, Sendable {
         ),
         ("dnsflow_netns_udp_no_ports", "The namespace's Udp NoPorts (/proc/net/snmp): datagrams to no socket."),
         ("dnsflow_netns_udp_in_csum_errors", "The namespace's Udp InCsumErrors (/proc/net/snmp)."),
+    ]
+
+    private static let conntrackMetrics: [(name: String, help: String)] = [
+        (
+            "dnsflow_netns_conntrack_insert_failed",
+            "The namespace's conntrack insert_failed (/proc/net/stat/nf_conntrack): entries lost to an insert race."
+        ),
+        (
+            "dnsflow_netns_conntrack_drop",
+            "The namespace's conntrack drop (/proc/net/stat/nf_conntrack): packets dropped at a full table."
+        ),
     ]
 }

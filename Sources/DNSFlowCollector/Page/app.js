@@ -3,7 +3,7 @@
 "use strict";
 
 const TOKEN_KEY = "dnsflow.token";
-const FILTERS = ["dnsId", "dnsName", "rcode", "minLatencyMs", "client", "comm", "server", "errors", "errno", "since", "until"];
+const FILTERS = ["dnsId", "dnsName", "rcode", "minLatencyMs", "client", "comm", "server", "errors", "errno", "since", "until", "serverSource"];
 const PAGE = 50;
 const esc = Charts.esc;
 
@@ -137,10 +137,13 @@ function lookupRow(r, i) {
   const answers = [...(r.DnsCnames || []), ...(r.DnsAnswers || [])].join(", ");
   const latency = r.DnsLatencyMs == null ? none()
     : `<span class="${r.DnsLatencyMs >= 100 ? "slow" : ""}">${r.DnsLatencyMs.toFixed(3)}</span>`;
+  // A lookup the server's dnstap alone told of: no stage, so no packet of it on the node.
+  const dnstapOnly = r.DnsServerSource === "dnstap" && !(r.DnsStages || []).length;
+  const mark = dnstapOnly ? ' <span class="dnstap-only" title="from the server\'s dnstap alone: its client is off this node">dnstap</span>' : "";
   return `<tr class="lookup" tabindex="0" data-index="${i}" data-dns-id="${esc(r.DnsId)}" data-record-type="dnsTransaction" ` +
-    `data-rcode="${esc(out)}" data-time="${r.TimeFlowEndMs}" aria-expanded="${state.open === i}">` +
+    `data-rcode="${esc(out)}" data-time="${r.TimeFlowEndMs}" aria-expanded="${state.open === i}"${dnstapOnly ? ' data-dnstap-only="true"' : ""}>` +
     `<td class="mono" title="${new Date(r.TimeFlowEndMs).toISOString()}">${time(r.TimeFlowEndMs)}</td>` +
-    `<td>${client}</td><td>${r.Comm ? esc(r.Comm) : none()}</td><td>${r.DnsName ? esc(r.DnsName) : none()}</td>` +
+    `<td>${client}${mark}</td><td>${r.Comm ? esc(r.Comm) : none()}</td><td>${r.DnsName ? esc(r.DnsName) : none()}</td>` +
     `<td>${esc(r.DnsQType || "")}</td><td><span class="rcode ${failed ? "err" : ""}">${esc(out)}</span></td>` +
     `<td class="num">${latency}</td><td class="mono">${server}</td><td class="mono">${answers ? esc(answers) : none()}</td></tr>`;
 }
@@ -243,7 +246,7 @@ async function refresh() {
   const base = filters();
   state.rendering++;
   document.body.dataset.ready = "0";
-  const panels = [loadCharts(base), loadTop(base), state.tab === "lookups" ? loadLookups(base) : loadFlows(base)];
+  const panels = [loadCharts(base), loadTop(base), Health.load(base), state.tab === "lookups" ? loadLookups(base) : loadFlows(base)];
   const results = await Promise.allSettled(panels);
   const failed = results.find(r => r.status === "rejected");
   statusLine.textContent = failed ? "⚠ " + failed.reason.message : `updated ${time(Date.now())}`;
