@@ -13,9 +13,15 @@ BASE = f"http://127.0.0.1:{HTTP_PORT}"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def start(db):
+def set_port(port):
+    global HTTP_PORT, IPFIX_PORT, BASE
+    HTTP_PORT, IPFIX_PORT, BASE = port, port + 1, f"http://127.0.0.1:{port}"
+
+
+def start(db, binary=None, args=()):
     proc = subprocess.Popen(
-        [BINARY, "collector", "--listen", f"127.0.0.1:{HTTP_PORT}", "--ipfix", f"127.0.0.1:{IPFIX_PORT}", "--db", db],
+        [binary or BINARY, "collector", "--listen", f"127.0.0.1:{HTTP_PORT}", "--ipfix", f"127.0.0.1:{IPFIX_PORT}",
+         "--db", db, *args],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(200):
         try:
@@ -161,8 +167,10 @@ def main():
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--binary", default=BINARY, help="the dnsflow binary, e.g. a copy built from another commit")
     parser.add_argument("--skip", choices=["ingest", "query"], help="run only the other part")
+    parser.add_argument("--port", type=int, default=HTTP_PORT, help="the collector's HTTP port (IPFIX: the next)")
     args = parser.parse_args()
     BINARY = args.binary
+    set_port(args.port)
     with tempfile.TemporaryDirectory(prefix="dnsflow-bench-") as tmp:
         if args.skip != "ingest":
             print(json.dumps({"ingest": bench_ingest(os.path.join(tmp, "ingest.sqlite"), args.requests, args.batch,

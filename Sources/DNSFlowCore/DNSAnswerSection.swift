@@ -148,7 +148,7 @@ public enum DNSAnswerSection {
                 guard bytes.count - index >= length else { throw .truncated }
                 if text != nil {
                     if !text!.isEmpty { text!.append(UInt8(ascii: ".")) }
-                    for byte in bytes[index..<index + length] { DNSQuestion.appendEscaped(byte, to: &text!) }
+                    for byte in bytes[index..<index + length] { DNSQuestion.appendEscaped(byte) { text!.append($0) } }
                 }
                 index += length
             }

@@ -30,51 +30,66 @@ public struct DNSQuestion: Hashable, Sendable {
     /// get a version specialized to their byte collection.
     @inlinable
     public static func decode(_ bytes: some Collection<UInt8>) throws(DecodingError) -> DNSQuestion {
-        var text: [UInt8] = []
-        text.reserveCapacity(64)
-        var wireLength = 1
-        var index = bytes.startIndex
-        while true {
-            guard index != bytes.endIndex else { throw DecodingError(reason: .truncated) }
-            let length = Int(bytes[index])
-            index = bytes.index(after: index)
-            if length == 0 { break }
-            switch length & 0xc0 {
-            case 0xc0: throw DecodingError(reason: .compressionPointer)
-            case 0x40, 0x80: throw DecodingError(reason: .reservedLabelType)
-            default: break
+        // The text is made on the stack and copied once into the name: one allocation at most, none
+        // for a name of 15 bytes or fewer. Escapes make at most four bytes of one, so 1,024 fit any name.
+        try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) {
+            (text: UnsafeMutableBufferPointer<UInt8>) throws(DecodingError) -> DNSQuestion in
+            var count = 0
+            var wireLength = 1
+            var index = bytes.startIndex
+            while true {
+                guard index != bytes.endIndex else { throw DecodingError(reason: .truncated) }
+                let length = Int(bytes[index])
+                index = bytes.index(after: index)
+                if length == 0 { break }
+                switch length & 0xc0 {
+                case 0xc0: throw DecodingError(reason: .compressionPointer)
+                case 0x40, 0x80: throw DecodingError(reason: .reservedLabelType)
+                default: break
+                }
+                guard length <= 63 else { throw DecodingError(reason: .labelTooLong) }
+                wireLength += length + 1
+                guard wireLength <= 255 else { throw DecodingError(reason: .nameTooLong) }
+                guard bytes.distance(from: index, to: bytes.endIndex) >= length else {
+                    throw DecodingError(reason: .truncated)
+                }
+                let end = bytes.index(index, offsetBy: length)
+                if count != 0 {
+                    text[count] = UInt8(ascii: ".")
+                    count += 1
+                }
+                for byte in bytes[index..<end] {
+                    appendEscaped(byte) {
+                        text[count] = $0
+                        count += 1
+                    }
+                }
+                index = end
             }
-            guard length <= 63 else { throw DecodingError(reason: .labelTooLong) }
-            wireLength += length + 1
-            guard wireLength <= 255 else { throw DecodingError(reason: .nameTooLong) }
-            guard bytes.distance(from: index, to: bytes.endIndex) >= length else {
+            guard bytes.distance(from: index, to: bytes.endIndex) >= 2 else {
                 throw DecodingError(reason: .truncated)
             }
-            let end = bytes.index(index, offsetBy: length)
-            if !text.isEmpty { text.append(UInt8(ascii: ".")) }
-            for byte in bytes[index..<end] { appendEscaped(byte, to: &text) }
-            index = end
+            let type = DNSQueryType(rawValue: UInt16(bytes[index]) << 8 | UInt16(bytes[bytes.index(after: index)]))
+            let name = count == 0 ? "." : String(decoding: UnsafeBufferPointer(rebasing: text[..<count]), as: UTF8.self)
+            return DNSQuestion(name: name, type: type)
         }
-        guard bytes.distance(from: index, to: bytes.endIndex) >= 2 else { throw DecodingError(reason: .truncated) }
-        let type = DNSQueryType(rawValue: UInt16(bytes[index]) << 8 | UInt16(bytes[bytes.index(after: index)]))
-        return DNSQuestion(name: text.isEmpty ? "." : String(decoding: text, as: UTF8.self), type: type)
     }
 
     /// A label byte as text; dots inside a label and bytes that are not printable ASCII are
     /// escaped the way dig prints them (RFC 4343 2.1).
-    @usableFromInline
-    static func appendEscaped(_ byte: UInt8, to text: inout [UInt8]) {
+    @inlinable
+    static func appendEscaped(_ byte: UInt8, _ append: (UInt8) -> Void) {
         switch byte {
         case UInt8(ascii: "."), UInt8(ascii: "\\"):
-            text.append(UInt8(ascii: "\\"))
-            text.append(byte)
+            append(UInt8(ascii: "\\"))
+            append(byte)
         case 0x21...0x7e:
-            text.append(byte)
+            append(byte)
         default:
-            text.append(UInt8(ascii: "\\"))
-            text.append(UInt8(ascii: "0") + byte / 100)
-            text.append(UInt8(ascii: "0") + byte / 10 % 10)
-            text.append(UInt8(ascii: "0") + byte % 10)
+            append(UInt8(ascii: "\\"))
+            append(UInt8(ascii: "0") + byte / 100)
+            append(UInt8(ascii: "0") + byte / 10 % 10)
+            append(UInt8(ascii: "0") + byte % 10)
         }
     }
 }

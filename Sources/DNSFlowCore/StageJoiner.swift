@@ -30,7 +30,7 @@ public struct StageJoiner: Sendable {
         var proto: UInt8
         var etype: UInt16
 
-        init(_ view: UnsafePointer<DNSView>) {
+        init(_ view: UnsafeMutablePointer<DNSView>) {
             let query = view.pointee.queryKey
             client = query.srcAddr
             clientPort = query.srcPort
@@ -46,7 +46,7 @@ public struct StageJoiner: Sendable {
         var server: IPAddress
         var serverPort: UInt16
 
-        init(_ view: UnsafePointer<DNSView>) {
+        init(_ view: UnsafeMutablePointer<DNSView>) {
             let query = view.pointee.queryKey
             netNs = view.pointee.observation.netNs
             server = query.dstAddr
@@ -69,12 +69,14 @@ public struct StageJoiner: Sendable {
     /// The transactions of `views` and of the views held from the last window, at `nowNs` (epoch
     /// nanoseconds). With `nowNs` nil (the last window, at shutdown), nothing waits.
     ///
-    /// Views are read in place, through a pointer, and grouped by index: a view copied is a
-    /// retain and a release of each of its strings and arrays, which cost more than the joining.
+    /// Views are read in place, through a pointer, grouped by index, and moved into their
+    /// transaction: a view copied is a retain and a release of each of its strings and arrays,
+    /// which cost more than the joining.
     public mutating func join(_ views: consuming [DNSView], nowNs: Int64?) -> [DNSTransaction] {
         var all = views
         let fresh = all.count
-        all.append(contentsOf: held)  // indices from `fresh` on waited a window already
+        // Indices from `fresh` on waited a window already.
+        if all.isEmpty { swap(&all, &held) } else { all.append(contentsOf: held) }
         held.removeAll(keepingCapacity: true)
         guard !all.isEmpty else { return [] }
         let settledBefore = nowNs.map { $0 - graceNs } ?? .max
@@ -82,7 +84,7 @@ public struct StageJoiner: Sendable {
         var transactions: [DNSTransaction] = []
         transactions.reserveCapacity(all.count / 2 + 1)
         var starts: [Int64] = []
-        all.withUnsafeBufferPointer { all in
+        all.withUnsafeMutableBufferPointer { all in
             let base = all.baseAddress!
             // Each view's group, then the views ordered by group: no array per group.
             var groupOf: [Key: Int] = [:]
@@ -99,11 +101,11 @@ public struct StageJoiner: Sendable {
                 // Held once already, or settled: out now.
                 let wasHeld = cluster.contains { $0 >= fresh }
                 if !wasHeld && cluster.contains(where: { base[$0].endNs > settledBefore }) {
-                    for index in cluster { held.append(base[index]) }
+                    for index in cluster { held.append(Self.take(base + index)) }
                     return
                 }
                 starts.append(base[cluster.first!].startNs)
-                transactions.append(DNSTransaction(stages: cluster.map { base[$0] }))
+                transactions.append(DNSTransaction(stages: cluster.map { Self.take(base + $0) }))
             }
             var first = 0
             var clusters: [[Int]] = []
@@ -131,7 +133,7 @@ public struct StageJoiner: Sendable {
     /// no view of the same pairing yet. Responses with no query (orphans) have no wait: they join
     /// orphans of their key seen within `grace`, ordered the way a response travels, from the
     /// server outward, so the client's namespace still comes first.
-    private func cluster(_ ordered: ArraySlice<Int>, of views: UnsafePointer<DNSView>, into clusters: inout [[Int]]) {
+    private func cluster(_ ordered: ArraySlice<Int>, of views: UnsafeMutablePointer<DNSView>, into clusters: inout [[Int]]) {
         for index in ordered {
             let view = views + index
             let pairing = Pairing(view)
@@ -157,7 +159,7 @@ public struct StageJoiner: Sendable {
 
     /// The common case, told without building clusters (an array each): answered or timed-out views, each
     /// pairing once, every query seen while the first view's client waited.
-    private static func isOneLookup(_ ordered: ArraySlice<Int>, of views: UnsafePointer<DNSView>) -> Bool {
+    private static func isOneLookup(_ ordered: ArraySlice<Int>, of views: UnsafeMutablePointer<DNSView>) -> Bool {
         let first = views + ordered[ordered.startIndex]
         guard first.pointee.outcome != .orphan else { return ordered.count == 1 }
         for (offset, index) in ordered.enumerated() where offset > 0 {
@@ -169,9 +171,25 @@ public struct StageJoiner: Sendable {
         return true
     }
 
+    /// Moves the view out, leaving one that holds no references: every view is taken once, after
+    /// the grouping and ordering have read them all.
+    private static func take(_ view: UnsafeMutablePointer<DNSView>) -> DNSView {
+        let taken = view.move()
+        view.initialize(to: .vacated)
+        return taken
+    }
+
     /// The client's view first: its query was seen first; at the same instant, it waited longest.
-    private static func order(_ a: UnsafePointer<DNSView>, before b: UnsafePointer<DNSView>) -> Bool {
+    private static func order(_ a: UnsafeMutablePointer<DNSView>, before b: UnsafeMutablePointer<DNSView>) -> Bool {
         if a.pointee.startNs != b.pointee.startNs { return a.pointee.startNs < b.pointee.startNs }
         return a.pointee.endNs > b.pointee.endNs
     }
+}
+
+extension DNSView {
+    /// What a moved-out view leaves behind: no strings or arrays, so destroying it releases nothing.
+    fileprivate static let vacated = DNSView(
+        outcome: .orphan, key: FlowKey(srcAddr: .v4(0), dstAddr: .v4(0), srcPort: 0, dstPort: 0, proto: 0, etype: 0),
+        observation: Observation(netNs: 0, interface: "", direction: 0), id: 0, flags: 0, question: nil,
+        startNs: 0, endNs: 0)
 }

@@ -10,7 +10,8 @@ enum FlowSchema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: "CREATE TABLE \(partitions) (hour INTEGER PRIMARY KEY, rows INTEGER NOT NULL)")
-            try db.execute(sql: DNSRollup.createSQL)
+            for sql in DNSRollup.createSQL { try db.execute(sql: sql) }
+            try db.execute(sql: FlowMinutes.createSQL)
         }
         return migrator
     }

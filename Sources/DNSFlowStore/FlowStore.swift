@@ -57,6 +57,7 @@ public struct FlowStore: Sendable {
         try await onPool(StoreError.write, access: .write) { db in
             try sequence.next.withLock { try FlowInsert.run(records, in: db, sequence: &$0) }
             try DNSRollup.add(records, in: db)
+            try FlowMinutes.add(records, in: db)
         }
     }
 
@@ -152,7 +153,8 @@ public struct FlowStore: Sendable {
         "SELECT \(FlowRow.selection) FROM \(partition.table) WHERE id = ?"
     }
 
-    /// The partition's matches; read from `flow_partitions` when the query's window covers the whole hour.
+    /// The partition's matches; read from `flow_partitions` when the query's window covers the whole hour, from
+    /// `flow_minutes` when it filters on the record type at most.
     private static func count(_ partition: FlowPartition, _ query: FlowQuery, in db: Database) throws -> Int {
         if query.isTimeWindowOnly && partition.isWithin(since: query.since, until: query.until) {
             return try Int.fetchOne(
@@ -160,6 +162,7 @@ public struct FlowStore: Sendable {
                 arguments: [partition.hour]
             ) ?? 0
         }
+        if let count = try FlowMinutes.count(query, in: partition, db) { return count }
         let (filter, arguments) = query.whereClause(in: partition)
         return try Int.fetchOne(
             db.cachedStatement(sql: "SELECT COUNT(*) FROM \(partition.table) \(filter)"), arguments: arguments
@@ -179,7 +182,7 @@ public struct FlowStore: Sendable {
             case .server: "dst_addr"
             case .comm: "COALESCE(comm, '')"
             }
-        // Keys are made into text here, for the API; SQL groups nothing, so the bytes need no text form there.
+        // Keys are made into text here, for the API; SQL groups by the stored bytes.
         let key: @Sendable (Row) -> String =
             switch query.by {
             case .latency: { "\(FlowRow.address($0[0])) → \(FlowRow.address($0[1]))" }
@@ -188,29 +191,63 @@ public struct FlowStore: Sendable {
             case .client: { ($0[0] as String?) ?? FlowRow.address($0[1]).text }
             case .server: { FlowRow.address($0[0]).text }
             }
-        let latency = [.latency, .client].contains(query.by) ? 2 : 1
-        let samples = try await onPool(StoreError.query) { db in
-            var samples: [TopSample] = []
-            for partition in try FlowPartition.newestFirst(db, since: query.since, until: query.until) {
-                let room = TopQuery.maxWindowRows - samples.count
-                guard room > 0 else { break }
+        let keyColumns = [.latency, .client].contains(query.by) ? 2 : 1
+        // The key's columns, and the bucket for a percentile only: grouping by it costs SQLite more than the scan.
+        let percentile = query.stat.fraction != nil
+        let groupBy = (1...keyColumns + (percentile ? 1 : 0)).map(String.init).joined(separator: ", ")
+        let bucket = percentile ? "dns_latency_bucket(dns_latency_ns)" : "NULL"
+        return try await onPool(StoreError.query) { db in
+            let partitions = try FlowPartition.newestFirst(db, since: query.since, until: query.until)
+            // Grouped in SQL: a few thousand groups for an hour's lookups, not its rows.
+            var buckets = TopBuckets(query)
+            for partition in partitions {
                 let (filter, arguments) = query.filter.whereClause(in: partition, and: outcome)
-                samples += try Row.fetchAll(
+                let rows = try Row.fetchCursor(
                     db,
                     sql: """
-                        SELECT \(columns), dns_latency_ns, COALESCE(\(FlowQuery.failed), 0) FROM \(partition.table)
-                        \(filter) ORDER BY id DESC LIMIT \(room)
+                        SELECT \(columns), \(bucket), COUNT(*), SUM(COALESCE(\(FlowQuery.failed), 0)),
+                          COUNT(dns_latency_ns), SUM(dns_latency_ns), MAX(dns_latency_ns)
+                        FROM \(partition.table) \(filter) GROUP BY \(groupBy)
                         """,
-                    arguments: arguments
-                ).map { row in
-                    TopSample(
-                        key: key(row), latency: (row[latency] as Int64?).map { Double($0) / 1e6 },
-                        failed: row[latency + 1])
+                    arguments: arguments)
+                while let row = try rows.next() {
+                    let at = keyColumns
+                    buckets.add(
+                        TopBuckets.Row(
+                            key: key(row), bucket: row[at], count: row[at + 1], errors: row[at + 2],
+                            latencies: row[at + 3], latencySumNs: row[at + 4] ?? 0, latencyMaxNs: row[at + 5]))
                 }
             }
-            return samples
+            // A percentile is the rank-th latency of its bucket: read the latencies of those buckets only.
+            let wanted = buckets.wanted
+            var latencies: [String: [Int64]] = [:]
+            let ranges = Set(wanted.values.map(\.bucket)).sorted().map { bucket in
+                let range = LatencyBuckets.nanoseconds(bucket)
+                return "dns_latency_ns BETWEEN \(range.lowerBound) AND \(range.upperBound)"
+            }
+            if !ranges.isEmpty {
+                for partition in partitions {
+                    let (filter, arguments) = query.filter.whereClause(
+                        in: partition, and: "\(outcome) AND (\(ranges.joined(separator: " OR ")))")
+                    let rows = try Row.fetchCursor(
+                        db, sql: "SELECT \(columns), dns_latency_ns FROM \(partition.table) \(filter)",
+                        arguments: arguments)
+                    while let row = try rows.next() {
+                        let key = key(row)
+                        let latency: Int64 = row[keyColumns]
+                        if wanted[key]?.bucket == LatencyBuckets.bucket(latencyNs: latency) {
+                            latencies[key, default: []].append(latency)
+                        }
+                    }
+                }
+            }
+            var exact: [String: Double] = [:]
+            for (key, rank) in wanted {
+                guard let values = latencies[key], values.count >= rank.rank else { continue }
+                exact[key] = Double(values.sorted()[rank.rank - 1]) / 1e6
+            }
+            return buckets.ranked(exact: exact)
         }
-        return TopRanking.rank(samples, query: query)
     }
 
     public func latencyHistogram(since: Int64?, until: Int64?) async throws(StoreError) -> [LatencyBucket] {
@@ -278,6 +315,7 @@ public struct FlowStore: Sendable {
             )
             var dropped = 0
             try DNSRollup.drop(before: FlowPartition(containing: cutoffMs).startMs, in: db)
+            try FlowMinutes.drop(before: FlowPartition(containing: cutoffMs).startMs, in: db)
             for row in expired {
                 let partition = FlowPartition(hour: row["hour"])
                 try partition.drop(db)

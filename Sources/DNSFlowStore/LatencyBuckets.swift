@@ -15,6 +15,15 @@ enum LatencyBuckets {
         return 1 + Int64((log(micros) / log(ratio)).rounded(.down))
     }
 
+    /// Nanoseconds that include every latency of `bucket` (and a few of its neighbours', which `bucket(latencyNs:)`
+    /// tells apart): a range for SQL to narrow a read to the bucket.
+    static func nanoseconds(_ bucket: Int64) -> ClosedRange<Int64> {
+        guard bucket > 0 else { return 0...1000 }
+        let lower = pow(ratio, Double(bucket) - 1) * 1000
+        let upper = pow(ratio, Double(bucket)) * 1000
+        return Int64(lower.rounded(.down)) - 1...Int64(min(upper.rounded(.up), 9e18)) + 1
+    }
+
     /// The bucket's middle, in milliseconds.
     static func milliseconds(_ bucket: Int64) -> Double {
         bucket <= 0 ? 0.0005 : pow(ratio, Double(bucket) - 0.5) / 1000

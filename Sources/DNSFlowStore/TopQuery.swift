@@ -30,7 +30,8 @@ public struct TopQuery: Sendable, Hashable {
         case errors
     }
 
-    /// Percentiles are computed in Swift over at most this many of the window's newest rows.
+    /// A store that ranks the rows themselves (`TopRanking`) reads at most this many of the window's newest; the
+    /// SQLite store ranks every row of the window (`TopBuckets`).
     public static let maxWindowRows = 200_000
 
     public var by: Key
@@ -95,15 +96,24 @@ struct TopRanking {
                 key: key, value: groups[key].map { statistic(query.stat, of: $0) }, count: count.count,
                 errors: count.errors)
         }
-        let order = query.order == .value && query.by == .rcode ? .count : query.order
-        let sorted = entries.filter { order != .errors || $0.errors > 0 }.sorted { a, b in
+        return Array(ordered(entries, query: query).prefix(query.limit))
+    }
+
+    /// Every entry the query shows, best first, before its limit.
+    static func ordered(_ entries: [TopEntry], query: TopQuery) -> [TopEntry] {
+        let order = order(of: query)
+        return entries.filter { order != .errors || $0.errors > 0 }.sorted { a, b in
             switch order {
             case .count: return (a.count, b.key) > (b.count, a.key)
             case .errors: return (a.errors, a.count, b.key) > (b.errors, b.count, a.key)
             case .value: return ((a.value ?? -1), b.key) > ((b.value ?? -1), a.key)
             }
         }
-        return Array(sorted.prefix(query.limit))
+    }
+
+    /// Response codes have no latency to rank by: by count.
+    static func order(of query: TopQuery) -> TopQuery.Order {
+        query.order == .value && query.by == .rcode ? .count : query.order
     }
 
     static func statistic(_ stat: TopQuery.Stat, of values: [Double]) -> Double {
