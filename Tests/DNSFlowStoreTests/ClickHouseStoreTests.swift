@@ -90,7 +90,8 @@ import Testing
             for stat in TopQuery.Stat.allCases {
                 for order in TopQuery.Order.allCases {
                     let query = TopQuery(by: by, stat: stat, order: order, since: 0, until: 10_000)
-                    #expect(try await store.top(query) == (try await sqlite.store.top(query)), "\(by) \(stat) \(order)")
+                    let (got, expected) = (try await store.top(query), try await sqlite.store.top(query))
+                    #expect(got == expected, "\(by) \(stat) \(order): \(got) against SQLite's \(expected)")
                 }
             }
         }
