@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 APT_PACKAGES := libbpf-dev libelf-dev zlib1g-dev libsqlite3-dev iproute2 bpftool curl dnsmasq bind9-dnsutils \
 	tshark dnsperf python3 python3-pip chromium prometheus libcap2-bin clang-format nftables podman runc busybox-static \
-	debootstrap openssl iperf3 publicsuffix unbound bind9
+	debootstrap openssl iperf3 publicsuffix unbound bind9 \
+	clickhouse-server clickhouse-client
 PIP_PACKAGES := ipfix
 
 .PHONY: deps build release run test fmt fmt-check chart-test bench soak microbench clean image image-base
@@ -25,12 +26,13 @@ run: release ## the agent and the collector in one process, with a lab of DNS tr
 
 test: deps fmt-check chart-test ## formatting, unit and integration tests (integration tests need root), then the fuzzers briefly
 	swift build --build-tests
-	swift test --skip-build --skip IntegrationTests --skip BPFProbeTests
+	swift test --skip-build --skip IntegrationTests --skip BPFProbeTests --skip ClickHouseStore
 	# The image from the debug binary (the release build takes too long here); ImageTests runs it.
 	$(MAKE) image IMAGE_BUILD=debug
 	# The real-kernel tests one at a time: they time DNS to the microsecond and share the node, and
-	# loading BPF programs stalls the tests beside them for seconds.
-	swift test --skip-build --filter "IntegrationTests|BPFProbeTests" --no-parallel
+	# loading BPF programs stalls the tests beside them for seconds. ClickHouseStore*: the tests that start
+	# ClickHouse servers, one at a time.
+	swift test --skip-build --filter "IntegrationTests|BPFProbeTests|ClickHouseStore" --no-parallel
 	# A 30 s soak: drops all explained, every transaction exported (bench/soak.sh runs 10 min).
 	SOAK_SECONDS=30 SOAK_SAMPLE=5 SOAK_HOSTILE_EVERY=5 SOAK_RESULTS=.build/soak BENCH_BIN=.build/debug/dnsflow bash bench/soak.sh
 	# The agent benchmark once at a tiny size (2 s cases at 2,000 qps, debug build): it keeps the harness working; its figures mean nothing here.

@@ -82,6 +82,10 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // ClickHouse's HTTP interface.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .target(
@@ -111,7 +115,11 @@ let package = Package(
         ),
 
         // Records and tools (headless Chromium) the tests of several modules share.
-        .target(name: "DNSFlowTestSupport", dependencies: ["DNSFlowCore"], path: "Tests/DNSFlowTestSupport"),
+        .target(
+            name: "DNSFlowTestSupport",
+            dependencies: ["DNSFlowCore", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            path: "Tests/DNSFlowTestSupport"
+        ),
         // An HTTPS server that replays recorded Kubernetes API answers: no kube-apiserver runs here.
         .target(
             name: "KubernetesReplay",
@@ -146,6 +154,8 @@ let package = Package(
             name: "DNSFlowStoreTests",
             dependencies: [
                 "DNSFlowStore", "DNSFlowCore", "DNSFlowTestSupport",
+                // `FlowQuerying`: what the query API reads, from either store.
+                "DNSFlowCollector",
                 // To build a store at an old schema version.
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

@@ -36,13 +36,21 @@ public struct Collector: Sendable {
         ipfixDecoder: (any IPFIXDecoding)? = nil,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws(CollectorError) {
-        let store: FlowStore
-        do {
-            store = try FlowStore(path: config.db)
-        } catch {
-            throw .store(error)
+        let store: any FlowQuerying & FlowBatchInserting & FlowPartitionDropping
+        var maxRowsPerInsert = FlowWriter.defaultMaxRowsPerTransaction
+        if let endpoint = config.clickHouse {
+            store = ClickHouseStore(endpoint: endpoint, logger: logger)
+            // ClickHouse writes a part per INSERT: fewer, larger inserts.
+            maxRowsPerInsert = ClickHouseStore.maxRowsPerInsert
+        } else {
+            do {
+                store = try FlowStore(path: config.db)
+            } catch {
+                throw .store(error)
+            }
         }
-        let writer = FlowWriter(store: store, queueSize: config.queueSize, logger: logger)
+        let writer = FlowWriter(
+            store: store, queueSize: config.queueSize, maxRowsPerTransaction: maxRowsPerInsert, logger: logger)
         let dependencies = CollectorDependencies(
             store: store, writer: writer, metrics: metrics, token: config.authToken
         )
@@ -74,9 +82,9 @@ public struct Collector: Sendable {
     }
 }
 
-/// The real collector's parts: the SQLite store and its writer, and the API's settings.
+/// The real collector's parts: the store (SQLite or ClickHouse) and its writer, and the API's settings.
 public struct CollectorDependencies: Sendable {
-    public var store: FlowStore
+    public var store: any FlowQuerying & FlowBatchInserting
     public var writer: FlowWriter
     public var metrics: CollectorMetrics
     /// nil or empty: the API is open.
@@ -85,7 +93,7 @@ public struct CollectorDependencies: Sendable {
     public var maxBodyBytes: Int
 
     public init(
-        store: FlowStore, writer: FlowWriter, metrics: CollectorMetrics, token: String?,
+        store: any FlowQuerying & FlowBatchInserting, writer: FlowWriter, metrics: CollectorMetrics, token: String?,
         maxBodyBytes: Int = defaultMaxBodyBytes
     ) {
         self.store = store

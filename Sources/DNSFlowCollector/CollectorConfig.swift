@@ -1,4 +1,5 @@
 import DNSFlowConfig
+import DNSFlowStore
 import Foundation
 
 /// `host:port`; IPv6 hosts in brackets (`[::1]:9000`).
@@ -38,7 +39,10 @@ public struct CollectorConfig: Sendable, Hashable {
 
     public var listen = HostPort(host: "0.0.0.0", port: 9000)
     public var ipfix = IPFIX()
+    /// The SQLite file, unless `clickHouse` is set.
     public var db = "./dnsflow.sqlite"
+    /// When set, flows go to ClickHouse instead of SQLite and the collector keeps no state of its own.
+    public var clickHouse: ClickHouseEndpoint?
     public var retention: Duration = .seconds(24 * 3600)
     /// Empty or nil: no authentication.
     public var authToken: String?
@@ -81,6 +85,17 @@ public struct CollectorConfig: Sendable, Hashable {
             config.db = try node.string()
             guard !config.db.isEmpty else { throw node.fail("must not be empty") }
         }
+        if let node = top.optional("store") {
+            guard config.db == CollectorConfig().db else {
+                throw node.fail("db and store both name the store; give one")
+            }
+            let text = try node.string()
+            do {
+                try config.setStore(text)
+            } catch {
+                throw node.fail(error.description)
+            }
+        }
         if let node = top.optional("retention") { config.retention = try node.duration() }
         if let node = top.optional("ipfix") {
             var ipfix = try node.mapping()
@@ -109,6 +124,22 @@ public struct CollectorConfig: Sendable, Hashable {
         }
         try top.finish()
         return config
+    }
+
+    /// `sqlite:PATH` or `clickhouse://host:port/db?user=…`, the `store` key's and the `--store` flag's syntax.
+    public mutating func setStore(_ text: String) throws(ClickHouseEndpointError) {
+        if text.hasPrefix("sqlite:") {
+            let path = String(text.dropFirst("sqlite:".count))
+            guard !path.isEmpty else {
+                throw ClickHouseEndpointError("sqlite: needs a path, as in sqlite:./dnsflow.sqlite")
+            }
+            db = path
+            clickHouse = nil
+        } else if text.hasPrefix("clickhouse:") {
+            clickHouse = try ClickHouseEndpoint(url: text)
+        } else {
+            throw ClickHouseEndpointError("expected sqlite:PATH or clickhouse://host:port/database, got '\(text)'")
+        }
     }
 
     private static func hostPort(_ node: ConfigNode) throws(ConfigError) -> HostPort {

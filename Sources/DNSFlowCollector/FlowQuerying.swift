@@ -12,3 +12,4 @@ public protocol FlowQuerying: Sendable {
 }
 
 extension FlowStore: FlowQuerying {}
+extension ClickHouseStore: FlowQuerying {}

@@ -109,7 +109,7 @@ struct HistogramResponse: Encodable {
 }
 
 /// Decodes a JSON array of records (gzip or deflate allowed) and answers once its transaction has committed, so a
-/// 200 means stored; a full write queue answers 503 at once.
+/// 200 means stored; a full write queue answers 503 at once, a failed write 503 once the store gave up.
 private func accept(
     _ request: Request, into ingest: some FlowIngesting, metrics: CollectorMetrics, maxBodyBytes: Int
 ) async throws -> Response {
@@ -142,7 +142,8 @@ private func accept(
         throw APIError(
             status: .serviceUnavailable, message: "write queue full; records dropped, retry later", parameter: nil)
     case .failed:
+        // The store is down or failing (a ClickHouse restart): nothing was stored, and a retry may succeed.
         throw APIError(
-            status: .internalServerError, message: "the store failed to write the records; retry later", parameter: nil)
+            status: .serviceUnavailable, message: "the store failed to write the records; retry later", parameter: nil)
     }
 }

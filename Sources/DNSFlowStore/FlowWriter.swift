@@ -30,7 +30,7 @@ public final class FlowWriter: Service, Sendable {
     /// Large enough to amortise the commit; small enough that readers never wait long on one transaction.
     public static let defaultMaxRowsPerTransaction = 50_000
 
-    private let store: FlowStore
+    private let store: any FlowBatchInserting
     private let logger: Logger
     private let maxRowsPerTransaction: Int
     private let queue: Mutex<BatchQueue>
@@ -41,7 +41,8 @@ public final class FlowWriter: Service, Sendable {
 
     /// - Parameter queueSize: the number of batches that may wait for the writer.
     public init(
-        store: FlowStore, queueSize: Int, maxRowsPerTransaction: Int = FlowWriter.defaultMaxRowsPerTransaction,
+        store: some FlowBatchInserting, queueSize: Int,
+        maxRowsPerTransaction: Int = FlowWriter.defaultMaxRowsPerTransaction,
         logger: Logger
     ) {
         self.store = store

@@ -3,12 +3,14 @@ import ServiceLifecycle
 
 /// Drops the hours of flows older than the retention, once per interval, until shutdown.
 public struct RetentionService: Service {
-    private let store: FlowStore
+    private let store: any FlowPartitionDropping
     private let retentionMs: Int64
     private let interval: Duration
     private let logger: Logger
 
-    public init(store: FlowStore, retention: Duration, interval: Duration = .seconds(60), logger: Logger) {
+    public init(
+        store: some FlowPartitionDropping, retention: Duration, interval: Duration = .seconds(60), logger: Logger
+    ) {
         self.store = store
         self.retentionMs =
             retention.components.seconds * 1000 + retention.components.attoseconds / 1_000_000_000_000_000

@@ -118,7 +118,8 @@ struct TopRanking {
 
     static func statistic(_ stat: TopQuery.Stat, of values: [Double]) -> Double {
         switch stat {
-        case .avg: return values.reduce(0, +) / Double(values.count)
+        // Summed in whole nanoseconds, as the SQLite store sums its column: the same value to the last bit.
+        case .avg: return values.reduce(0) { $0 + ($1 * 1e6).rounded() } / Double(values.count) / 1e6
         case .max: return values.max() ?? 0
         case .p50: return percentile(0.50, of: values)
         case .p90: return percentile(0.90, of: values)

@@ -22,11 +22,25 @@ struct CollectorCommand: AsyncParsableCommand {
     @Option(help: "SQLite database path (default ./dnsflow.sqlite).")
     var db: String?
 
+    @Option(
+        help: "Where flows are stored: sqlite:PATH (the default, ./dnsflow.sqlite) or clickhouse://host:8123/db?user=…."
+    )
+    var store: String?
+
     func validate() throws {
         for (flag, value) in [("--listen", listen), ("--ipfix", ipfix)] {
             if let value, HostPort(value) == nil {
                 throw ValidationError("\(flag): expected host:port, got \"\(value)\"")
             }
+        }
+        if let store {
+            var settings = CollectorConfig()
+            do {
+                try settings.setStore(store)
+            } catch {
+                throw ValidationError("--store: \(error)")
+            }
+            if db != nil { throw ValidationError("--db and --store both name the store; give one") }
         }
     }
 
@@ -59,10 +73,11 @@ struct CollectorCommand: AsyncParsableCommand {
     private func resolvedConfig() throws(CollectorError) -> CollectorConfig {
         var settings =
             try config.map { path throws(CollectorError) in try CollectorConfig.load(path: path) } ?? CollectorConfig()
-        // validate() has checked the addresses.
+        // validate() has checked the addresses and the store.
         if let listen, let value = HostPort(listen) { settings.listen = value }
         if let ipfix, let value = HostPort(ipfix) { settings.ipfix.listen = value }
         if let db { settings.db = db }
+        if let store { try? settings.setStore(store) }
         return settings.withEnvironment(ProcessInfo.processInfo.environment)
     }
 }

@@ -84,7 +84,6 @@ struct PageBrowserTests {
         await collector.stop()
     }
 
-
     @Test("the DNS health panels: a client's search-path waste with its fix, a tunnel suspect, a drop beside a timeout")
     func healthPanels() async throws {
         _ = try HeadlessChromium.path()

@@ -11,14 +11,19 @@ final class CollectorProcess: @unchecked Sendable {
 
     let token: String?
 
-    init(token: String? = nil, httpPort: Int = Int.random(in: 20_000...29_999), ipfixPort: Int? = nil) async throws {
+    /// - Parameter store: the collector's `--store`; nil for a SQLite file of its own.
+    init(
+        token: String? = nil, httpPort: Int = Int.random(in: 20_000...29_999), ipfixPort: Int? = nil,
+        store: String? = nil
+    ) async throws {
         self.token = token
         self.httpPort = httpPort
         self.ipfixPort = ipfixPort ?? httpPort + 10_000
         db = "/tmp/dnsflow-test-\(getpid())-\(httpPort).sqlite"
         process = try BackgroundProcess(
             (token.map { "env DNSFLOW_TOKEN=\($0) " } ?? "")
-                + "\(AgentProcess.binary) collector --listen 127.0.0.1:\(httpPort) --ipfix 127.0.0.1:\(self.ipfixPort) --db \(db)"
+                + "\(AgentProcess.binary) collector --listen 127.0.0.1:\(httpPort) --ipfix 127.0.0.1:\(self.ipfixPort) "
+                + (store.map { "--store '\($0)'" } ?? "--db \(db)")
         )
         for _ in 0..<200 {
             if (try? sh("curl -sf http://127.0.0.1:\(httpPort)/healthz")) != nil { return }

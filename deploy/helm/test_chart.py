@@ -171,6 +171,18 @@ def default_collector() -> None:
 
 check("default: collector (Recreate, non-root, probes, PVC, Service 9000 + 4739 UDP/TCP, token)", default_collector)
 
+
+
+def clickhouse_store() -> None:
+    docs = render("collector.store=clickhouse://clickhouse:8123/dnsflow?user=dnsflow")
+    config = yaml.safe_load(find(docs, "ConfigMap", "-collector")["data"]["collector.yaml"])
+    assert config["store"] == "clickhouse://clickhouse:8123/dnsflow?user=dnsflow" and "db" not in config, config
+
+
+check("collector.store: the ClickHouse URL as the config's store, no db", clickhouse_store)
+check("collector.store: anything but clickhouse:// is refused",
+      expect_render_failure("/collector/store", "collector.store=mysql://x"))
+
 # --- capabilities instead of privileged -------------------------------------------------------------------------
 capped = render("agent.privileged=false")
 check("privileged=false: every manifest valid (1.29 and 1.33)", lambda: validate_all(capped))
