@@ -133,7 +133,9 @@ public struct StageJoiner: Sendable {
     /// no view of the same pairing yet. Responses with no query (orphans) have no wait: they join
     /// orphans of their key seen within `grace`, ordered the way a response travels, from the
     /// server outward, so the client's namespace still comes first.
-    private func cluster(_ ordered: ArraySlice<Int>, of views: UnsafeMutablePointer<DNSView>, into clusters: inout [[Int]]) {
+    private func cluster(
+        _ ordered: ArraySlice<Int>, of views: UnsafeMutablePointer<DNSView>, into clusters: inout [[Int]]
+    ) {
         for index in ordered {
             let view = views + index
             let pairing = Pairing(view)

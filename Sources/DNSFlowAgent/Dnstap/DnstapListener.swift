@@ -68,7 +68,9 @@ public struct DnstapListener: Service {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { connections in
-                    for try await connection in connections { group.addTask { await serve(accepted.serve(connection)) } }
+                    for try await connection in connections {
+                        group.addTask { await serve(accepted.serve(connection)) }
+                    }
                 }
             }
         } onGracefulShutdown: {
