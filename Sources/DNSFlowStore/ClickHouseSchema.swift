@@ -10,6 +10,11 @@ struct ClickHouseSchema: Sendable {
     static let localTable = "flows"
     /// The Distributed table over a cluster's `localTable`s.
     static let clusterTable = "flows_all"
+    /// Lookups per minute, outcome and latency bucket (SQLite's `dns_minutes`), summed by ClickHouse as it merges;
+    /// `rollupView` fills it from every insert into `localTable`.
+    static let rollupTable = "dns_minutes"
+    static let rollupClusterTable = "dns_minutes_all"
+    static let rollupView = "dns_minutes_view"
 
     let database: String
     let cluster: String?
@@ -22,6 +27,8 @@ struct ClickHouseSchema: Sendable {
     /// Where queries read: the whole cluster, or the one server.
     var readTable: String { "\(database).\(cluster == nil ? Self.localTable : Self.clusterTable)" }
     var writeTable: String { "\(database).\(Self.localTable)" }
+    var rollupReadTable: String { "\(database).\(cluster == nil ? Self.rollupTable : Self.rollupClusterTable)" }
+    var rollupWriteTable: String { "\(database).\(Self.rollupTable)" }
 
     // MARK: Schema
 
@@ -39,13 +46,30 @@ struct ClickHouseSchema: Sendable {
             ENGINE = MergeTree() PARTITION BY intDiv(time_flow_end_ms, \(FlowPartition.spanMs))
             ORDER BY (dns_id, time_flow_end_ms) SETTINGS index_granularity = 1024
             """,
+            // Partitioned by the hour too, so that retention drops the rollup's hours with the rows'.
+            """
+            CREATE TABLE IF NOT EXISTS \(rollupWriteTable) (minute_ms Int64, outcome Int64, bucket Int64, lookups UInt64)
+            ENGINE = SummingMergeTree() PARTITION BY intDiv(minute_ms, \(FlowPartition.spanMs))
+            ORDER BY (minute_ms, outcome, bucket)
+            """,
+            """
+            CREATE MATERIALIZED VIEW IF NOT EXISTS \(database).\(Self.rollupView) TO \(rollupWriteTable) AS
+            SELECT intDiv(time_flow_end_ms, \(DNSRollup.minuteMs)) * \(DNSRollup.minuteMs) AS minute_ms,
+            \(Self.outcomeKey) AS outcome, \(Self.bucketKey) AS bucket, count() AS lookups
+            FROM \(writeTable) WHERE \(Self.outcome) GROUP BY minute_ms, outcome, bucket
+            """,
         ]
         if let cluster {
-            statements.append(
+            statements += [
                 """
                 CREATE TABLE IF NOT EXISTS \(database).\(Self.clusterTable) AS \(writeTable)
                 ENGINE = Distributed(\(cluster), \(database), \(Self.localTable), rand())
-                """)
+                """,
+                """
+                CREATE TABLE IF NOT EXISTS \(database).\(Self.rollupClusterTable) AS \(rollupWriteTable)
+                ENGINE = Distributed(\(cluster), \(database), \(Self.rollupTable))
+                """,
+            ]
         }
         return statements
     }
@@ -96,26 +120,23 @@ struct ClickHouseSchema: Sendable {
     }
 
     /// (step, key, count) rows of `query`'s lookups, the key their outcome (`DNSOutcome`) or latency bucket
-    /// (`LatencyBuckets`). Where SQLite answers from its per-minute rollup (`fitsRollup`), the window reaches the
-    /// end of `until`'s minute, as the rollup's minutes do.
+    /// (`LatencyBuckets`). A window of whole minutes with no other filter (`fitsRollup`) reads the rollup, up to the
+    /// end of `until`'s minute, as SQLite's does; any other reads the window's rows.
     func timeSeries(_ query: TimeSeriesQuery) -> String {
-        var window = query.filter
+        let stepMs = query.stepMs
         if query.fitsRollup {
             let minute = DNSRollup.minuteMs
-            window.until = (query.until + minute - 1) / minute * minute
+            let until = (query.until + minute - 1) / minute * minute
+            return """
+                SELECT intDiv(minute_ms - \(query.since), \(stepMs)) AS step, \(query.metric == .rate ? "outcome" : "bucket")
+                AS key, sum(lookups) FROM \(rollupReadTable) WHERE minute_ms >= \(query.since) AND minute_ms < \(until)
+                GROUP BY step, key FORMAT RowBinary
+                """
         }
-        let key =
-            switch query.metric {
-            case .rate: "ifNull(toInt64(dns_rcode), 256 + assumeNotNull(toInt64(dns_errno)))"
-            case .latency:
-                """
-                if(isNull(dns_latency_ns), toInt64(\(LatencyBuckets.none)), if(assumeNotNull(dns_latency_ns) < 1000, \
-                toInt64(0), 1 + toInt64(floor(log(assumeNotNull(dns_latency_ns) / 1000) / log(\(LatencyBuckets.ratio))))))
-                """
-            }
+        let key = query.metric == .rate ? Self.outcomeKey : Self.bucketKey
         return """
-            SELECT intDiv(time_flow_end_ms - \(query.since), \(query.stepMs)) AS step, \(key) AS key, count()
-            FROM \(readTable) \(Self.filter(window, and: Self.outcome)) GROUP BY step, key FORMAT RowBinary
+            SELECT intDiv(time_flow_end_ms - \(query.since), \(stepMs)) AS step, \(key) AS key, count()
+            FROM \(readTable) \(Self.filter(query.filter, and: Self.outcome)) GROUP BY step, key FORMAT RowBinary
             """
     }
 
@@ -143,8 +164,9 @@ struct ClickHouseSchema: Sendable {
         """
     }
 
-    func dropPartition(hour: Int64) -> String {
-        "ALTER TABLE \(writeTable) DROP PARTITION \(hour)"
+    /// The hour's rows and its rollup.
+    func dropPartition(hour: Int64) -> [String] {
+        [writeTable, rollupWriteTable].map { "ALTER TABLE \($0) DROP PARTITION \(hour)" }
     }
 
     // MARK: Filters
@@ -195,6 +217,13 @@ struct ClickHouseSchema: Sendable {
     static let outcome = "dns_id != \(ClickHouseRow.noDNSId) AND (dns_rcode IS NOT NULL OR dns_errno IS NOT NULL)"
     /// `FlowQuery.failed`: an error response code, or an errno.
     static let failed = "(ifNull(dns_rcode != 0, 0) OR ifNull(dns_errno != 0, 0))"
+    /// `DNSOutcome`: the response code, or 256 + the errno.
+    static let outcomeKey = "ifNull(toInt64(dns_rcode), 256 + assumeNotNull(toInt64(dns_errno)))"
+    /// `LatencyBuckets.bucket(latencyNs:)`, `LatencyBuckets.none` without a latency.
+    static let bucketKey = """
+        if(isNull(dns_latency_ns), toInt64(\(LatencyBuckets.none)), if(assumeNotNull(dns_latency_ns) < 1000, \
+        toInt64(0), 1 + toInt64(floor(log(assumeNotNull(dns_latency_ns) / 1000) / log(\(LatencyBuckets.ratio))))))
+        """
     // The client is the side that is not the DNS server port.
     static let client = "if(dst_port = 53, src_addr, dst_addr)"
     static let server = "if(dst_port = 53, dst_addr, src_addr)"

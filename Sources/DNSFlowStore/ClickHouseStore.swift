@@ -114,7 +114,9 @@ public final class ClickHouseStore: Sendable {
             let expired = try Self.decode(try await client.execute(schema.partitions(before: hour))) { reader in
                 (try reader.integer(Int64.self), try reader.integer(UInt64.self))
             }
-            for (hour, _) in expired { _ = try await client.execute(schema.dropPartition(hour: hour)) }
+            for (hour, _) in expired {
+                for statement in schema.dropPartition(hour: hour) { _ = try await client.execute(statement) }
+            }
             return expired.reduce(0) { $0 + Int($1.1) }
         } catch {
             throw .retention(error)

@@ -143,6 +143,9 @@ import Testing
             #expect(try await store.dropPartitions(endedBefore: base + hour - 1) == 0, "the hour has not ended")
             #expect(try await store.dropPartitions(endedBefore: base + hour) == 2)
             #expect(try await store.query(FlowQuery()).flows.map(\.timeFlowEndMs) == [base + hour + 5])
+            let rate = try await store.timeSeries(
+                TimeSeriesQuery(metric: .rate, stepMs: hour, since: base, until: base + 2 * hour))
+            #expect(rate.series == [.init(key: "NoError", values: [0, 1.0 / 3600])], "the rollup's hour went too")
             #expect(try await store.dropPartitions(endedBefore: base + hour) == 0)
         }
     }

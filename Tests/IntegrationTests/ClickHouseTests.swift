@@ -1,4 +1,5 @@
 import DNSFlowCore
+import DNSFlowStore
 import DNSFlowTestSupport
 import Foundation
 import Testing
@@ -173,6 +174,19 @@ struct ClickHouseTests {
                     #expect(byId.records.count == 100 && byId.records.allSatisfy { $0.dnsId == 1003 })
                     let all = try FlowRecordJSON.decodePage(Array(answers[1][2].utf8))
                     #expect(all.total == 8 * CollectorDurabilityTests.rowsPerBatch, "both shards' rows")
+                    // Whole minutes and no other filter: both answer from the shards' rollups.
+                    let since = endMs / 60_000 * 60_000 - 60_000
+                    let series = try collectors.map { collector in
+                        let answer = try sh(
+                            "curl -sf '\(collector.url)/api/v1/dns/timeseries?since=\(since)&until=\(since + 180_000)&step=1m'"
+                        )
+                        return try JSONDecoder().decode(TimeSeries.self, from: Data(answer.utf8))
+                    }
+                    #expect(series[0] == series[1], "either collector answers the same")
+                    let rate = series[0]
+                    #expect(rate.series.map(\.key) == ["NoError"])
+                    let lookups = rate.series.first.map { $0.values.reduce(0) { $0 + ($1 ?? 0) } * 60 }
+                    #expect(lookups.map { $0.rounded() } == Double(8 * CollectorDurabilityTests.rowsPerBatch))
                 }
             }
         }
