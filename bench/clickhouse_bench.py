@@ -62,8 +62,8 @@ def start_collector():
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(200):
         try:
-            # The schema is made on first use.
-            urllib.request.urlopen(cb.BASE + "/api/v1/flows?limit=1", timeout=5).read()
+            # The schema is made on first use. By an id: an unfiltered newest-first page of a full store sorts it.
+            urllib.request.urlopen(cb.BASE + "/api/v1/flows?dnsId=0&limit=1", timeout=5).read()
             return proc
         except OSError:
             time.sleep(0.05)
@@ -71,12 +71,18 @@ def start_collector():
     raise SystemExit("collector did not start")
 
 
+def truncate():
+    """Empties the lookups and their per-minute rollup (which the collector's materialised view fills)."""
+    for table in ("flows", "dns_minutes"):
+        ch(f"TRUNCATE TABLE IF EXISTS {DATABASE}.{table}")
+
+
 def stored():
     return int(ch(f"SELECT count() FROM {DATABASE}.flows"))
 
 
 def bench_ingest(requests, batch, threads, clickhouse):
-    ch(f"TRUNCATE TABLE IF EXISTS {DATABASE}.flows")
+    truncate()
     proc = start_collector()
     now = int(time.time() * 1000)
     body = json.dumps([cb.record(i, now) for i in range(batch)]).encode()
@@ -97,7 +103,7 @@ def fill(rows, now):
     """`rows` lookups ending evenly over the 24 hours before `now`: DNS id i % 65536, 1,000 names, one in ten
     NXDomain, latencies 0-50 ms; written by ClickHouse in the collector's table."""
     step = DAY_MS / rows
-    ch(f"TRUNCATE TABLE IF EXISTS {DATABASE}.flows")
+    truncate()
     t0 = time.perf_counter()
     chunk = 10_000_000
     for first in range(0, rows, chunk):
@@ -143,19 +149,21 @@ def bench_query(rows, repeats):
     by_id = timed(lambda k: get(f"/api/v1/lookups?dnsId={(4242 + k * 97) % 65536}"), repeats)
     by_id_window = timed(lambda k: get(f"/api/v1/lookups?dnsId={(4242 + k * 97) % 65536}&{window}"), repeats)
     rows_per_id = get("/api/v1/lookups?dnsId=4242")["total"]
-    by_name = timed(lambda k: get(f"/api/v1/lookups?dnsName=host{k % 1000}.example.test&{window}"), 20)
-    newest = timed(lambda k: get(f"/api/v1/lookups?since={now - 300_000}&until={until}"), 20)
-    histogram = timed(lambda k: get(f"/api/v1/dns/histogram?{window}"), 10)
-    top = timed(lambda k: get(f"/api/v1/dns/top?by=name&stat=p90&{window}"), 10)
+    by_name = timed(lambda k: get(f"/api/v1/lookups?dnsName=host{k % 1000}.example.test&{window}"), min(repeats, 20))
+    # No window: the API's default for /api/v1/flows, newest first.
+    unfiltered = timed(lambda k: get(f"/api/v1/flows?limit=50&offset={k * 50}"), min(repeats, 10))
+    newest = timed(lambda k: get(f"/api/v1/lookups?since={now - 300_000}&until={until}"), min(repeats, 20))
+    histogram = timed(lambda k: get(f"/api/v1/dns/histogram?{window}"), min(repeats, 10))
+    top = timed(lambda k: get(f"/api/v1/dns/top?by=name&stat=p90&{window}"), min(repeats, 10))
     # The page's over-time charts over 24 h, in the step the API picks for a day (30 min): lookups per second by
     # response code, and the latency percentiles.
     minute = 60_000
     day = f"since={(now - DAY_MS) // minute * minute}&until={until}"
-    series = timed(lambda k: get(f"/api/v1/dns/timeseries?metric=rate&{day}"), 10)
-    latency_series = timed(lambda k: get(f"/api/v1/dns/timeseries?metric=latency&{day}"), 10)
+    series = timed(lambda k: get(f"/api/v1/dns/timeseries?metric=rate&{day}"), min(repeats, 10))
+    latency_series = timed(lambda k: get(f"/api/v1/dns/timeseries?metric=latency&{day}"), min(repeats, 10))
     cb.stop(proc)
     return {"rows": rows, "load_average_before": load_before, "fill_s": round(fill_s, 1), "parts": parts, "rows_per_id": rows_per_id,
-            "by_id": by_id, "by_id_24h_window": by_id_window, "by_name_24h": by_name, "newest_5min_page": newest,
+            "by_id": by_id, "by_id_24h_window": by_id_window, "by_name_24h": by_name, "newest_5min_page": newest, "unfiltered_page": unfiltered,
             "histogram_24h": histogram, "top_names_p90_24h": top, "time_series_rate_24h": series,
             "time_series_latency_24h": latency_series, "load_average_after": cb.load_average(),
             "disk_bytes": int(ch(f"SELECT sum(bytes_on_disk) FROM system.parts WHERE database = '{DATABASE}' "

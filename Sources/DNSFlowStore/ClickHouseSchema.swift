@@ -94,6 +94,17 @@ struct ClickHouseSchema: Sendable {
             """
     }
 
+    /// The end time of a newest-first page's last row, read from that one column. The page then reads the rows from
+    /// that time on, the hours before it skipped; without it, ORDER BY … LIMIT reads every column of every row in the
+    /// window (18.16 cannot read a part in sort order), minutes for a store of 100 M.
+    func pageBound(_ query: FlowQuery) -> String? {
+        guard query.order == .time, query.limit > 0 else { return nil }
+        return """
+            SELECT time_flow_end_ms FROM \(readTable) \(Self.filter(query)) ORDER BY time_flow_end_ms DESC
+            LIMIT \(query.offset + query.limit - 1), 1 FORMAT RowBinary
+            """
+    }
+
     func count(_ query: FlowQuery) -> String {
         "SELECT count() FROM \(readTable) \(Self.filter(query)) FORMAT RowBinary"
     }

@@ -43,11 +43,16 @@ public final class ClickHouseStore: Sendable {
     }
 
     public func query(_ query: FlowQuery) async throws(StoreError) -> FlowPage {
-        // The page and the count at once: two round trips in the time of one.
-        async let rows = read(schema.page(query)) { try ClickHouseRow.decode(&$0) }
+        // The count beside the page: two round trips in the time of one.
         async let counts = read(schema.count(query)) { try $0.integer(UInt64.self) }
         do {
-            let (flows, total) = try await (rows, counts)
+            var page = query
+            if let bound = schema.pageBound(query),
+                let lastEnd = try await read(bound, { try $0.integer(Int64.self) }).first
+            {
+                page.since = max(query.since ?? lastEnd, lastEnd)
+            }
+            let (flows, total) = try await (read(schema.page(page)) { try ClickHouseRow.decode(&$0) }, counts)
             return FlowPage(flows: flows, total: Int(total.first ?? 0))
         } catch let error as StoreError {
             throw error
